@@ -1,0 +1,291 @@
+/**
+ * Frame-level access to a database's WAL, for the sync engine. SQLite owns the WAL while a connection
+ * is open; the engine reads it any time, but appends or truncates only while the connection is closed
+ * (SQLite keeps its wal-index in heap memory in exclusive locking mode and would not see our frames).
+ */
+import { WalsyncError } from '../errors.js';
+import type { FileStore } from './file-store.js';
+import {
+  type Checksum,
+  type WalHeader,
+  WAL_FRAME_HEADER_SIZE,
+  WAL_HEADER_SIZE,
+  decodeWalFrameHeader,
+  decodeWalHeader,
+  encodeWalFrame,
+  encodeWalHeader,
+  walChecksum,
+  walFrameOffset,
+} from './wal-format.js';
+
+export interface WalState {
+  /** The WAL header, or null when the WAL is empty or its header is not valid. */
+  readonly header: WalHeader | null;
+  /** Frames SQLite's recovery would accept: every valid frame up to and including the last commit frame. */
+  readonly frames: number;
+  /** Database size in pages as of the last commit frame (from the DB file when there are no frames). */
+  readonly dbSizePages: number;
+  /** Checksum after the last accepted frame: the seed for the next appended frame. */
+  readonly checksum: Checksum;
+  /** pgno of frame i+1 (frames are 1-based). */
+  readonly framePgnos: Uint32Array;
+  /** Database size after frame i+1 if it is a commit frame, else 0. */
+  readonly frameCommitSizes: Uint32Array;
+}
+
+export interface PageImage {
+  readonly pgno: number;
+  readonly data: Uint8Array;
+}
+
+/** How many frames to read per I/O call while scanning; keeps the call count low on large WALs. */
+const SCAN_BATCH_FRAMES = 64;
+
+export class WalLog {
+  readonly #db: FileStore;
+  readonly #wal: FileStore;
+  readonly pageSize: number;
+
+  constructor(db: FileStore, wal: FileStore, pageSize: number) {
+    this.#db = db;
+    this.#wal = wal;
+    this.pageSize = pageSize;
+  }
+
+  /** Scans the WAL the way SQLite's recovery does: valid salts and checksum chain, up to the last commit. */
+  state(): WalState {
+    const dbFilePages = Math.floor(this.#db.size() / this.pageSize);
+    const empty = (header: WalHeader | null): WalState => ({
+      header,
+      frames: 0,
+      dbSizePages: dbFilePages,
+      checksum: header ? [header.checksum1, header.checksum2] : [0, 0],
+      framePgnos: new Uint32Array(0),
+      frameCommitSizes: new Uint32Array(0),
+    });
+    const walSize = this.#wal.size();
+    if (walSize < WAL_HEADER_SIZE) return empty(null);
+    const headerBytes = new Uint8Array(WAL_HEADER_SIZE);
+    this.#wal.read(headerBytes, 0);
+    const header = decodeWalHeader(headerBytes);
+    if (!header || header.pageSize !== this.pageSize) return empty(null);
+
+    const frameSize = WAL_FRAME_HEADER_SIZE + this.pageSize;
+    const maxFrames = Math.floor((walSize - WAL_HEADER_SIZE) / frameSize);
+    const pgnos = new Uint32Array(maxFrames);
+    const commitSizes = new Uint32Array(maxFrames);
+    let checksum: Checksum = [header.checksum1, header.checksum2];
+    let lastCommit = 0;
+    let lastCommitChecksum = checksum;
+    let lastCommitSize = dbFilePages;
+    const buf = new Uint8Array(frameSize * SCAN_BATCH_FRAMES);
+    scan: for (let first = 1; first <= maxFrames; first += SCAN_BATCH_FRAMES) {
+      const count = Math.min(SCAN_BATCH_FRAMES, maxFrames - first + 1);
+      const chunk = buf.subarray(0, count * frameSize);
+      if (this.#wal.read(chunk, walFrameOffset(first, this.pageSize)) < chunk.length) break;
+      for (let i = 0; i < count; i++) {
+        const frameBytes = chunk.subarray(i * frameSize, (i + 1) * frameSize);
+        const fh = decodeWalFrameHeader(frameBytes);
+        if (fh.pgno === 0 || fh.salt1 !== header.salt1 || fh.salt2 !== header.salt2) break scan;
+        checksum = walChecksum(frameBytes.subarray(0, 8), checksum, header.bigEndianChecksum);
+        checksum = walChecksum(frameBytes.subarray(WAL_FRAME_HEADER_SIZE), checksum, header.bigEndianChecksum);
+        if (checksum[0] !== fh.checksum1 || checksum[1] !== fh.checksum2) break scan;
+        const frame = first + i;
+        pgnos[frame - 1] = fh.pgno;
+        commitSizes[frame - 1] = fh.dbSizeAfterCommit;
+        if (fh.dbSizeAfterCommit !== 0) {
+          lastCommit = frame;
+          lastCommitChecksum = checksum;
+          lastCommitSize = fh.dbSizeAfterCommit;
+        }
+      }
+    }
+    return {
+      header,
+      frames: lastCommit,
+      dbSizePages: lastCommitSize,
+      checksum: lastCommitChecksum,
+      framePgnos: pgnos.slice(0, lastCommit),
+      frameCommitSizes: commitSizes.slice(0, lastCommit),
+    };
+  }
+
+  /** Pages written by frames after `frame` (exclusive) up to the last commit, in first-seen order. */
+  changedPagesAfter(frame: number, state: WalState = this.state()): number[] {
+    const seen = new Set<number>();
+    for (let f = frame + 1; f <= state.frames; f++) seen.add(state.framePgnos[f - 1]!);
+    return [...seen];
+  }
+
+  /** Database size in pages as seen by a reader at commit frame `frame` (0 = the DB file alone). */
+  dbSizeAt(frame: number, state: WalState = this.state()): number {
+    for (let f = Math.min(frame, state.frames); f >= 1; f--) {
+      const size = state.frameCommitSizes[f - 1]!;
+      if (size !== 0) return size;
+    }
+    return Math.floor(this.#db.size() / this.pageSize);
+  }
+
+  /** WAL frame holding the newest version of `pgno` at or before `asOfFrame`, or 0 if none. */
+  frameOf(pgno: number, asOfFrame: number, state: WalState = this.state()): number {
+    for (let f = Math.min(asOfFrame, state.frames); f >= 1; f--) {
+      if (state.framePgnos[f - 1] === pgno) return f;
+    }
+    return 0;
+  }
+
+  /** Page `pgno` as a reader at frame `asOfFrame` sees it; null if the page did not exist then. */
+  readPage(pgno: number, asOfFrame: number, state: WalState = this.state()): Uint8Array | null {
+    if (pgno < 1 || pgno > this.dbSizeAt(asOfFrame, state)) return null;
+    const page = new Uint8Array(this.pageSize);
+    const frame = this.frameOf(pgno, asOfFrame, state);
+    if (frame !== 0) {
+      this.#wal.read(page, walFrameOffset(frame, this.pageSize) + WAL_FRAME_HEADER_SIZE);
+    } else {
+      // Past the end of the DB file the page reads as zeros, as SQLite itself would see it.
+      this.#db.read(page, (pgno - 1) * this.pageSize);
+    }
+    return page;
+  }
+
+  /**
+   * Appends one transaction: `pages` in order, the last frame marked as commit with `dbSizePages`.
+   * Anything after the last commit frame (an uncommitted tail) is overwritten and cut off, so a
+   * stale frame can never extend the checksum chain. Flushes before returning.
+   */
+  appendCommitGroup(pages: readonly PageImage[], dbSizePages: number, state: WalState = this.state()): WalState {
+    if (pages.length === 0) throw new WalsyncError('INTERNAL', 'appendCommitGroup needs at least one page');
+    let header = state.header;
+    let offset: number;
+    if (!header) {
+      header = {
+        bigEndianChecksum: false,
+        pageSize: this.pageSize,
+        checkpointSeq: 0,
+        salt1: randomUint32(),
+        salt2: randomUint32(),
+        checksum1: 0,
+        checksum2: 0,
+      };
+      const bytes = encodeWalHeader(header);
+      header = decodeWalHeader(bytes)!;
+      this.#wal.write(bytes, 0);
+      offset = WAL_HEADER_SIZE;
+    } else {
+      offset = walFrameOffset(state.frames + 1, this.pageSize);
+    }
+    let checksum: Checksum = state.header ? state.checksum : [header.checksum1, header.checksum2];
+    const frameSize = WAL_FRAME_HEADER_SIZE + this.pageSize;
+    const batch = new Uint8Array(frameSize * Math.min(pages.length, SCAN_BATCH_FRAMES));
+    let inBatch = 0;
+    let batchOffset = offset;
+    for (let i = 0; i < pages.length; i++) {
+      const page = pages[i]!;
+      if (page.data.length !== this.pageSize) {
+        throw new WalsyncError('INTERNAL', `page ${page.pgno} has ${page.data.length} bytes, expected ${this.pageSize}`);
+      }
+      const commitSize = i === pages.length - 1 ? dbSizePages : 0;
+      const encoded = encodeWalFrame(header, page.pgno, commitSize, page.data, checksum);
+      checksum = encoded.checksum;
+      batch.set(encoded.frame, inBatch * frameSize);
+      inBatch++;
+      if (inBatch * frameSize === batch.length || i === pages.length - 1) {
+        this.#wal.write(batch.subarray(0, inBatch * frameSize), batchOffset);
+        batchOffset += inBatch * frameSize;
+        inBatch = 0;
+      }
+    }
+    this.#wal.truncate(batchOffset);
+    this.#wal.flush();
+    return this.state();
+  }
+
+  /** Cuts the WAL right after commit frame `frame` (0 empties it). Only whole transactions can be cut. */
+  truncateAt(frame: number, state: WalState = this.state()): void {
+    if (frame === 0) {
+      this.#wal.truncate(0);
+    } else {
+      if (frame > state.frames || state.frameCommitSizes[frame - 1] === 0) {
+        throw new WalsyncError('INTERNAL', `WAL frame ${frame} is not a commit frame (WAL has ${state.frames})`);
+      }
+      this.#wal.truncate(walFrameOffset(frame + 1, this.pageSize));
+    }
+    this.#wal.flush();
+  }
+
+  /**
+   * A read-only file presenting the database as of commit frame `frame`, in rollback-journal form
+   * (header bytes 18/19 = 1) so a second connection can open it with no WAL at all.
+   */
+  snapshotAt(frame: number, state: WalState = this.state()): FileStore {
+    const sizePages = this.dbSizeAt(frame, state);
+    const framesByPage = new Map<number, number>();
+    for (let f = 1; f <= Math.min(frame, state.frames); f++) framesByPage.set(state.framePgnos[f - 1]!, f);
+    return new SnapshotFileStore(this.#db, this.#wal, this.pageSize, sizePages, framesByPage);
+  }
+}
+
+class SnapshotFileStore implements FileStore {
+  readonly #db: FileStore;
+  readonly #wal: FileStore;
+  readonly #pageSize: number;
+  readonly #sizePages: number;
+  readonly #framesByPage: Map<number, number>;
+
+  constructor(db: FileStore, wal: FileStore, pageSize: number, sizePages: number, framesByPage: Map<number, number>) {
+    this.#db = db;
+    this.#wal = wal;
+    this.#pageSize = pageSize;
+    this.#sizePages = sizePages;
+    this.#framesByPage = framesByPage;
+  }
+
+  read(dest: Uint8Array, at: number): number {
+    const total = Math.max(0, Math.min(dest.length, this.size() - at));
+    let done = 0;
+    while (done < total) {
+      const pos = at + done;
+      const pgno = Math.floor(pos / this.#pageSize) + 1;
+      const inPage = pos % this.#pageSize;
+      const n = Math.min(this.#pageSize - inPage, total - done);
+      const frame = this.#framesByPage.get(pgno);
+      const out = dest.subarray(done, done + n);
+      if (frame !== undefined) {
+        this.#wal.read(out, walFrameOffset(frame, this.#pageSize) + WAL_FRAME_HEADER_SIZE + inPage);
+      } else if (this.#db.read(out, pos) < n) {
+        out.fill(0, Math.max(0, this.#db.size() - pos));
+      }
+      if (pgno === 1) patchRollbackMode(out, inPage);
+      done += n;
+    }
+    return total;
+  }
+
+  write(): void {
+    throw new WalsyncError('INTERNAL', 'a WAL snapshot is read-only');
+  }
+
+  size(): number {
+    return this.#sizePages * this.#pageSize;
+  }
+
+  truncate(): void {
+    throw new WalsyncError('INTERNAL', 'a WAL snapshot is read-only');
+  }
+
+  flush(): void {}
+
+  close(): void {}
+}
+
+/** Sets the file-format read/write version bytes (offsets 18, 19) to 1 within a slice of page 1. */
+function patchRollbackMode(slice: Uint8Array, sliceStart: number): void {
+  for (const offset of [18, 19]) {
+    const i = offset - sliceStart;
+    if (i >= 0 && i < slice.length) slice[i] = 1;
+  }
+}
+
+function randomUint32(): number {
+  return crypto.getRandomValues(new Uint32Array(1))[0]!;
+}
