@@ -7,7 +7,8 @@ let loaded: Promise<{ sqlite3: Sqlite3Static; vfs: WalsyncVfs }> | undefined;
 
 export function loadSqlite(): Promise<{ sqlite3: Sqlite3Static; vfs: WalsyncVfs }> {
   loaded ??= (async () => {
-    const sqlite3 = await sqlite3InitModule({ print: () => {}, printErr: () => {} } as never);
+    const init = sqlite3InitModule as unknown as (options: object) => Promise<Sqlite3Static>;
+    const sqlite3 = await init({ print: () => {}, printErr: () => {} });
     return { sqlite3, vfs: WalsyncVfs.install(sqlite3) };
   })();
   return loaded;

@@ -1,0 +1,178 @@
+/** The main-thread API: Database, Statement and Transaction, each a thin proxy to the worker. */
+import type { Remote } from 'comlink';
+import { WalsyncError } from '../worker/errors.js';
+import type { BindArgs, RunResult, WorkerApi } from '../worker/rpc.js';
+import { type Row, toRow, toRows } from './rows.js';
+import { type WorkerChannel, releaseChannel } from './worker-channel.js';
+
+/** Runs one worker call, under whatever exclusion the caller needs. */
+interface Executor {
+  call<T>(op: (api: Remote<WorkerApi>) => Promise<T>): Promise<T>;
+}
+
+/**
+ * A prepared statement. Preparation happens in the worker on first use and is cached there, so
+ * running the same statement many times parses it once.
+ *
+ * Arguments: positional values (`stmt.run(1, 'a')` or `stmt.run([1, 'a'])`), or one object of named
+ * values (`stmt.run({ id: 1 })` for `:id`, `@id` or `$id`).
+ */
+export class Statement {
+  readonly sql: string;
+  readonly #executor: Executor;
+
+  /** @internal */
+  constructor(executor: Executor, sql: string) {
+    this.#executor = executor;
+    this.sql = sql;
+  }
+
+  /** Runs the statement and returns every row as an object keyed by column name. */
+  async all(...args: unknown[]): Promise<Row[]> {
+    const result = await this.#executor.call((api) => api.all(this.sql, normalizeArgs(args)));
+    return toRows(result.columns, result.rows);
+  }
+
+  /** Runs the statement and returns its first row, or undefined if it returned none. */
+  async get(...args: unknown[]): Promise<Row | undefined> {
+    const result = await this.#executor.call((api) => api.get(this.sql, normalizeArgs(args)));
+    return result.row ? toRow(result.columns, result.row) : undefined;
+  }
+
+  /** Runs the statement for its effect: `{ changes, lastInsertRowid }`. */
+  run(...args: unknown[]): Promise<RunResult> {
+    return this.#executor.call((api) => api.run(this.sql, normalizeArgs(args)));
+  }
+}
+
+/** The handle a transaction callback gets: its statements run inside the transaction. */
+export class Transaction {
+  readonly #executor: Executor;
+
+  /** @internal */
+  constructor(executor: Executor) {
+    this.#executor = executor;
+  }
+
+  exec(sql: string): Promise<void> {
+    return this.#executor.call((api) => api.exec(sql));
+  }
+
+  prepare(sql: string): Statement {
+    return new Statement(this.#executor, sql);
+  }
+}
+
+export type TransactionMode = 'deferred' | 'immediate' | 'exclusive';
+
+/** An open database. Get one from `connect()`. */
+export class Database {
+  /** The path given to connect(). */
+  readonly path: string;
+  /** True for `:memory:` databases. */
+  readonly memory: boolean;
+  /** @internal */
+  readonly channel: WorkerChannel;
+  #closed = false;
+  readonly #executor: Executor;
+
+  /** @internal */
+  constructor(channel: WorkerChannel, path: string, memory: boolean) {
+    this.channel = channel;
+    this.path = path;
+    this.memory = memory;
+    this.#executor = {
+      call: (op) => {
+        if (this.#closed) return Promise.reject(new WalsyncError('DATABASE_CLOSED', 'the database is closed', { context: { path } }));
+        return channel.lock.run(() => channel.call(op));
+      },
+    };
+  }
+
+  /** True once close() was called or the worker stopped. */
+  get closed(): boolean {
+    return this.#closed || !this.channel.alive;
+  }
+
+  /** Runs one or more SQL statements separated by semicolons, without arguments or results. */
+  exec(sql: string): Promise<void> {
+    if (typeof sql !== 'string') return Promise.reject(new WalsyncError('INVALID_ARGUMENT', 'exec() takes an SQL string'));
+    return this.#executor.call((api) => api.exec(sql));
+  }
+
+  /** Prepares one SQL statement. Errors in the SQL surface when the statement first runs. */
+  prepare(sql: string): Statement {
+    if (typeof sql !== 'string') throw new WalsyncError('INVALID_ARGUMENT', 'prepare() takes an SQL string');
+    return new Statement(this.#executor, sql);
+  }
+
+  /**
+   * Wraps `fn` in a transaction: the returned function runs BEGIN, awaits `fn(tx, ...args)`, then
+   * COMMIT, or ROLLBACK if `fn` throws (the error is rethrown). Run the transaction's SQL through
+   * `tx`: other calls on this database wait until the transaction ends, so nothing interleaves.
+   */
+  transaction<A extends unknown[], T>(
+    fn: (tx: Transaction, ...args: A) => Promise<T> | T,
+    mode: TransactionMode = 'deferred',
+  ): (...args: A) => Promise<T> {
+    if (typeof fn !== 'function') throw new WalsyncError('INVALID_ARGUMENT', 'transaction() takes a function');
+    if (!['deferred', 'immediate', 'exclusive'].includes(mode)) {
+      throw new WalsyncError('INVALID_ARGUMENT', `transaction(): unknown mode "${String(mode)}"`);
+    }
+    return (...args: A) => {
+      if (this.#closed) return Promise.reject(new WalsyncError('DATABASE_CLOSED', 'the database is closed'));
+      const channel = this.channel;
+      return channel.lock.run(async () => {
+        let active = true;
+        const tx = new Transaction({
+          call: (op) =>
+            active
+              ? channel.call(op)
+              : Promise.reject(new WalsyncError('INVALID_ARGUMENT', 'this transaction has already ended')),
+        });
+        await channel.call((api) => api.exec(`BEGIN ${mode.toUpperCase()}`));
+        try {
+          const result = await fn(tx, ...args);
+          await channel.call((api) => api.exec('COMMIT'));
+          return result;
+        } catch (e) {
+          // SQLite may already have rolled back (e.g. after SQLITE_FULL); only roll back what is open.
+          if (channel.alive && !(await channel.call((api) => api.isAutocommit()))) {
+            await channel.call((api) => api.exec('ROLLBACK'));
+          }
+          throw e;
+        } finally {
+          active = false;
+        }
+      });
+    };
+  }
+
+  /** Folds the write-ahead log into the database file, keeping the log small. */
+  async checkpoint(): Promise<void> {
+    await this.#executor.call((api) => api.checkpoint());
+  }
+
+  /** Closes this handle. The database closes when every handle for its path in this tab is closed. */
+  async close(): Promise<void> {
+    if (this.#closed) return;
+    this.#closed = true;
+    await this.channel.lock.run(() => releaseChannel(this.channel));
+  }
+}
+
+function normalizeArgs(args: unknown[]): BindArgs {
+  if (args.length === 1) {
+    const only = args[0];
+    if (Array.isArray(only)) return only;
+    if (isNamedArgs(only)) return only;
+  }
+  return args;
+}
+
+function isNamedArgs(v: unknown): v is Record<string, unknown> {
+  if (typeof v !== 'object' || v === null) return false;
+  if (ArrayBuffer.isView(v) || v instanceof ArrayBuffer) return false;
+  const proto = Object.getPrototypeOf(v);
+  return proto === Object.prototype || proto === null;
+}

@@ -1,0 +1,11 @@
+/**
+ * walsync: offline-first SQLite for the browser. A real SQLite database in the Origin Private File
+ * System, run in a dedicated Web Worker.
+ * @packageDocumentation
+ */
+export { connect } from './connect.js';
+export type { ConnectOptions } from './options.js';
+export { Database, Statement, Transaction, type TransactionMode } from './database.js';
+export type { Row } from './rows.js';
+export { WalsyncError, isWalsyncError, type WalsyncErrorCode, type WalsyncErrorContext } from '../worker/errors.js';
+export type { BindArgs, RunResult, SqlValue } from '../worker/rpc.js';

@@ -1,0 +1,105 @@
+/**
+ * The facade's link to a database worker. One worker per database path per tab: two connect() calls
+ * for the same path share it (and its lock), and it stops when the last of them closes.
+ */
+import { type Remote, releaseProxy, wrap } from 'comlink';
+import { WalsyncError } from '../worker/errors.js';
+import { installErrorTransfer } from '../worker/rpc-errors.js';
+import type { OpenRequest, WorkerApi } from '../worker/rpc.js';
+import { AsyncLock } from './async-lock.js';
+
+export class WorkerChannel {
+  readonly key: string;
+  /** Serializes the facade's operations on this database (transactions hold it throughout). */
+  readonly lock = new AsyncLock();
+  readonly #worker: Worker;
+  readonly #api: Remote<WorkerApi>;
+  readonly #dead: Promise<never>;
+  #kill!: (e: WalsyncError) => void;
+  #deadReason: WalsyncError | null = null;
+  refs = 0;
+
+  constructor(key: string, worker: Worker) {
+    this.key = key;
+    this.#worker = worker;
+    this.#api = wrap<WorkerApi>(worker);
+    this.#dead = new Promise<never>((_, reject) => {
+      this.#kill = reject;
+    });
+    this.#dead.catch(() => undefined);
+    worker.addEventListener('error', (event) => {
+      event.preventDefault();
+      this.#die(new WalsyncError('DATABASE_CLOSED', `the database worker failed: ${event.message || 'unknown error'}`));
+    });
+  }
+
+  get alive(): boolean {
+    return this.#deadReason === null;
+  }
+
+  /** Calls the worker; rejects instead of hanging if the worker dies meanwhile. */
+  call<T>(op: (api: Remote<WorkerApi>) => Promise<T>): Promise<T> {
+    if (this.#deadReason) return Promise.reject(this.#deadReason);
+    return Promise.race([op(this.#api), this.#dead]);
+  }
+
+  /** Stops the worker at once (used on close, and by crash tests to simulate a killed tab). */
+  terminate(reason = new WalsyncError('DATABASE_CLOSED', 'the database is closed')): void {
+    this.#die(reason);
+    this.#api[releaseProxy]();
+    this.#worker.terminate();
+  }
+
+  #die(reason: WalsyncError): void {
+    if (this.#deadReason) return;
+    this.#deadReason = reason;
+    channels.delete(this.key);
+    this.#kill(reason);
+  }
+}
+
+const channels = new Map<string, Promise<WorkerChannel>>();
+let memoryCounter = 0;
+
+function startWorker(path: string): Worker {
+  if (typeof Worker === 'undefined') {
+    throw new WalsyncError('OPFS_UNAVAILABLE', 'walsync needs Web Workers; this environment has none');
+  }
+  return new Worker(new URL('../worker/index.js', import.meta.url), { type: 'module', name: `walsync ${path}` });
+}
+
+/** Returns the channel for `request.path`, starting and opening a worker if this tab has none yet. */
+export async function acquireChannel(request: OpenRequest): Promise<WorkerChannel> {
+  installErrorTransfer();
+  const key = request.storage === 'memory' ? `:memory:#${++memoryCounter}` : `${request.storage}:${request.path}`;
+  let pending = channels.get(key);
+  if (!pending) {
+    pending = (async () => {
+      const channel = new WorkerChannel(key, startWorker(request.path));
+      try {
+        await channel.call((api) => api.open(request));
+      } catch (e) {
+        channel.terminate();
+        throw e;
+      }
+      return channel;
+    })();
+    channels.set(key, pending);
+    pending.catch(() => channels.delete(key));
+  }
+  const channel = await pending;
+  channel.refs++;
+  return channel;
+}
+
+/** Drops one reference; the last one closes the database and stops the worker. */
+export async function releaseChannel(channel: WorkerChannel): Promise<void> {
+  channel.refs--;
+  if (channel.refs > 0) return;
+  channels.delete(channel.key);
+  try {
+    if (channel.alive) await channel.call((api) => api.close());
+  } finally {
+    channel.terminate();
+  }
+}

@@ -1,0 +1,290 @@
+/**
+ * One open SQLite database inside the worker: its files, its connection, and statement execution.
+ * The sync engine builds on this; the facade reaches it through the worker API.
+ */
+import type { Database, PreparedStatement } from '@sqlite.org/sqlite-wasm';
+import { WalsyncError } from './errors.js';
+import type { BindArgs, CheckpointResult, LocalStats, QueryResult, RunResult, SqlValue, StorageKind } from './rpc.js';
+import { PAGE_SIZE, openWalConnection } from './connection.js';
+import type { SqliteRuntime } from './sqlite-module.js';
+import { bindArgs } from './sql/bind-args.js';
+import { splitStatements } from './sql/split-statements.js';
+import { StatementCache } from './sql/statement-cache.js';
+import { toWalsyncError } from './sql/sqlite-error.js';
+import type { FileStore } from './vfs/file-store.js';
+import { WalLog } from './vfs/wal-log.js';
+import { isQuotaError } from './vfs/walsync-vfs.js';
+import {
+  assertOpfsAvailable,
+  openDirectory,
+  openOpfsFile,
+  parseDatabasePath,
+} from './vfs/opfs-file-store.js';
+
+/** The files behind a walsync database, as the VFS and the engine see them. */
+export interface DatabaseFiles {
+  /** Name SQLite opens (registered with the VFS). */
+  readonly name: string;
+  readonly db: FileStore;
+  readonly wal: FileStore;
+  readonly journal: FileStore;
+  readonly directory: FileSystemDirectoryHandle | null;
+  readonly baseName: string;
+}
+
+export interface LocalDatabaseOptions {
+  readonly path: string;
+  readonly storage: StorageKind;
+  readonly synchronous: 'full' | 'normal';
+}
+
+export class LocalDatabase {
+  readonly #runtime: SqliteRuntime;
+  readonly #options: LocalDatabaseOptions;
+  readonly #files: DatabaseFiles | null;
+  readonly #statements = new StatementCache();
+  #db: Database | null;
+
+  private constructor(runtime: SqliteRuntime, options: LocalDatabaseOptions, files: DatabaseFiles | null, db: Database) {
+    this.#runtime = runtime;
+    this.#options = options;
+    this.#files = files;
+    this.#db = db;
+  }
+
+  static async open(runtime: SqliteRuntime, options: LocalDatabaseOptions): Promise<LocalDatabase> {
+    const { sqlite3 } = runtime;
+    switch (options.storage) {
+      case 'memory':
+        return new LocalDatabase(runtime, options, null, new sqlite3.oo1.DB(':memory:', 'c'));
+      case 'opfs-sahpool': {
+        const pool = await sqlite3.installOpfsSAHPoolVfs({ name: 'walsync-bench-sahpool', directory: '.walsync-bench-sahpool' });
+        const db = new pool.OpfsSAHPoolDb(`/${options.path}`);
+        db.exec(`PRAGMA page_size=${PAGE_SIZE}`);
+        db.exec(`PRAGMA synchronous=${options.synchronous === 'full' ? 'FULL' : 'NORMAL'}`);
+        return new LocalDatabase(runtime, options, null, db);
+      }
+      case 'opfs': {
+        const files = await openOpfsDatabaseFiles(runtime, options.path);
+        try {
+          const db = openWalConnection(sqlite3, files.name, { synchronous: options.synchronous });
+          return new LocalDatabase(runtime, options, files, db);
+        } catch (e) {
+          closeFiles(runtime, files);
+          throw toOpenError(runtime, e, options.path);
+        }
+      }
+    }
+  }
+
+  get files(): DatabaseFiles | null {
+    return this.#files;
+  }
+
+  /** The open connection (the engine runs its own SQL on it). */
+  get connection(): Database {
+    if (!this.#db) throw new WalsyncError('DATABASE_CLOSED', 'the database connection is closed');
+    return this.#db;
+  }
+
+  walLog(): WalLog {
+    if (!this.#files) throw new WalsyncError('INTERNAL', 'this database has no WAL files (in-memory storage)');
+    return new WalLog(this.#files.db, this.#files.wal, PAGE_SIZE);
+  }
+
+  exec(sql: string): void {
+    const db = this.connection;
+    const { sqlite3 } = this.#runtime;
+    let statements: string[];
+    try {
+      statements = splitStatements(sqlite3, db, sql);
+    } catch (e) {
+      throw this.#error(e, sql);
+    }
+    for (const text of statements) this.#runOnce(text);
+  }
+
+  all(sql: string, args: BindArgs): QueryResult {
+    return this.#withStatement(sql, args, (stmt) => {
+      const rows: SqlValue[][] = [];
+      while (stmt.step()) rows.push(stmt.get([]) as SqlValue[]);
+      return { columns: stmt.getColumnNames(), rows };
+    });
+  }
+
+  get(sql: string, args: BindArgs): { columns: string[]; row: SqlValue[] | undefined } {
+    return this.#withStatement(sql, args, (stmt) => {
+      const row = stmt.step() ? (stmt.get([]) as SqlValue[]) : undefined;
+      return { columns: stmt.getColumnNames(), row };
+    });
+  }
+
+  run(sql: string, args: BindArgs): RunResult {
+    return this.#withStatement(sql, args, (stmt) => {
+      while (stmt.step()) {
+        /* drain: a RETURNING clause or a SELECT still runs to completion */
+      }
+      return this.#runResult(stmt);
+    });
+  }
+
+  isAutocommit(): boolean {
+    return this.#runtime.sqlite3.capi.sqlite3_get_autocommit(this.connection.pointer!) !== 0;
+  }
+
+  /** Folds the whole WAL into the database file (local databases; synced ones go through the engine). */
+  checkpoint(): CheckpointResult {
+    if (!this.isAutocommit()) {
+      throw new WalsyncError('INVALID_ARGUMENT', 'cannot checkpoint inside a transaction');
+    }
+    try {
+      const row = this.connection.selectArray('PRAGMA wal_checkpoint(TRUNCATE)') as number[] | undefined;
+      return { framesCheckpointed: Number(row?.[2] ?? 0) < 0 ? 0 : Number(row?.[2] ?? 0) };
+    } catch (e) {
+      throw this.#error(e, 'PRAGMA wal_checkpoint(TRUNCATE)');
+    }
+  }
+
+  localStats(): LocalStats {
+    return {
+      mainWalSize: this.#files?.wal.size() ?? 0,
+      databaseSize: this.#files?.db.size() ?? 0,
+    };
+  }
+
+  /** Closes the SQLite connection but keeps the files open (the engine rewrites the WAL in between). */
+  closeConnection(): void {
+    this.#statements.clear();
+    this.#db?.close();
+    this.#db = null;
+  }
+
+  /** Opens the connection again after closeConnection(). */
+  reopenConnection(): void {
+    if (this.#db) return;
+    if (!this.#files) throw new WalsyncError('INTERNAL', 'only file-backed databases can be reopened');
+    this.#db = openWalConnection(this.#runtime.sqlite3, this.#files.name, { synchronous: this.#options.synchronous });
+  }
+
+  close(): void {
+    try {
+      this.closeConnection();
+    } finally {
+      if (this.#files) closeFiles(this.#runtime, this.#files);
+    }
+  }
+
+  #runOnce(sql: string): void {
+    const db = this.connection;
+    let stmt: PreparedStatement | undefined;
+    try {
+      stmt = db.prepare(sql);
+      while (stmt.step()) {
+        /* drain */
+      }
+    } catch (e) {
+      throw this.#error(e, sql);
+    } finally {
+      stmt?.finalize();
+    }
+  }
+
+  #withStatement<T>(sql: string, args: BindArgs, use: (stmt: PreparedStatement) => T): T {
+    const stmt = this.#prepareCached(sql);
+    try {
+      bindArgs(this.#runtime.sqlite3, stmt, args, sql);
+      return use(stmt);
+    } catch (e) {
+      throw this.#error(e, sql);
+    } finally {
+      try {
+        stmt.reset(true);
+      } catch {
+        // reset() repeats the step's error, which was already reported above.
+      }
+    }
+  }
+
+  #prepareCached(sql: string): PreparedStatement {
+    const cached = this.#statements.get(sql);
+    if (cached) return cached;
+    const db = this.connection;
+    const { sqlite3 } = this.#runtime;
+    try {
+      const count = splitStatements(sqlite3, db, sql).length;
+      if (count !== 1) {
+        throw new WalsyncError(
+          'INVALID_ARGUMENT',
+          count === 0 ? 'the SQL contains no statement' : `prepare() takes one statement, the SQL has ${count} (use exec() for scripts)`,
+          { context: { sql } },
+        );
+      }
+      const stmt = db.prepare(sql);
+      this.#statements.add(sql, stmt);
+      return stmt;
+    } catch (e) {
+      throw this.#error(e, sql);
+    }
+  }
+
+  #runResult(stmt: PreparedStatement): RunResult {
+    const { capi } = this.#runtime.sqlite3;
+    const db = this.connection.pointer!;
+    const readonly = capi.sqlite3_stmt_readonly(stmt.pointer!) !== 0;
+    const rowid = capi.sqlite3_last_insert_rowid(db) as number | bigint;
+    return {
+      changes: readonly ? 0 : Number(capi.sqlite3_changes(db)),
+      lastInsertRowid:
+        typeof rowid === 'bigint' && rowid <= BigInt(Number.MAX_SAFE_INTEGER) && rowid >= BigInt(Number.MIN_SAFE_INTEGER)
+          ? Number(rowid)
+          : rowid,
+    };
+  }
+
+  #error(e: unknown, sql: string): unknown {
+    const converted = toWalsyncError(this.#runtime.sqlite3, this.#db, e, sql);
+    const failure = this.#runtime.vfs.takeLastFailure();
+    if (failure && isQuotaError(failure.error)) {
+      return new WalsyncError('QUOTA_EXCEEDED', 'the browser refused to store more data for this site (storage quota exceeded); the statement was rolled back', {
+        sqliteCode: converted instanceof WalsyncError ? converted.sqliteCode : undefined,
+        context: { sql: sql.slice(0, 500), file: failure.file },
+        cause: failure.error,
+      });
+    }
+    return converted;
+  }
+}
+
+async function openOpfsDatabaseFiles(runtime: SqliteRuntime, path: string): Promise<DatabaseFiles> {
+  assertOpfsAvailable();
+  const { dirs, fileName } = parseDatabasePath(path);
+  const directory = await openDirectory(dirs);
+  const opened: FileStore[] = [];
+  try {
+    for (const suffix of ['', '-wal', '-journal']) opened.push(await openOpfsFile(directory, fileName + suffix));
+  } catch (e) {
+    for (const f of opened) f.close();
+    throw e;
+  }
+  const name = `/${[...dirs, fileName].join('/')}`;
+  const files: DatabaseFiles = { name, db: opened[0]!, wal: opened[1]!, journal: opened[2]!, directory, baseName: fileName };
+  runtime.vfs.registerFile(name, files.db);
+  runtime.vfs.registerFile(`${name}-wal`, files.wal);
+  runtime.vfs.registerFile(`${name}-journal`, files.journal);
+  return files;
+}
+
+function closeFiles(runtime: SqliteRuntime, files: DatabaseFiles): void {
+  for (const suffix of ['', '-wal', '-journal']) runtime.vfs.unregisterFile(files.name + suffix);
+  for (const f of [files.db, files.wal, files.journal]) f.close();
+}
+
+function toOpenError(runtime: SqliteRuntime, e: unknown, path: string): unknown {
+  const converted = toWalsyncError(runtime.sqlite3, null, e);
+  if (converted instanceof WalsyncError) return converted;
+  return new WalsyncError('IO_ERROR', `could not open database ${path}: ${(e as Error)?.message ?? String(e)}`, {
+    context: { path },
+    cause: e,
+  });
+}
+

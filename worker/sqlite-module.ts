@@ -1,0 +1,20 @@
+/** Loads sqlite-wasm once per worker and installs our VFS into it. */
+import sqlite3InitModule, { type Sqlite3Static } from '@sqlite.org/sqlite-wasm';
+import { WalsyncVfs } from './vfs/walsync-vfs.js';
+
+export interface SqliteRuntime {
+  readonly sqlite3: Sqlite3Static;
+  readonly vfs: WalsyncVfs;
+}
+
+let runtime: Promise<SqliteRuntime> | undefined;
+
+export function loadSqliteRuntime(): Promise<SqliteRuntime> {
+  runtime ??= (async () => {
+    // Quiet: sqlite-wasm otherwise logs a banner and notes about VFSes we do not use.
+    const init = sqlite3InitModule as unknown as (options: object) => Promise<Sqlite3Static>;
+    const sqlite3 = await init({ print: () => {}, printErr: () => {} });
+    return { sqlite3, vfs: WalsyncVfs.install(sqlite3) };
+  })();
+  return runtime;
+}

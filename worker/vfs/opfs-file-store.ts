@@ -1,0 +1,117 @@
+/**
+ * FileStores on OPFS sync access handles (dedicated workers only). A handle is exclusive: while this
+ * worker holds it no other tab or worker can open the file, which is what keeps two writers apart.
+ */
+import { WalsyncError } from '../errors.js';
+import type { FileStore } from './file-store.js';
+
+export class OpfsFileStore implements FileStore {
+  readonly #handle: FileSystemSyncAccessHandle;
+  #closed = false;
+
+  constructor(handle: FileSystemSyncAccessHandle) {
+    this.#handle = handle;
+  }
+
+  read(dest: Uint8Array, at: number): number {
+    return this.#handle.read(dest, { at });
+  }
+
+  write(src: Uint8Array, at: number): void {
+    const n = this.#handle.write(src, { at });
+    if (n !== src.length) throw new Error(`short write: ${n} of ${src.length} bytes`);
+  }
+
+  size(): number {
+    return this.#handle.getSize();
+  }
+
+  truncate(size: number): void {
+    this.#handle.truncate(size);
+  }
+
+  flush(): void {
+    this.#handle.flush();
+  }
+
+  close(): void {
+    if (this.#closed) return;
+    this.#closed = true;
+    this.#handle.close();
+  }
+}
+
+/** Checks that this context can use OPFS sync access handles, with a message saying what is missing. */
+export function assertOpfsAvailable(): void {
+  const nav = (globalThis as { navigator?: Navigator }).navigator;
+  if (!(globalThis as { isSecureContext?: boolean }).isSecureContext) {
+    throw new WalsyncError(
+      'OPFS_UNAVAILABLE',
+      'OPFS needs a secure context: serve the page over https or from localhost',
+    );
+  }
+  if (!nav?.storage?.getDirectory) {
+    throw new WalsyncError('OPFS_UNAVAILABLE', 'this browser has no Origin Private File System (navigator.storage.getDirectory)');
+  }
+  const fileHandle = (globalThis as { FileSystemFileHandle?: { prototype: object } }).FileSystemFileHandle;
+  if (!fileHandle || !('createSyncAccessHandle' in fileHandle.prototype)) {
+    throw new WalsyncError(
+      'OPFS_UNAVAILABLE',
+      'this browser cannot open OPFS files synchronously (FileSystemFileHandle.createSyncAccessHandle); use a current Chrome, Edge, Firefox or Safari',
+    );
+  }
+}
+
+/** Splits a database path into OPFS directory names and a file name; rejects paths that escape. */
+export function parseDatabasePath(path: string): { dirs: string[]; fileName: string } {
+  const parts = path.split('/').filter((p) => p !== '' && p !== '.');
+  if (parts.length === 0 || parts.some((p) => p === '..')) {
+    throw new WalsyncError('INVALID_ARGUMENT', `invalid database path ${JSON.stringify(path)}`, { context: { path } });
+  }
+  return { dirs: parts.slice(0, -1), fileName: parts[parts.length - 1]! };
+}
+
+export async function openDirectory(dirs: readonly string[]): Promise<FileSystemDirectoryHandle> {
+  let dir = await navigator.storage.getDirectory();
+  for (const name of dirs) dir = await dir.getDirectoryHandle(name, { create: true });
+  return dir;
+}
+
+/**
+ * Opens (creating if needed) `name` in `dir`. A handle that another context still holds is retried
+ * for a moment: after a worker is terminated, the browser releases its handles asynchronously.
+ */
+export async function openOpfsFile(dir: FileSystemDirectoryHandle, name: string, waitMs = 1500): Promise<OpfsFileStore> {
+  const fileHandle = await dir.getFileHandle(name, { create: true });
+  const deadline = Date.now() + waitMs;
+  for (;;) {
+    try {
+      return new OpfsFileStore(await fileHandle.createSyncAccessHandle());
+    } catch (e) {
+      const name_ = (e as { name?: string }).name;
+      if (name_ === 'NoModificationAllowedError' || name_ === 'InvalidStateError') {
+        if (Date.now() < deadline) {
+          await new Promise((r) => setTimeout(r, 50));
+          continue;
+        }
+        throw new WalsyncError('DATABASE_LOCKED', `the database file ${name} is open in another tab or worker`, {
+          context: { file: name },
+          cause: e,
+        });
+      }
+      if (name_ === 'QuotaExceededError') {
+        throw new WalsyncError('QUOTA_EXCEEDED', `storage quota exceeded while opening ${name}`, { cause: e });
+      }
+      throw new WalsyncError('IO_ERROR', `could not open OPFS file ${name}: ${(e as Error).message}`, { cause: e });
+    }
+  }
+}
+
+/** Removes `name` from `dir` if present. */
+export async function removeOpfsFile(dir: FileSystemDirectoryHandle, name: string): Promise<void> {
+  try {
+    await dir.removeEntry(name);
+  } catch (e) {
+    if ((e as { name?: string }).name !== 'NotFoundError') throw e;
+  }
+}
