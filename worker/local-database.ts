@@ -8,7 +8,7 @@ import type { BindArgs, CheckpointResult, LocalStats, QueryResult, RunResult, Sq
 import { PAGE_SIZE, openWalConnection } from './connection.js';
 import type { SqliteRuntime } from './sqlite-module.js';
 import { bindArgs } from './sql/bind-args.js';
-import { splitStatements } from './sql/split-statements.js';
+import { countStatements, forEachStatement } from './sql/split-statements.js';
 import { StatementCache } from './sql/statement-cache.js';
 import { toWalsyncError } from './sql/sqlite-error.js';
 import type { FileStore } from './vfs/file-store.js';
@@ -94,14 +94,11 @@ export class LocalDatabase {
 
   exec(sql: string): void {
     const db = this.connection;
-    const { sqlite3 } = this.#runtime;
-    let statements: string[];
     try {
-      statements = splitStatements(sqlite3, db, sql);
+      forEachStatement(this.#runtime.sqlite3, db, sql, (text) => this.#runOnce(text));
     } catch (e) {
       throw this.#error(e, sql);
     }
-    for (const text of statements) this.#runOnce(text);
   }
 
   all(sql: string, args: BindArgs): QueryResult {
@@ -175,17 +172,13 @@ export class LocalDatabase {
   }
 
   #runOnce(sql: string): void {
-    const db = this.connection;
-    let stmt: PreparedStatement | undefined;
+    const stmt = this.connection.prepare(sql);
     try {
-      stmt = db.prepare(sql);
       while (stmt.step()) {
         /* drain */
       }
-    } catch (e) {
-      throw this.#error(e, sql);
     } finally {
-      stmt?.finalize();
+      stmt.finalize();
     }
   }
 
@@ -211,7 +204,7 @@ export class LocalDatabase {
     const db = this.connection;
     const { sqlite3 } = this.#runtime;
     try {
-      const count = splitStatements(sqlite3, db, sql).length;
+      const count = countStatements(sqlite3, db, sql);
       if (count !== 1) {
         throw new WalsyncError(
           'INVALID_ARGUMENT',

@@ -51,6 +51,7 @@ export async function startDevServer(root = repoRoot): Promise<{ server: ViteDev
         'Cross-Origin-Embedder-Policy': 'require-corp',
       },
       hmr: false,
+      allowedHosts: ['localhost', 'insecure.walsync.test'],
       watch: null,
     },
     optimizeDeps: { exclude: ['@sqlite.org/sqlite-wasm'], noDiscovery: true, include: [] },
@@ -77,6 +78,9 @@ export async function launchBrowser(): Promise<BrowserSession> {
     headless: true,
     args: chromiumArgs,
   });
+  // tsx compiles test files with esbuild's keepNames, which wraps functions in a __name() helper;
+  // functions passed to page.evaluate() carry that call into the page, so give the page a no-op one.
+  await context.addInitScript('globalThis.__name = (f) => f;');
   const browser = context.browser()!;
   return {
     browser,

@@ -1,14 +1,21 @@
 /**
- * Splits SQL text into its statements by asking SQLite's own parser (prepare + tail), so comments,
- * string literals and triggers' inner semicolons are handled exactly as SQLite sees them.
+ * Walks SQL text statement by statement using SQLite's own parser (prepare + tail), so comments,
+ * string literals and triggers' inner semicolons are handled exactly as SQLite sees them. Each
+ * statement is prepared only after the previous one was handed out, so a script whose later
+ * statements depend on earlier ones (CREATE TABLE then INSERT) works.
  */
 import type { Database, Sqlite3Static } from '@sqlite.org/sqlite-wasm';
 import { sqliteError } from './sqlite-error.js';
 
-export function splitStatements(sqlite3: Sqlite3Static, db: Database, sql: string): string[] {
+/** Calls `onStatement` with each statement's text in order; stop early by returning false. */
+export function forEachStatement(
+  sqlite3: Sqlite3Static,
+  db: Database,
+  sql: string,
+  onStatement: (text: string) => boolean | void,
+): void {
   // Raw pointer work the typings do not describe.
   const { capi, wasm } = sqlite3 as unknown as { capi: any; wasm: any }; // eslint-disable-line @typescript-eslint/no-explicit-any
-  const statements: string[] = [];
   const stack = wasm.scopedAllocPush();
   try {
     let byteLen: number = wasm.jstrlen(sql);
@@ -26,11 +33,26 @@ export function splitStatements(sqlite3: Sqlite3Static, db: Database, sql: strin
       pSql = wasm.peekPtr(pzTail);
       byteLen = Number(pEnd) - Number(pSql);
       if (!pStmt) continue; // whitespace or a comment
-      statements.push(capi.sqlite3_sql(pStmt));
+      const text: string = capi.sqlite3_sql(pStmt);
       capi.sqlite3_finalize(pStmt);
+      if (onStatement(text) === false) return;
     }
   } finally {
     wasm.scopedAllocPop(stack);
   }
-  return statements;
+}
+
+/**
+ * How many statements `sql` holds, counting at most 2 ("more than one"). Text after the first
+ * statement that does not prepare still counts as a second statement.
+ */
+export function countStatements(sqlite3: Sqlite3Static, db: Database, sql: string): number {
+  let count = 0;
+  try {
+    forEachStatement(sqlite3, db, sql, () => ++count < 2);
+  } catch (e) {
+    if (count === 0) throw e;
+    return 2;
+  }
+  return count;
 }

@@ -81,7 +81,7 @@ export async function openDirectory(dirs: readonly string[]): Promise<FileSystem
  * Opens (creating if needed) `name` in `dir`. A handle that another context still holds is retried
  * for a moment: after a worker is terminated, the browser releases its handles asynchronously.
  */
-export async function openOpfsFile(dir: FileSystemDirectoryHandle, name: string, waitMs = 1500): Promise<OpfsFileStore> {
+export async function openOpfsFile(dir: FileSystemDirectoryHandle, name: string, waitMs = 5000): Promise<OpfsFileStore> {
   const fileHandle = await dir.getFileHandle(name, { create: true });
   const deadline = Date.now() + waitMs;
   for (;;) {
