@@ -5,7 +5,7 @@
  */
 export { connect } from './connect.js';
 export type { ConnectOptions } from './options.js';
-export { Database, Statement, Transaction, type TransactionMode } from './database.js';
+export { Database, Statement, Transaction, type BatchInput, type BatchResultSet, type TransactionMode } from './database.js';
 export type { Row } from './rows.js';
 export { WalsyncError, isWalsyncError, type WalsyncErrorCode, type WalsyncErrorContext } from '../worker/errors.js';
 export type { BindArgs, RunResult, SqlValue } from '../worker/rpc.js';

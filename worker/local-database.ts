@@ -4,7 +4,7 @@
  */
 import type { Database, PreparedStatement } from '@sqlite.org/sqlite-wasm';
 import { WalsyncError } from './errors.js';
-import type { BindArgs, CheckpointResult, LocalStats, QueryResult, RunResult, SqlValue, StorageKind } from './rpc.js';
+import type { BatchMode, BatchResult, BatchStatement, BindArgs, CheckpointResult, LocalStats, QueryResult, RunResult, SqlValue, StorageKind } from './rpc.js';
 import { PAGE_SIZE, openWalConnection } from './connection.js';
 import type { SqliteRuntime } from './sqlite-module.js';
 import { bindArgs } from './sql/bind-args.js';
@@ -123,6 +123,45 @@ export class LocalDatabase {
       }
       return this.#runResult(stmt);
     });
+  }
+
+  /**
+   * Runs `statements` in order. With a mode the batch is one transaction: on the first failure it
+   * rolls back and throws, naming the statement's index. Inside an open transaction the mode is
+   * ignored and the caller's transaction decides.
+   */
+  batch(statements: readonly BatchStatement[], mode: BatchMode | null): BatchResult[] {
+    const wrap = mode !== null && this.isAutocommit();
+    if (wrap) this.exec(`BEGIN ${mode.toUpperCase()}`);
+    const results: BatchResult[] = [];
+    try {
+      for (let i = 0; i < statements.length; i++) {
+        const { sql, args } = statements[i]!;
+        try {
+          results.push(
+            this.#withStatement(sql, args, (stmt) => {
+              const rows: SqlValue[][] = [];
+              while (stmt.step()) rows.push(stmt.get([]) as SqlValue[]);
+              return { columns: rows.length > 0 ? stmt.getColumnNames() : [], rows, ...this.#runResult(stmt) };
+            }),
+          );
+        } catch (e) {
+          if (e instanceof WalsyncError) {
+            throw new WalsyncError(e.code, e.message, {
+              sqliteCode: e.sqliteCode,
+              context: { ...e.context, batchIndex: i },
+              cause: e,
+            });
+          }
+          throw e;
+        }
+      }
+      if (wrap) this.exec('COMMIT');
+      return results;
+    } catch (e) {
+      if (wrap && !this.isAutocommit()) this.exec('ROLLBACK');
+      throw e;
+    }
   }
 
   isAutocommit(): boolean {

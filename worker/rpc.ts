@@ -34,6 +34,22 @@ export interface RunResult {
   readonly lastInsertRowid: number | bigint;
 }
 
+/** One statement of a batch. */
+export interface BatchStatement {
+  readonly sql: string;
+  readonly args: BindArgs;
+}
+
+/** What one statement of a batch produced. */
+export interface BatchResult {
+  readonly columns: string[];
+  readonly rows: SqlValue[][];
+  readonly changes: number;
+  readonly lastInsertRowid: number | bigint;
+}
+
+export type BatchMode = 'deferred' | 'immediate' | 'exclusive';
+
 export interface CheckpointResult {
   /** WAL frames folded into the database file. */
   readonly framesCheckpointed: number;
@@ -53,6 +69,8 @@ export interface WorkerApi {
   all(sql: string, args: BindArgs): Promise<QueryResult>;
   get(sql: string, args: BindArgs): Promise<{ columns: string[]; row: SqlValue[] | undefined }>;
   run(sql: string, args: BindArgs): Promise<RunResult>;
+  /** Runs statements in order in one call; with a mode, all-or-nothing in one transaction. */
+  batch(statements: readonly BatchStatement[], mode: BatchMode | null): Promise<BatchResult[]>;
   /** True while the connection is not inside an explicit transaction. */
   isAutocommit(): Promise<boolean>;
   checkpoint(): Promise<CheckpointResult>;

@@ -5,6 +5,9 @@
 import { WalsyncError } from './errors.js';
 import { LocalDatabase } from './local-database.js';
 import type {
+  BatchMode,
+  BatchResult,
+  BatchStatement,
   BindArgs,
   CheckpointResult,
   LocalStats,
@@ -45,6 +48,10 @@ export class WorkerHost implements WorkerApi {
 
   run(sql: string, args: BindArgs): Promise<RunResult> {
     return this.#serial(() => this.#open().run(sql, args));
+  }
+
+  batch(statements: readonly BatchStatement[], mode: BatchMode | null): Promise<BatchResult[]> {
+    return this.#serial(() => this.#open().batch(statements, mode));
   }
 
   isAutocommit(): Promise<boolean> {

@@ -144,6 +144,55 @@ describe('a database in OPFS', () => {
     await page.close();
   });
 
+  test('batch() runs many statements in one call; with a mode it is all-or-nothing', async () => {
+    const page = await openPage();
+    const r = await page.evaluate(async () => {
+      const db = await window.walsync.connect({ path: 'batch.db' });
+      await db.exec('CREATE TABLE t(id INTEGER PRIMARY KEY, v TEXT UNIQUE)');
+      const results = await db.batch(
+        [
+          { sql: 'INSERT INTO t(v) VALUES (?)', args: ['a'] },
+          { sql: 'INSERT INTO t(v) VALUES (:v)', args: { v: 'b' } },
+          'SELECT v FROM t ORDER BY id',
+        ],
+        'immediate',
+      );
+      let atomicError = { code: '', message: '', index: -1 };
+      try {
+        await db.batch([{ sql: 'INSERT INTO t(v) VALUES (?)', args: ['c'] }, { sql: 'INSERT INTO t(v) VALUES (?)', args: ['a'] }], 'deferred');
+      } catch (e) {
+        const err = e as { code: string; message: string; context: { batchIndex: number } };
+        atomicError = { code: err.code, message: err.message, index: err.context.batchIndex };
+      }
+      const afterAtomic = await db.prepare('SELECT v FROM t ORDER BY id').all();
+      let plainError = '';
+      try {
+        await db.batch(["INSERT INTO t(v) VALUES ('d')", "INSERT INTO t(v) VALUES ('a')", "INSERT INTO t(v) VALUES ('e')"]);
+      } catch (e) {
+        plainError = (e as Error).message;
+      }
+      const afterPlain = await db.prepare('SELECT v FROM t ORDER BY id').all();
+      await db.close();
+      return {
+        first: results.map((x) => ({ rows: x.rows, rowsAffected: x.rowsAffected, lastInsertRowid: x.lastInsertRowid })),
+        atomicError,
+        afterAtomic: afterAtomic.map((x) => x.v),
+        plainError,
+        afterPlain: afterPlain.map((x) => x.v),
+      };
+    });
+    assert.deepEqual(r.first, [
+      { rows: [], rowsAffected: 1, lastInsertRowid: 1 },
+      { rows: [], rowsAffected: 1, lastInsertRowid: 2 },
+      { rows: [{ v: 'a' }, { v: 'b' }], rowsAffected: 0, lastInsertRowid: 2 },
+    ]);
+    assert.deepEqual(r.atomicError, { code: 'SQLITE_ERROR', message: 'UNIQUE constraint failed: t.v', index: 1 });
+    assert.deepEqual(r.afterAtomic, ['a', 'b']);
+    assert.equal(r.plainError, 'UNIQUE constraint failed: t.v');
+    assert.deepEqual(r.afterPlain, ['a', 'b', 'd']);
+    await page.close();
+  });
+
   test('a transaction that throws is rolled back and its error rethrown', async () => {
     const page = await openPage();
     const r = await page.evaluate(async () => {
