@@ -148,26 +148,30 @@ export class WalLog {
     return page;
   }
 
+  /** Page `pgno` as stored in the database file itself, ignoring the WAL (zeros past its end). */
+  readDbFilePage(pgno: number): Uint8Array {
+    const page = new Uint8Array(this.pageSize);
+    this.#db.read(page, (pgno - 1) * this.pageSize);
+    return page;
+  }
+
   /**
    * Appends one transaction: `pages` in order, the last frame marked as commit with `dbSizePages`.
-   * Anything after the last commit frame (an uncommitted tail) is overwritten and cut off, so a
-   * stale frame can never extend the checksum chain. Flushes before returning.
+   * Pages are consumed as they come (an iterator may stream them from disk). Anything after the last
+   * commit frame (an uncommitted tail) is overwritten and cut off, so a stale frame can never extend
+   * the checksum chain. Flushes before returning; the transaction exists once the flush is done.
    */
-  appendCommitGroup(pages: readonly PageImage[], dbSizePages: number, state: WalState = this.state()): WalState {
-    if (pages.length === 0) throw new WalsyncError('INTERNAL', 'appendCommitGroup needs at least one page');
+  appendCommitGroup(pages: Iterable<PageImage>, dbSizePages: number, state: WalState = this.state()): WalState {
     let header = state.header;
     let offset: number;
     if (!header) {
-      header = {
+      const bytes = encodeWalHeader({
         bigEndianChecksum: false,
         pageSize: this.pageSize,
         checkpointSeq: 0,
         salt1: randomUint32(),
         salt2: randomUint32(),
-        checksum1: 0,
-        checksum2: 0,
-      };
-      const bytes = encodeWalHeader(header);
+      });
       header = decodeWalHeader(bytes)!;
       this.#wal.write(bytes, 0);
       offset = WAL_HEADER_SIZE;
@@ -176,28 +180,41 @@ export class WalLog {
     }
     let checksum: Checksum = state.header ? state.checksum : [header.checksum1, header.checksum2];
     const frameSize = WAL_FRAME_HEADER_SIZE + this.pageSize;
-    const batch = new Uint8Array(frameSize * Math.min(pages.length, SCAN_BATCH_FRAMES));
+    const batch = new Uint8Array(frameSize * SCAN_BATCH_FRAMES);
     let inBatch = 0;
-    let batchOffset = offset;
-    for (let i = 0; i < pages.length; i++) {
-      const page = pages[i]!;
+    let written = 0;
+    const flushBatch = () => {
+      this.#wal.write(batch.subarray(0, inBatch * frameSize), offset);
+      offset += inBatch * frameSize;
+      inBatch = 0;
+    };
+    // One page of lookahead: the commit mark goes on the last page, known only when the iterator ends.
+    let pending: PageImage | undefined;
+    const emit = (page: PageImage, commitSize: number) => {
       if (page.data.length !== this.pageSize) {
         throw new WalsyncError('INTERNAL', `page ${page.pgno} has ${page.data.length} bytes, expected ${this.pageSize}`);
       }
-      const commitSize = i === pages.length - 1 ? dbSizePages : 0;
-      const encoded = encodeWalFrame(header, page.pgno, commitSize, page.data, checksum);
+      const encoded = encodeWalFrame(header!, page.pgno, commitSize, page.data, checksum);
       checksum = encoded.checksum;
       batch.set(encoded.frame, inBatch * frameSize);
       inBatch++;
-      if (inBatch * frameSize === batch.length || i === pages.length - 1) {
-        this.#wal.write(batch.subarray(0, inBatch * frameSize), batchOffset);
-        batchOffset += inBatch * frameSize;
-        inBatch = 0;
-      }
+      written++;
+      if (inBatch === SCAN_BATCH_FRAMES) flushBatch();
+    };
+    for (const page of pages) {
+      if (pending) emit(pending, 0);
+      pending = page;
     }
-    this.#wal.truncate(batchOffset);
+    if (!pending) throw new WalsyncError('INTERNAL', 'appendCommitGroup needs at least one page');
+    emit(pending, dbSizePages);
+    if (inBatch > 0) flushBatch();
+    this.#wal.truncate(offset);
     this.#wal.flush();
-    return this.state();
+    const after = this.state();
+    if (after.frames !== state.frames + written) {
+      throw new WalsyncError('INTERNAL', `appended ${written} WAL frames but the log now has ${after.frames - state.frames} more`);
+    }
+    return after;
   }
 
   /** Cuts the WAL right after commit frame `frame` (0 empties it). Only whole transactions can be cut. */
