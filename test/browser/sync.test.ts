@@ -288,6 +288,45 @@ describe('concurrency and convergence', () => {
     assert.equal(r.pending, 0);
   });
 
+  test('queries and writes go on while a push or pull waits for the server', async () => {
+    const r = await page.evaluate(async (url) => {
+      let delayMs = 0;
+      const slowFetch = async (input: string, init: RequestInit) => {
+        await new Promise((done) => setTimeout(done, delayMs));
+        return fetch(input, init);
+      };
+      const db = await window.walsync.connect({ path: 'slow-a.db', url, clientName: 'slow', fetch: slowFetch });
+      await db.exec('CREATE TABLE slow(id INTEGER PRIMARY KEY, v TEXT)');
+      delayMs = 1500;
+      const timings: Record<string, number> = {};
+      for (const op of ['push', 'pull'] as const) {
+        const started = performance.now();
+        const syncing = op === 'push' ? db.push() : db.pull();
+        await new Promise((done) => setTimeout(done, 100));
+        const queryStarted = performance.now();
+        await db.prepare('INSERT INTO slow(v) VALUES (?)').run(`during ${op}`);
+        await db.prepare('SELECT count(*) AS n FROM slow').get();
+        timings[`${op}Query`] = performance.now() - queryStarted;
+        await syncing;
+        timings[op] = performance.now() - started;
+      }
+      delayMs = 0;
+      await db.sync();
+      const fresh = await window.walsync.connect({ path: 'slow-b.db', url, clientName: 'slow-b' });
+      const server = await window.kit.dump(fresh, 'slow');
+      await db.close();
+      await fresh.close();
+      return { timings, server };
+    }, server.url);
+    assert.ok(r.timings.push! >= 1500 && r.timings.pull! >= 1500, `the server answered slowly: ${JSON.stringify(r.timings)}`);
+    assert.ok(r.timings.pushQuery! < 1000, `a write and a query did not wait for the push: ${r.timings.pushQuery} ms`);
+    assert.ok(r.timings.pullQuery! < 1000, `a write and a query did not wait for the pull: ${r.timings.pullQuery} ms`);
+    assert.deepEqual(r.server, [
+      [1, 'during push'],
+      [2, 'during pull'],
+    ]);
+  });
+
   test('8 clients upserting counters concurrently converge to identical tables', async () => {
     const r = await page.evaluate(async (url) => {
       const first = await window.walsync.connect({ path: 'ctr-0.db', url, clientName: 'c0' });
