@@ -1,0 +1,16 @@
+/** Benchmark page: exposes the workloads on `window` for Playwright's page.evaluate(). */
+import { removeBenchFiles } from './opfs-cleanup.js';
+import * as workloads from './workloads.js';
+
+const bench = { ...workloads, removeBenchFiles };
+export type BenchPageApi = typeof bench;
+
+declare global {
+  interface Window {
+    bench: BenchPageApi;
+    walsyncReady: boolean;
+  }
+}
+
+window.bench = bench;
+window.walsyncReady = true;
