@@ -2,6 +2,7 @@
  * `npm run bench`: walsync's local speed in headless Chromium, side by side with sqlite-wasm's
  * opfs-sahpool VFS and :memory:, in one run. Prints a table; targets are reported, never enforced.
  */
+import { cpus, loadavg } from 'node:os';
 import type { Page } from 'playwright-core';
 import { launchBenchBrowser, type BenchBrowser } from './browser.js';
 import { measureDownload, type DownloadSize } from './download-size.js';
@@ -17,16 +18,35 @@ const RUNS = 3;
 const REPEAT_BUDGET_MS = 8000;
 
 const BIG_TX_ROWS = 100_000;
+/** The same transaction written with one run() per row: 10k rows keep it within the time budget. */
+const LOOP_TX_ROWS = 10_000;
 const AUTOCOMMIT_ROWS = 10_000;
+/** An autocommit run stops after this long and its time is scaled up to AUTOCOMMIT_ROWS. */
+const AUTOCOMMIT_CAP_MS = 10_000;
+/** Runs that stopped early, for the note under the table. */
+const extrapolated = new Set<string>();
 const POINT_SELECTS = 10_000;
 /** Rows in the database the cold-start run opens. */
 const COLD_START_ROWS = 1_000;
+/** Sequential round trips for the messaging floor. */
+const ECHO_ROUND_TRIPS = 5_000;
+
+/** The machine's 1-minute load average: other work on the CPU skews every figure. */
+function loadAverage(): string {
+  return loadavg()[0]!.toFixed(1);
+}
 
 type TimedWorkload = (page: Page, storage: Storage) => Promise<number>;
 
 const workloads: Record<'loopTx' | 'autocommit' | 'pointSelects', TimedWorkload> = {
-  loopTx: (page, storage) => page.evaluate(([s, n]) => window.bench.insertManyInTransactionLoop(s, n), [storage, BIG_TX_ROWS] as const),
-  autocommit: (page, storage) => page.evaluate(([s, n]) => window.bench.insertAutocommit(s, n), [storage, AUTOCOMMIT_ROWS] as const),
+  loopTx: (page, storage) => page.evaluate(([s, n]) => window.bench.insertManyInTransactionLoop(s, n), [storage, LOOP_TX_ROWS] as const),
+  autocommit: async (page, storage) => {
+    const run = await page.evaluate(([s, n, cap]) => window.bench.insertAutocommit(s, n, cap), [storage, AUTOCOMMIT_ROWS, AUTOCOMMIT_CAP_MS] as const);
+    if (run.rows < AUTOCOMMIT_ROWS) {
+      extrapolated.add(`autocommit ${storage}: ${run.rows} rows in ${formatValue(run.ms, 'ms')}`);
+    }
+    return (run.ms * AUTOCOMMIT_ROWS) / run.rows;
+  },
   pointSelects: (page, storage) => page.evaluate(([s, n]) => window.bench.pointSelects(s, n), [storage, POINT_SELECTS] as const),
 };
 
@@ -104,6 +124,7 @@ function describeDownload(name: string, size: DownloadSize): string {
 
 async function main(): Promise<void> {
   const startedAt = performance.now();
+  const loadAtStart = loadAverage();
   console.log('Building the benchmark pages (vite build) and starting Chromium…');
   const pages = await buildAndServePages();
   const browser = await launchBenchBrowser();
@@ -145,11 +166,18 @@ async function main(): Promise<void> {
     results.coldStart = medians(cold);
     countRuns('coldStart', cold);
 
+    const postMessageMs = await page.evaluate((n) => window.bench.postMessageRoundTrip(n), ECHO_ROUND_TRIPS);
+    const comlinkMs = await page.evaluate((n) => window.bench.comlinkRoundTrip(n), ECHO_ROUND_TRIPS);
+
     console.log('');
     console.log(`walsync local benchmark — Chromium ${version} (headless), Vite production build, durability 'full' for both OPFS columns`);
+    console.log(`${cpus().length} CPUs; 1-minute load average ${loadAtStart} at start, ${loadAverage()} at end`);
     console.log('');
     console.log(formatReport(results));
     console.log('');
+    if (extrapolated.size > 0) {
+      console.log(`Scaled up to ${AUTOCOMMIT_ROWS} rows from runs stopped after ${AUTOCOMMIT_CAP_MS / 1000} s: ${[...extrapolated].join('; ')}.`);
+    }
     console.log(`Medians of up to ${RUNS} runs (fewer once a workload's runs pass ${REPEAT_BUDGET_MS / 1000} s): ${runCounts.join('; ')}.`);
     console.log('Peak JS heap = largest page + worker V8 heap in use (CDP Runtime.getHeapUsage, sampled ~every 10 ms) during db.batch(); excludes wasm memory. Page / worker peaks (MB), median run:');
     for (const storage of STORAGES) {
@@ -157,6 +185,11 @@ async function main(): Promise<void> {
       const pick = p.length > 0 ? [...p].sort((a, b) => a.total - b.total)[Math.floor(p.length / 2)]! : null;
       if (pick) console.log(`  ${storage}: page ${(pick.page / 1e6).toFixed(1)}, worker ${(pick.workers / 1e6).toFixed(1)}, together ${(pick.total / 1e6).toFixed(1)} (${pick.samples} samples)`);
     }
+    const perCall = (id: 'autocommit' | 'pointSelects', rows: number) => ((results[id].memory ?? NaN) / rows) * 1000;
+    console.log(
+      `Per-call floor: bare postMessage round trip ${(postMessageMs * 1000).toFixed(0)} µs, Comlink ${(comlinkMs * 1000).toFixed(0)} µs; ` +
+        `walsync on :memory: ${perCall('pointSelects', POINT_SELECTS).toFixed(0)} µs per get(), ${perCall('autocommit', AUTOCOMMIT_ROWS).toFixed(0)} µs per autocommit run().`,
+    );
     console.log('Bytes downloaded (empty HTTP cache; :memory: loads the same files as walsync):');
     console.log(describeDownload('walsync (connect + 1 query)', walsyncDownload));
     console.log(describeDownload('sqlite-wasm + opfs-sahpool baseline (1 query)', sahpoolDownload));

@@ -1,8 +1,9 @@
 /** Benchmark page: exposes the workloads on `window` for Playwright's page.evaluate(). */
+import { comlinkRoundTrip, postMessageRoundTrip } from './echo-workers.js';
 import { removeBenchFiles } from './opfs-cleanup.js';
 import * as workloads from './workloads.js';
 
-const bench = { ...workloads, removeBenchFiles };
+const bench = { ...workloads, removeBenchFiles, postMessageRoundTrip, comlinkRoundTrip };
 export type BenchPageApi = typeof bench;
 
 declare global {
