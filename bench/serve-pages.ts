@@ -78,7 +78,7 @@ export async function buildAndServePages(): Promise<ServedPages> {
   await build({
     root: pagesDir,
     configFile: false,
-    logLevel: 'warn',
+    logLevel: 'error', // rolldown's plugin-timing notes are noise here
     base: './',
     build: {
       outDir,
