@@ -249,6 +249,69 @@ describe('push and pull', () => {
   });
 });
 
+describe('bootstrap and maintenance options', () => {
+  test('bootstrapIfEmpty: false starts empty; the first pull brings the remote and keeps local rows', async () => {
+    const r = await page.evaluate(async (url) => {
+      const a = await window.walsync.connect({ path: 'boot-a.db', url, clientName: 'boota' });
+      await a.exec("CREATE TABLE boot(id TEXT PRIMARY KEY, v TEXT); INSERT INTO boot VALUES ('r', 'remote')");
+      await a.push();
+      const b = await window.walsync.connect({ path: 'boot-b.db', url, clientName: 'bootb', bootstrapIfEmpty: false });
+      const tablesBefore = await b.prepare("SELECT name FROM sqlite_schema WHERE name = 'boot'").all();
+      const revisionBefore = (await b.stats()).revision;
+      await b.exec("CREATE TABLE IF NOT EXISTS boot(id TEXT PRIMARY KEY, v TEXT); INSERT INTO boot VALUES ('l', 'local')");
+      const brought = await b.pull();
+      const rows = await window.kit.dump(b, 'boot');
+      await b.push();
+      await a.pull();
+      const onA = await window.kit.dump(a, 'boot');
+      // This client's position on the server carries its id: <clientName>-<uuid v4>.
+      const ids = await a.prepare('SELECT client_id FROM turso_sync_last_change_id ORDER BY client_id').all();
+      await a.close();
+      await b.close();
+      return { tablesBefore, revisionBefore, brought, rows, onA, ids: ids.map((row) => row.client_id) };
+    }, server.url);
+    assert.deepEqual(r.tablesBefore, []);
+    assert.equal(r.revisionBefore, null);
+    assert.equal(r.brought, true);
+    assert.deepEqual(r.rows, [
+      ['l', 'local'],
+      ['r', 'remote'],
+    ]);
+    assert.deepEqual(r.onA, r.rows);
+    assert.equal(r.ids.length, 2);
+    assert.match(String(r.ids[0]), /^boota-[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/);
+    assert.match(String(r.ids[1]), /^bootb-[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/);
+  });
+
+  test('autoCheckpointBytes keeps the log bounded while writing, and sync still converges', async () => {
+    const r = await page.evaluate(async (url) => {
+      const a = await window.walsync.connect({ path: 'auto-a.db', url, clientName: 'auto', autoCheckpointBytes: 256 * 1024 });
+      await a.exec('CREATE TABLE auto(id INTEGER PRIMARY KEY, v TEXT)');
+      await a.push();
+      await a.pull();
+      let largestWal = 0;
+      const insert = a.prepare("INSERT INTO auto(v) VALUES (printf('%.2000c', 'x'))");
+      for (let i = 0; i < 400; i++) {
+        await insert.run();
+        if (i % 50 === 0) largestWal = Math.max(largestWal, (await a.stats()).mainWalSize);
+      }
+      const pending = (await a.stats()).cdcOperations;
+      await a.sync();
+      const b = await window.walsync.connect({ path: 'auto-b.db', url, clientName: 'auto-b' });
+      const count = await b.prepare('SELECT count(*) AS n FROM auto').get();
+      const check = await a.prepare('PRAGMA integrity_check').get();
+      await a.close();
+      await b.close();
+      return { largestWal, pending, count, check };
+    }, server.url);
+    // 400 rows of 2 kB make about 1 MB of log without checkpoints.
+    assert.ok(r.largestWal < 600 * 1024, `the log stayed bounded (${r.largestWal} bytes)`);
+    assert.equal(r.pending, 400);
+    assert.deepEqual(r.count, { n: 400 });
+    assert.deepEqual(r.check, { integrity_check: 'ok' });
+  });
+});
+
 describe('concurrency and convergence', () => {
   test('1000 local inserts while pull and push loop concurrently end consistent', async () => {
     const r = await page.evaluate(async (url) => {
