@@ -211,7 +211,16 @@ export async function startFaultProxy(target: string, options: FaultProxyOptions
     } else if (fault?.kind === 'header') {
       out = rewriteHeader(answer.body, fault);
     } else if (fault?.kind === 'stall') {
-      await new Promise((r) => setTimeout(r, fault.ms));
+      // Hold the answer back; give up early if the client goes away (it timed out).
+      await new Promise<void>((resolve) => {
+        const timer = setTimeout(resolve, fault.ms);
+        timer.unref();
+        req.socket.once('close', () => {
+          clearTimeout(timer);
+          resolve();
+        });
+      });
+      if (req.socket.destroyed) return;
     }
     res.writeHead(answer.status, { ...headers, 'content-length': String(out.length) });
     res.end(out);
@@ -343,7 +352,7 @@ function messageBoundary(body: Uint8Array, count: number): number {
   return pos;
 }
 
-/** Fields of one message as (field number, wire type, raw value bytes or number). */
+/** page_id and encoded_page of a PageData message. */
 function pageFields(message: Uint8Array): { pageId: number; data: Uint8Array } {
   let pos = 0;
   let pageId = 0;
