@@ -1,6 +1,6 @@
 /** The engine's SyncRemote over HTTP: `/pull-updates` for pages, `/v2/pipeline` for pushes. */
 import { WalsyncError } from '../errors.js';
-import { HttpTransport, type TokenSource } from '../protocol/http-transport.js';
+import { DEFAULT_SILENCE_TIMEOUT_MS, HttpTransport, type TokenSource } from '../protocol/http-transport.js';
 import { chainedTransaction, runBatch } from '../protocol/pipeline.js';
 import { decodePullHeader, decodePullPage, encodePullRequest, readDelimitedMessages } from '../protocol/pull-updates.js';
 import type { HighWaterMark, PulledPage, PullResponse, PushStatement, SyncRemote } from './remote.js';
@@ -23,7 +23,15 @@ export class HttpSyncRemote implements SyncRemote {
 
   async pullUpdates(clientRevision: string | null, longPollTimeoutMs: number): Promise<PullResponse> {
     const body = encodePullRequest({ clientRevision, longPollTimeoutMs });
-    const response = await this.#http.post('/pull-updates', body, 'application/protobuf');
+    // A long poll may legitimately keep the server silent for its whole duration.
+    const response = await this.#http.post('/pull-updates', body, 'application/protobuf', DEFAULT_SILENCE_TIMEOUT_MS + longPollTimeoutMs);
+    const contentType = response.headers.get('content-type') ?? '';
+    if (/^text\/html\b/i.test(contentType)) {
+      await response.body?.cancel().catch(() => undefined);
+      throw new WalsyncError('PROTOCOL_ERROR', `the /pull-updates response is an HTML page (content-type ${contentType}), not a protobuf page stream: is a proxy or captive portal in the way?`, {
+        context: { contentType },
+      });
+    }
     const messages = readDelimitedMessages(this.#http.stream(response));
     const first = await messages.next();
     if (first.done) throw new WalsyncError('PROTOCOL_ERROR', 'the /pull-updates response has no header');
