@@ -26,7 +26,16 @@ export async function startCountingProxy(targetPort: number): Promise<CountingPr
     client.on('data', (chunk: Buffer) => {
       up += chunk.length;
       // Rough request count: request lines start a chunk (fine for counting, not for parsing).
-      if (/^(GET|POST|OPTIONS|PUT|HEAD) /.test(chunk.subarray(0, 8).toString('latin1'))) requests++;
+      if (/^(GET|POST|OPTIONS|PUT|HEAD) /.test(chunk.subarray(0, 8).toString('latin1'))) {
+        requests++;
+        if (process.env.BENCH_TRACE === '1') {
+          const head = chunk.subarray(0, Math.min(chunk.length, 2000)).toString('latin1');
+          const line = head.split('\r\n', 1)[0];
+          const type = /\r\ncontent-type: ([^\r]*)/i.exec(head)?.[1] ?? '-';
+          const length = /\r\ncontent-length: ([^\r]*)/i.exec(head)?.[1] ?? '-';
+          console.log(`    [wire] ${line} content-type=${type} content-length=${length}`);
+        }
+      }
     });
     upstream.on('data', (chunk: Buffer) => (down += chunk.length));
     client.pipe(upstream);
