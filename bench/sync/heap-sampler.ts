@@ -123,6 +123,14 @@ export class HeapSampler {
     this.#samples++;
   }
 
+  /** Runs a full GC on the page and every worker, so a measurement starts from live objects only. */
+  async collectGarbage(): Promise<void> {
+    await Promise.all([
+      this.#cdp.send('HeapProfiler.collectGarbage').catch(() => undefined),
+      ...[...this.#workers.keys()].map((sid) => this.sendToWorker(sid, 'HeapProfiler.collectGarbage', {}, 10_000)),
+    ]);
+  }
+
   /** Starts sampling every `intervalMs` (each tick waits for the previous one's answers). */
   async start(intervalMs = 20): Promise<void> {
     this.#peakUsed = 0;

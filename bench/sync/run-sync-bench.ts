@@ -192,7 +192,11 @@ async function measure<T extends { ms: number }>(
     await new Promise((r) => setTimeout(r, 50));
     for (const sid of sampler.workers.keys()) if (!profiled.includes(sid)) (await startProfiler(sampler, sid), profiled.push(sid));
   }
-  if (HEAP) await sampler.start(SAMPLE_MS);
+  if (HEAP) {
+    await new Promise((r) => setTimeout(r, 50)); // let auto-attach report the existing workers
+    await sampler.collectGarbage();
+    await sampler.start(SAMPLE_MS);
+  }
   proxy.reset();
   try {
     const r = await withTimeout(op(), 'operation');
@@ -458,7 +462,7 @@ function printTable(): void {
   console.log();
   console.log(`Raw times (ms): ` + (['bootstrap', 'push', 'pull'] as Scenario[]).map((s) => `${s}: ` + CLIENTS.map((c) => `${c} [${results[s][c].map((x) => x.ms.toFixed(0)).join(', ')}]`).join(' ')).join('; '));
   console.log(`Turso's client measured ${TURSO_REFERENCE.bootstrap} / ${TURSO_REFERENCE.push} / ${TURSO_REFERENCE.pull} ms (bootstrap / push / pull) on the same machine class, per the issue.`);
-  console.log('Heap: max over 20 ms samples of Σ Runtime.getHeapUsage over the page and its dedicated workers; "+ ArrayBuffers" adds backingStorageSize (incl. wasm memory).');
+  console.log('Heap: full GC on page and workers first, then max over 20 ms samples of Σ Runtime.getHeapUsage over the page and its dedicated workers; "+ ArrayBuffers" adds backingStorageSize (incl. wasm memory).');
 }
 
 // ── main ────────────────────────────────────────────────────────────────────────────────────────
