@@ -174,7 +174,7 @@ async function freshPage(session: BrowserSession, pageUrl: string, client: Clien
   page.on('console', (m) => {
     if (m.type() === 'error' || m.type() === 'warning') console.log(`  [${client} console.${m.type()}] ${m.text().slice(0, 300)}`);
   });
-  const loadMs = await page.evaluate((c) => window.bench.load(c), client);
+  const loadMs = await page.evaluate((c) => window.syncBench.load(c), client);
   return { page, loadMs };
 }
 
@@ -267,7 +267,7 @@ async function runBootstrap(session: BrowserSession, pageUrl: string): Promise<v
       const { page, loadMs } = await freshPage(session, pageUrl, client);
       const path = freshPath('boot', client);
       try {
-        const m = await measure(page, proxy, () => page.evaluate(([c, p, u]) => window.bench.bootstrap(c, p, u), [client, path, proxy.url] as const), profile);
+        const m = await measure(page, proxy, () => page.evaluate(([c, p, u]) => window.syncBench.bootstrap(c, p, u), [client, path, proxy.url] as const), profile);
         if (m.r.count !== BOOT_ROWS) throw new Error(`${client} bootstrap counted ${m.r.count} rows, expected ${BOOT_ROWS}`);
         if (profile) {
           profiles.push({ scenario: 'bootstrap', text: m.profileText ?? '' });
@@ -275,7 +275,7 @@ async function runBootstrap(session: BrowserSession, pageUrl: string): Promise<v
           results.bootstrap[client].push(sampleOf(m, m.r.lib, { connectMs: m.r.connectMs, loadMs }));
         }
         log('bootstrap', client, m, profile, `connect ${m.r.connectMs.toFixed(0)} ms, count ${m.r.count}`);
-        await page.evaluate((p) => window.bench.close(p), path);
+        await page.evaluate((p) => window.syncBench.close(p), path);
       } finally {
         await page.close();
       }
@@ -295,17 +295,17 @@ async function runPush(session: BrowserSession, pageUrl: string): Promise<void> 
     const path = freshPath('push', client);
     try {
       await pipeline(server, [{ sql: CREATE_ITEMS }]);
-      await page.evaluate(([c, p, u]) => window.bench.open(c, p, u), [client, path, proxy.url] as const);
-      const insertMs = await page.evaluate(([c, p, n]) => window.bench.insertLocal(c, p, 1, n), [client, path, PUSH_ROWS] as const);
-      const lib0 = await page.evaluate((p) => window.bench.libBytes(p), path);
-      const m = await measure(page, proxy, () => page.evaluate((p) => window.bench.push(p), path), profile);
-      const lib1 = await page.evaluate((p) => window.bench.libBytes(p), path);
+      await page.evaluate(([c, p, u]) => window.syncBench.open(c, p, u), [client, path, proxy.url] as const);
+      const insertMs = await page.evaluate(([c, p, n]) => window.syncBench.insertLocal(c, p, 1, n), [client, path, PUSH_ROWS] as const);
+      const lib0 = await page.evaluate((p) => window.syncBench.libBytes(p), path);
+      const m = await measure(page, proxy, () => page.evaluate((p) => window.syncBench.push(p), path), profile);
+      const lib1 = await page.evaluate((p) => window.syncBench.libBytes(p), path);
       const onServer = await serverCount(server);
       if (onServer !== PUSH_ROWS) throw new Error(`${client} push: the server holds ${onServer} rows, expected ${PUSH_ROWS}`);
       if (profile) profiles.push({ scenario: 'push', text: m.profileText ?? '' });
       else results.push[client].push(sampleOf(m, { sent: lib1.sent - lib0.sent, received: lib1.received - lib0.received }, { insertMs }));
       log('push', client, m, profile, `local insert ${insertMs.toFixed(0)} ms, server count ${onServer}`);
-      await page.evaluate((p) => window.bench.close(p), path);
+      await page.evaluate((p) => window.syncBench.close(p), path);
     } finally {
       await page.close();
       await proxy.stop();
@@ -342,17 +342,17 @@ async function runPull(session: BrowserSession, pageUrl: string): Promise<void> 
     const path = freshPath('pull', client);
     try {
       await pipeline(server, [{ sql: CREATE_ITEMS }]);
-      await page.evaluate(([c, p, u]) => window.bench.open(c, p, u), [client, path, proxy.url] as const);
+      await page.evaluate(([c, p, u]) => window.syncBench.open(c, p, u), [client, path, proxy.url] as const);
       // Another writer: 10k rows straight into the server.
       await pipeline(server, [{ sql: insertRowsSql(1, PULL_ROWS) }]);
-      const lib0 = await page.evaluate((p) => window.bench.libBytes(p), path);
-      const m = await measure(page, proxy, () => page.evaluate((p) => window.bench.pull(p), path), profile);
-      const lib1 = await page.evaluate((p) => window.bench.libBytes(p), path);
+      const lib0 = await page.evaluate((p) => window.syncBench.libBytes(p), path);
+      const m = await measure(page, proxy, () => page.evaluate((p) => window.syncBench.pull(p), path), profile);
+      const lib1 = await page.evaluate((p) => window.syncBench.libBytes(p), path);
       if (m.r.count !== PULL_ROWS) throw new Error(`${client} pull: counted ${m.r.count} rows locally, expected ${PULL_ROWS}`);
       if (profile) profiles.push({ scenario: 'pull', text: m.profileText ?? '' });
       else results.pull[client].push(sampleOf(m, { sent: lib1.sent - lib0.sent, received: lib1.received - lib0.received }, { pullMs: m.r.pullMs }));
       log('pull', client, m, profile, `pull ${m.r.pullMs.toFixed(0)} ms, local count ${m.r.count}`);
-      await page.evaluate((p) => window.bench.close(p), path);
+      await page.evaluate((p) => window.syncBench.close(p), path);
     } finally {
       await page.close();
       await proxy.stop();

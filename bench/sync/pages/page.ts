@@ -1,7 +1,7 @@
 /**
  * Sync benchmark page: drives walsync and Turso's @tursodatabase/sync-wasm (loaded on demand) with
  * the same operations, timed in the page with performance.now(). The Node runner calls
- * `window.bench.*` through page.evaluate().
+ * `window.syncBench.*` through page.evaluate().
  */
 import * as walsync from '../../../src/index.js';
 
@@ -146,10 +146,10 @@ const bench = {
 
 declare global {
   interface Window {
-    bench: typeof bench;
+    syncBench: typeof bench;
     walsyncReady: boolean;
   }
 }
 
-window.bench = bench;
+window.syncBench = bench;
 window.walsyncReady = true;
