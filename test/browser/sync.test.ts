@@ -538,7 +538,8 @@ describe('maintenance and counters', () => {
       await a.push();
       const afterPush = await a.stats();
       const b = await window.walsync.connect({ path: 'st-b.db', url, clientName: 'b' });
-      const revBefore = (await b.stats()).revision;
+      const bootStats = await b.stats();
+      const revBefore = bootStats.revision;
       const nothing = await b.pull();
       await a.exec('INSERT INTO st VALUES (3)');
       await a.push();
@@ -546,12 +547,13 @@ describe('maintenance and counters', () => {
       const after = await b.stats();
       await a.close();
       await b.close();
-      return { pending, afterPush, revBefore, nothing, something, after };
+      return { pending, afterPush, revBefore, bootReceived: bootStats.networkReceivedBytes, nothing, something, after };
     }, env.server.url);
     assert.equal(r.pending, 3, 'one CREATE and two INSERTs');
     assert.equal(r.afterPush.cdcOperations, 0);
     assert.ok(r.afterPush.lastPushUnixTime! > 0);
     assert.ok(r.afterPush.networkSentBytes > 0 && r.afterPush.networkReceivedBytes > 0);
+    assert.ok(r.bootReceived >= 4096, `the bootstrap's bytes are counted (${r.bootReceived})`);
     assert.equal(r.nothing, false);
     assert.equal(r.something, true);
     assert.notEqual(r.after.revision, r.revBefore);

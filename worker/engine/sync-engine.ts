@@ -20,6 +20,8 @@ import { RevertStore } from './revert-store.js';
 import { SyncedBase, effectiveWatermark } from './synced-base.js';
 import { readSyncRow, writeSyncRow } from './sync-table.js';
 
+/** Pages gathered into one file write while bootstrapping (1 MiB). */
+const BOOTSTRAP_WRITE_PAGES = 256;
 /** Changes read from the log per step: bounds memory on large logs. */
 const CHANGE_BATCH = 1000;
 /** A push sends at most about this many changes per server transaction, split between local transactions. */
@@ -71,6 +73,7 @@ export class SyncEngine {
    * there is no local data, finishes a pull a crash interrupted, and starts change capture.
    */
   static async open(deps: SyncEngineDeps): Promise<SyncEngine> {
+    const bootstrapBytes = { sent: 0, received: 0 };
     const { files, config } = deps;
     let meta = await deps.metadata.load();
     if (!meta) {
@@ -91,7 +94,14 @@ export class SyncEngine {
         await deps.metadata.save(meta);
       } else {
         try {
-          meta = await bootstrap(deps, meta, deps.remoteFor(url));
+          const remote = deps.remoteFor(url);
+          const before = { sent: remote.sentBytes, received: remote.receivedBytes };
+          try {
+            meta = await bootstrap(deps, meta, remote);
+          } finally {
+            bootstrapBytes.sent += remote.sentBytes - before.sent;
+            bootstrapBytes.received += remote.receivedBytes - before.received;
+          }
         } catch (e) {
           // Offline on first start: begin as an empty local database; the first pull brings the
           // remote state and replays what was written meanwhile.
@@ -104,6 +114,8 @@ export class SyncEngine {
     const revert = new RevertStore(files.revert, PAGE_SIZE);
     const local = deps.connect();
     const engine = new SyncEngine(deps, local, meta, revert);
+    engine.#sentBytes = bootstrapBytes.sent;
+    engine.#receivedBytes = bootstrapBytes.received;
     try {
       if (meta.pullIntent) await engine.#recoverPull(meta.pullIntent);
       deps.capture.enable(local.connection);
@@ -538,10 +550,22 @@ async function bootstrap(deps: SyncEngineDeps, meta: SyncMetadata, remote: SyncR
   files.wal.truncate(0);
   files.revert.truncate(0);
   const response = await remote.pullUpdates(null, 0);
+  // Runs of consecutive pages go to the file in one write (servers send them mostly in order).
+  const run = new Uint8Array(BOOTSTRAP_WRITE_PAGES * PAGE_SIZE);
+  let runStart = 0;
+  let runPages = 0;
+  const flushRun = () => {
+    if (runPages > 0) files.db.write(run.subarray(0, runPages * PAGE_SIZE), (runStart - 1) * PAGE_SIZE);
+    runPages = 0;
+  };
   for await (const page of response.pages) {
     if (page.data.length !== PAGE_SIZE) throw new WalsyncError('PROTOCOL_ERROR', `the server sent a ${page.data.length}-byte page`);
-    files.db.write(page.data, (page.pgno - 1) * PAGE_SIZE);
+    if (runPages === BOOTSTRAP_WRITE_PAGES || (runPages > 0 && page.pgno !== runStart + runPages)) flushRun();
+    if (runPages === 0) runStart = page.pgno;
+    run.set(page.data, runPages * PAGE_SIZE);
+    runPages++;
   }
+  flushRun();
   files.db.truncate(response.dbSizePages * PAGE_SIZE);
   files.db.flush();
   killPoint('bootstrap:pages-written');

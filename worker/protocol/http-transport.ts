@@ -36,14 +36,20 @@ export class HttpTransport {
    */
   async post(path: string, body: Uint8Array | string, contentType: string, silenceMs = DEFAULT_SILENCE_TIMEOUT_MS): Promise<Response> {
     const bytes = typeof body === 'string' ? new TextEncoder().encode(body) : body;
-    const headers: Record<string, string> = { 'content-type': contentType };
+    const headers: Record<string, string> = {};
     let token: string | null;
     try {
       token = await this.#token();
     } catch (e) {
       throw new WalsyncError('AUTH_FAILED', `the authToken function failed: ${(e as Error)?.message ?? String(e)}`, { cause: e });
     }
-    if (token) headers.authorization = `Bearer ${token}`;
+    // Without credentials the request stays a CORS "simple request" (a POST of bytes with no
+    // content-type, which the sync protocol does not need): no preflight, one round trip saved per
+    // request. An Authorization header needs a preflight anyway; then send the proper type too.
+    if (token) {
+      headers.authorization = `Bearer ${token}`;
+      headers['content-type'] = contentType;
+    }
     const url = this.baseUrl + path;
     const controller = new AbortController();
     let response: Response;
