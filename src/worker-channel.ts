@@ -16,6 +16,11 @@ export class WorkerChannel {
   readonly syncLock = new AsyncLock();
   readonly #worker: Worker;
   readonly #api: Remote<WorkerApi>;
+  /**
+   * The worker's methods, each fetched from the Comlink proxy once: every property read of a
+   * Comlink proxy makes a new proxy (and registers it for finalization), which costs on each call.
+   */
+  readonly #methods: Remote<WorkerApi>;
   readonly #dead: Promise<never>;
   #kill!: (e: WalsyncError) => void;
   #deadReason: WalsyncError | null = null;
@@ -25,6 +30,13 @@ export class WorkerChannel {
     this.key = key;
     this.#worker = worker;
     this.#api = wrap<WorkerApi>(worker);
+    const cache = new Map<PropertyKey, unknown>();
+    this.#methods = new Proxy({} as Remote<WorkerApi>, {
+      get: (_, name) => {
+        if (!cache.has(name)) cache.set(name, (this.#api as unknown as Record<PropertyKey, unknown>)[name]);
+        return cache.get(name);
+      },
+    });
     this.#dead = new Promise<never>((_, reject) => {
       this.#kill = reject;
     });
@@ -49,7 +61,7 @@ export class WorkerChannel {
   /** Calls the worker; rejects instead of hanging if the worker dies meanwhile. */
   call<T>(op: (api: Remote<WorkerApi>) => Promise<T>): Promise<T> {
     if (this.#deadReason) return Promise.reject(this.#deadReason);
-    return Promise.race([op(this.#api), this.#dead]);
+    return Promise.race([op(this.#methods), this.#dead]);
   }
 
   /** Stops the worker at once (used on close, and by crash tests to simulate a killed tab). */
