@@ -160,3 +160,26 @@ test('a checkpoint that crashed after saving revert pages still reconstructs the
   await pull(local, remote);
   assert.deepEqual(dump(local.db), dump(remote));
 });
+
+test('an answer that grows the database but misses a new page is refused before anything is written', async () => {
+  const { sqlite3 } = await loadSqlite();
+  const remote = new sqlite3.oo1.DB(':memory:');
+  remote.exec('PRAGMA page_size=4096; CREATE TABLE t(id INTEGER PRIMARY KEY, v TEXT)');
+  const local = await bootstrapFrom(remote);
+  remote.exec("WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 20) INSERT INTO t SELECT i, printf('%.3000c', 'r') FROM n");
+  const pages = pagesOf(remote);
+  assert.ok(pages.length > local.basePages + 2, 'the remote grew by several pages');
+  const changesFile = new MemoryFileStore();
+  const writer = new ChangesFileWriter(changesFile, PAGE_SIZE);
+  for (const p of pages) if (p.pgno !== pages.length - 1) writer.add(p.pgno, p.data);
+  writer.finish('rev', pages.length);
+  local.db.close();
+  const walBefore = local.files.wal.size();
+  const state = local.log.state();
+  const base = new SyncedBase(local.log, state, local.revert, 0, local.basePages);
+  assert.throws(
+    () => planPullApply({ log: local.log, state, base, revert: local.revert, changes: ChangesFileReader.open(changesFile, PAGE_SIZE)! }),
+    (e: unknown) => (e as { code?: string }).code === 'PROTOCOL_ERROR' && new RegExp(`misses page ${pages.length - 1}`).test(String((e as Error).message)),
+  );
+  assert.equal(local.files.wal.size(), walBefore);
+});

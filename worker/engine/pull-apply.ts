@@ -33,6 +33,13 @@ export function planPullApply(args: {
   const dbSizePages = changes.summary.dbSizePages;
   if (dbSizePages < 1) throw new WalsyncError('PROTOCOL_ERROR', 'the server sent pages for an empty database');
   const pulled = new Set(changes.pgnos());
+  // Pages past the base's end are new since our revision: the server must send every one of them.
+  // (The stream has no end marker; this catches an answer cut off cleanly between two pages.)
+  for (let p = base.pageCount + 1; p <= dbSizePages; p++) {
+    if (!pulled.has(p)) {
+      throw new WalsyncError('PROTOCOL_ERROR', `the server's answer grows the database to ${dbSizePages} pages but misses page ${p}: it is incomplete`);
+    }
+  }
   const keep = (p: number) => p !== 1 && p <= base.pageCount && p <= dbSizePages && !pulled.has(p);
   const rollback = log.changedPagesAfter(base.watermark, state).filter(keep);
   const rolledBack = new Set(rollback);
