@@ -1,7 +1,7 @@
 /** The main-thread API: Database, Statement and Transaction, each a thin proxy to the worker. */
-import type { Remote } from 'comlink';
+import { type Remote, transfer } from 'comlink';
 import { WalsyncError } from '../worker/errors.js';
-import type { BatchResult, BindArgs, RunResult, SyncStats, WorkerApi } from '../worker/rpc.js';
+import type { BatchRequest, BatchResults, BindArgs, RunResult, SyncStats, WorkerApi } from '../worker/rpc.js';
 import { type Row, toRow, toRows } from './rows.js';
 import { type WorkerChannel, releaseChannel } from './worker-channel.js';
 
@@ -57,22 +57,47 @@ export interface BatchResultSet {
   readonly lastInsertRowid: number | bigint;
 }
 
-function toBatchStatements(statements: readonly BatchInput[]): { sql: string; args: BindArgs }[] {
+/** Packs batch() input for the worker (see BatchRequest): SQL texts once, arguments flattened. */
+function toBatchRequest(statements: readonly BatchInput[]): BatchRequest {
   if (!Array.isArray(statements)) throw new WalsyncError('INVALID_ARGUMENT', 'batch() takes an array of statements');
-  return statements.map((s, i) => {
-    if (typeof s === 'string') return { sql: s, args: [] };
-    if (typeof s === 'object' && s !== null && typeof s.sql === 'string') return { sql: s.sql, args: s.args ?? [] };
-    throw new WalsyncError('INVALID_ARGUMENT', `batch(): statement ${i} must be a string or { sql, args }`);
+  const sqls: string[] = [];
+  const indexOf = new Map<string, number>();
+  const sqlIndex = new Int32Array(statements.length);
+  const argCount = new Int32Array(statements.length);
+  const values: unknown[] = [];
+  const named: Record<string, unknown>[] = [];
+  statements.forEach((s, i) => {
+    const sql = typeof s === 'string' ? s : typeof s === 'object' && s !== null && typeof s.sql === 'string' ? s.sql : null;
+    if (sql === null) throw new WalsyncError('INVALID_ARGUMENT', `batch(): statement ${i} must be a string or { sql, args }`);
+    let index = indexOf.get(sql);
+    if (index === undefined) {
+      index = sqls.push(sql) - 1;
+      indexOf.set(sql, index);
+    }
+    sqlIndex[i] = index;
+    const args = typeof s === 'string' ? [] : (s.args ?? []);
+    if (Array.isArray(args)) {
+      argCount[i] = args.length;
+      for (const v of args) values.push(v);
+    } else if (typeof args === 'object' && args !== null) {
+      argCount[i] = -1;
+      named.push(args as Record<string, unknown>);
+    } else {
+      throw new WalsyncError('INVALID_ARGUMENT', `batch(): the args of statement ${i} must be an array or an object of named values`);
+    }
   });
+  return transfer({ sqls, sqlIndex, argCount, values, named }, [sqlIndex.buffer, argCount.buffer]);
 }
 
-function toBatchResultSets(results: BatchResult[]): BatchResultSet[] {
-  return results.map((r) => ({
-    rows: toRows(r.columns, r.rows),
-    columns: r.columns,
-    rowsAffected: r.changes,
-    lastInsertRowid: r.lastInsertRowid,
-  }));
+function toBatchResultSets(results: BatchResults): BatchResultSet[] {
+  const out = new Array<BatchResultSet>(results.changes.length);
+  for (let i = 0; i < out.length; i++) {
+    out[i] = { rows: [], columns: [], rowsAffected: results.changes[i]!, lastInsertRowid: results.lastInsertRowid[i]! };
+  }
+  for (const set of results.rowSets) {
+    out[set.index] = { ...out[set.index]!, rows: toRows(set.columns, set.rows), columns: set.columns };
+  }
+  return out;
 }
 
 /** The handle a transaction callback gets: its statements run inside the transaction. */
@@ -94,7 +119,7 @@ export class Transaction {
 
   /** Runs statements in order, in one round trip to the worker, inside this transaction. */
   async batch(statements: readonly BatchInput[]): Promise<BatchResultSet[]> {
-    const input = toBatchStatements(statements);
+    const input = toBatchRequest(statements);
     return toBatchResultSets(await this.#executor.call((api) => api.batch(input, null)));
   }
 }
@@ -201,7 +226,7 @@ export class Database {
    * commits on its own, and a failure stops the batch there.
    */
   async batch(statements: readonly BatchInput[], mode?: TransactionMode): Promise<BatchResultSet[]> {
-    const input = toBatchStatements(statements);
+    const input = toBatchRequest(statements);
     if (mode !== undefined && !['deferred', 'immediate', 'exclusive'].includes(mode)) {
       throw new WalsyncError('INVALID_ARGUMENT', `batch(): unknown mode "${String(mode)}"`);
     }

@@ -4,7 +4,7 @@
  */
 import type { Database, PreparedStatement } from '@sqlite.org/sqlite-wasm';
 import { WalsyncError } from './errors.js';
-import type { BatchMode, BatchResult, BatchStatement, BindArgs, CheckpointResult, LocalStats, QueryResult, RunResult, SqlValue, StorageKind } from './rpc.js';
+import type { BatchMode, BatchRequest, BatchResults, BindArgs, CheckpointResult, LocalStats, QueryResult, RunResult, SqlValue, StorageKind } from './rpc.js';
 import { PAGE_SIZE, openWalConnection } from './connection.js';
 import type { SqliteRuntime } from './sqlite-module.js';
 import { bindArgs } from './sql/bind-args.js';
@@ -159,21 +159,29 @@ export class LocalDatabase {
    * rolls back and throws, naming the statement's index. Inside an open transaction the mode is
    * ignored and the caller's transaction decides.
    */
-  batch(statements: readonly BatchStatement[], mode: BatchMode | null): BatchResult[] {
+  batch(request: BatchRequest, mode: BatchMode | null): BatchResults {
+    const count = request.sqlIndex.length;
     const wrap = mode !== null && this.isAutocommit();
     if (wrap) this.exec(`BEGIN ${mode.toUpperCase()}`);
-    const results: BatchResult[] = [];
+    const changes = new Float64Array(count);
+    const lastInsertRowid: (number | bigint)[] = new Array(count);
+    const rowSets: BatchResults['rowSets'] = [];
+    let at = 0;
+    let namedAt = 0;
     try {
-      for (let i = 0; i < statements.length; i++) {
-        const { sql, args } = statements[i]!;
+      for (let i = 0; i < count; i++) {
+        const sql = request.sqls[request.sqlIndex[i]!]!;
+        const n = request.argCount[i]!;
+        const args: BindArgs = n < 0 ? request.named[namedAt++]! : request.values.slice(at, (at += n));
         try {
-          results.push(
-            this.#withStatement(sql, args, (stmt) => {
-              const rows: SqlValue[][] = [];
-              while (stmt.step()) rows.push(stmt.get([]) as SqlValue[]);
-              return { columns: rows.length > 0 ? stmt.getColumnNames() : [], rows, ...this.#runResult(stmt) };
-            }),
-          );
+          this.#withStatement(sql, args, (stmt) => {
+            let rows: SqlValue[][] | null = null;
+            while (stmt.step()) (rows ??= []).push(stmt.get([]) as SqlValue[]);
+            if (rows) rowSets.push({ index: i, columns: stmt.getColumnNames(), rows });
+            const result = this.#runResult(stmt);
+            changes[i] = result.changes;
+            lastInsertRowid[i] = result.lastInsertRowid;
+          });
         } catch (e) {
           if (e instanceof WalsyncError) {
             throw new WalsyncError(e.code, e.message, {
@@ -186,12 +194,13 @@ export class LocalDatabase {
         }
       }
       if (wrap) this.exec('COMMIT');
-      return results;
+      return { changes, lastInsertRowid, rowSets };
     } catch (e) {
       if (wrap && !this.isAutocommit()) this.exec('ROLLBACK');
       throw e;
     }
   }
+
 
   isAutocommit(): boolean {
     return this.#runtime.sqlite3.capi.sqlite3_get_autocommit(this.connection.pointer!) !== 0;

@@ -107,18 +107,25 @@ export interface RunResult {
   readonly lastInsertRowid: number | bigint;
 }
 
-/** One statement of a batch. */
-export interface BatchStatement {
-  readonly sql: string;
-  readonly args: BindArgs;
+/**
+ * A batch as it crosses to the worker, packed so that 100k statements are a few arrays, not 100k
+ * objects to clone: each distinct SQL text once, and per statement an index into it and its
+ * arguments as a run of `values` (or, for named arguments, the next object of `named`).
+ */
+export interface BatchRequest {
+  readonly sqls: string[];
+  readonly sqlIndex: Int32Array;
+  /** Arguments per statement in `values`; -1: its arguments are the next object of `named`. */
+  readonly argCount: Int32Array;
+  readonly values: unknown[];
+  readonly named: Readonly<Record<string, unknown>>[];
 }
 
-/** What one statement of a batch produced. */
-export interface BatchResult {
-  readonly columns: string[];
-  readonly rows: SqlValue[][];
-  readonly changes: number;
-  readonly lastInsertRowid: number | bigint;
+/** What a batch produced, packed the same way: rows only for the statements that returned some. */
+export interface BatchResults {
+  readonly changes: Float64Array;
+  readonly lastInsertRowid: (number | bigint)[];
+  readonly rowSets: { readonly index: number; readonly columns: string[]; readonly rows: SqlValue[][] }[];
 }
 
 export type BatchMode = 'deferred' | 'immediate' | 'exclusive';
@@ -159,7 +166,7 @@ export interface WorkerApi {
   get(sql: string, args: BindArgs): Promise<{ columns: string[]; row: SqlValue[] | undefined }>;
   run(sql: string, args: BindArgs): Promise<RunResult>;
   /** Runs statements in order in one call; with a mode, all-or-nothing in one transaction. */
-  batch(statements: readonly BatchStatement[], mode: BatchMode | null): Promise<BatchResult[]>;
+  batch(request: BatchRequest, mode: BatchMode | null): Promise<BatchResults>;
   /** True while the connection is not inside an explicit transaction. */
   isAutocommit(): Promise<boolean>;
   checkpoint(): Promise<CheckpointResult>;

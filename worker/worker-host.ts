@@ -2,12 +2,13 @@
  * The object the worker exposes to the facade. It runs one operation at a time: calls queue up in
  * arrival order, so no statement ever interleaves with another or with a sync step.
  */
+import { transfer } from 'comlink';
 import { WalsyncError } from './errors.js';
 import { LocalDatabase, closeDatabaseFiles } from './local-database.js';
 import type {
   BatchMode,
-  BatchResult,
-  BatchStatement,
+  BatchRequest,
+  BatchResults,
   BindArgs,
   CheckpointResult,
   LocalStats,
@@ -92,8 +93,11 @@ export class WorkerHost implements WorkerApi {
     return this.#write(() => this.#open().run(sql, args));
   }
 
-  batch(statements: readonly BatchStatement[], mode: BatchMode | null): Promise<BatchResult[]> {
-    return this.#write(() => this.#open().batch(statements, mode));
+  batch(request: BatchRequest, mode: BatchMode | null): Promise<BatchResults> {
+    return this.#write(() => {
+      const results = this.#open().batch(request, mode);
+      return transfer(results, [results.changes.buffer]);
+    });
   }
 
   isAutocommit(): Promise<boolean> {

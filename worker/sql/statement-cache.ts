@@ -4,6 +4,8 @@ import type { PreparedStatement } from '@sqlite.org/sqlite-wasm';
 export class StatementCache {
   readonly #limit: number;
   readonly #byText = new Map<string, PreparedStatement>();
+  /** The most recently used entry: a run of the same statement skips the reordering below. */
+  #newest: string | null = null;
 
   constructor(limit = 128) {
     this.#limit = limit;
@@ -11,7 +13,8 @@ export class StatementCache {
 
   get(sql: string): PreparedStatement | undefined {
     const stmt = this.#byText.get(sql);
-    if (stmt) {
+    if (stmt && sql !== this.#newest) {
+      this.#newest = sql;
       // Move to the back: Map iteration order doubles as recency order.
       this.#byText.delete(sql);
       this.#byText.set(sql, stmt);
@@ -21,6 +24,7 @@ export class StatementCache {
 
   add(sql: string, stmt: PreparedStatement): void {
     this.#byText.set(sql, stmt);
+    this.#newest = sql;
     if (this.#byText.size > this.#limit) {
       const [oldestSql, oldest] = this.#byText.entries().next().value as [string, PreparedStatement];
       this.#byText.delete(oldestSql);
@@ -31,5 +35,6 @@ export class StatementCache {
   clear(): void {
     for (const stmt of this.#byText.values()) stmt.finalize();
     this.#byText.clear();
+    this.#newest = null;
   }
 }
