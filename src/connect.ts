@@ -1,5 +1,7 @@
-import { Database } from './database.js';
-import { resolveConnectOptions, type ConnectOptions } from './options.js';
+import { WalsyncError } from '../worker/errors.js';
+import type { DatabaseRowTransformResult, SyncCallbacks } from '../worker/rpc.js';
+import { Database, type SyncUrlSource } from './database.js';
+import { checkUrl, resolveConnectOptions, type ConnectOptions, type ResolvedSyncOptions } from './options.js';
 import { acquireChannel } from './worker-channel.js';
 
 /**
@@ -11,13 +13,76 @@ import { acquireChannel } from './worker-channel.js';
  * await db.prepare('INSERT INTO notes(body) VALUES (?)').run('hello');
  * const notes = await db.prepare('SELECT * FROM notes').all();
  * ```
+ *
+ * With a `url` the database syncs with a server speaking Turso's sync protocol: the first connect
+ * downloads the remote database (unless `bootstrapIfEmpty: false`), local changes are recorded,
+ * `push()` sends them, `pull()` brings the server's.
  */
 export async function connect(options: ConnectOptions): Promise<Database> {
   const resolved = resolveConnectOptions(options);
-  const channel = await acquireChannel({
-    path: resolved.path,
-    storage: resolved.memory ? 'memory' : 'opfs',
-    synchronous: resolved.durability,
-  });
-  return new Database(channel, resolved.path, resolved.memory);
+  const sync = resolved.sync;
+  const urlSource = sync ? urlSourceFor(sync) : null;
+  const channel = await acquireChannel(
+    {
+      path: resolved.path,
+      storage: resolved.memory ? 'memory' : 'opfs',
+      synchronous: resolved.durability,
+      ...(sync && urlSource
+        ? {
+            sync: {
+              url: urlSource.current(),
+              clientName: sync.clientName,
+              tablesIgnore: sync.tablesIgnore,
+              bootstrapIfEmpty: sync.bootstrapIfEmpty,
+              longPollTimeoutMs: sync.longPollTimeoutMs,
+              autoCheckpointBytes: sync.autoCheckpointBytes,
+              hasTransform: sync.transform !== null,
+            },
+          }
+        : {}),
+    },
+    sync ? syncCallbacks(sync) : undefined,
+  );
+  return new Database(channel, resolved.path, resolved.memory, urlSource);
+}
+
+function urlSourceFor(sync: ResolvedSyncOptions): SyncUrlSource {
+  const url = sync.url;
+  return {
+    current(): string | null {
+      const value = typeof url === 'function' ? url() : url;
+      if (value === null || value === undefined) return null;
+      if (typeof value !== 'string') {
+        throw new WalsyncError('INVALID_ARGUMENT', 'the "url" function must return a string or null');
+      }
+      return checkUrl(value);
+    },
+  };
+}
+
+function syncCallbacks(sync: ResolvedSyncOptions): SyncCallbacks {
+  return {
+    async authToken() {
+      const token = sync.authToken;
+      if (token === null) return null;
+      const value = typeof token === 'function' ? await token() : token;
+      if (value !== null && value !== undefined && typeof value !== 'string') {
+        throw new WalsyncError('INVALID_ARGUMENT', 'the "authToken" function must return a string or null');
+      }
+      return value ?? null;
+    },
+    async transform(mutations) {
+      const transform = sync.transform;
+      if (!transform) return mutations.map(() => null);
+      return mutations.map((m, i): DatabaseRowTransformResult => {
+        const result = transform(m);
+        if (result === null || result === undefined) return null;
+        if (result.operation === 'skip') return { operation: 'skip' };
+        if (result.operation === 'rewrite' && result.stmt && typeof result.stmt.sql === 'string') {
+          return { operation: 'rewrite', stmt: { sql: result.stmt.sql, values: [...(result.stmt.values ?? [])] } };
+        }
+        throw new WalsyncError('INVALID_ARGUMENT', `transform returned an invalid result for change ${i} of table ${m.tableName}`);
+      });
+    },
+  };
 }

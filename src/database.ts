@@ -1,7 +1,7 @@
 /** The main-thread API: Database, Statement and Transaction, each a thin proxy to the worker. */
 import type { Remote } from 'comlink';
 import { WalsyncError } from '../worker/errors.js';
-import type { BatchResult, BindArgs, RunResult, WorkerApi } from '../worker/rpc.js';
+import type { BatchResult, BindArgs, RunResult, SyncStats, WorkerApi } from '../worker/rpc.js';
 import { type Row, toRow, toRows } from './rows.js';
 import { type WorkerChannel, releaseChannel } from './worker-channel.js';
 
@@ -101,6 +101,11 @@ export class Transaction {
 
 export type TransactionMode = 'deferred' | 'immediate' | 'exclusive';
 
+/** @internal Where a synced database finds its server url at the moment of a sync. */
+export interface SyncUrlSource {
+  current(): string | null;
+}
+
 /** An open database. Get one from `connect()`. */
 export class Database {
   /** The path given to connect(). */
@@ -111,12 +116,14 @@ export class Database {
   readonly channel: WorkerChannel;
   #closed = false;
   readonly #executor: Executor;
+  readonly #syncUrl: SyncUrlSource | null;
 
   /** @internal */
-  constructor(channel: WorkerChannel, path: string, memory: boolean) {
+  constructor(channel: WorkerChannel, path: string, memory: boolean, syncUrl: SyncUrlSource | null = null) {
     this.channel = channel;
     this.path = path;
     this.memory = memory;
+    this.#syncUrl = syncUrl;
     this.#executor = {
       call: (op) => {
         if (this.#closed) return Promise.reject(new WalsyncError('DATABASE_CLOSED', 'the database is closed', { context: { path } }));
@@ -196,6 +203,58 @@ export class Database {
       throw new WalsyncError('INVALID_ARGUMENT', `batch(): unknown mode "${String(mode)}"`);
     }
     return toBatchResultSets(await this.#executor.call((api) => api.batch(input, mode ?? null)));
+  }
+
+  /**
+   * Sends local changes to the server in one all-or-nothing transaction. If the server refuses a
+   * change (e.g. a UNIQUE constraint), nothing of the push is applied and the promise rejects with
+   * `PUSH_REJECTED` naming the change; the change stays queued (skip or rewrite it with `transform`).
+   */
+  push(): Promise<void> {
+    return this.#sync((url) => this.#executor.call((api) => api.push(url)));
+  }
+
+  /**
+   * Brings the server's changes. Local changes not yet on the server are replayed on top, so
+   * nothing local is lost. Resolves true if the server had changes.
+   */
+  pull(): Promise<boolean> {
+    return this.#sync((url) => this.#executor.call((api) => api.pull(url)));
+  }
+
+  /** push() then pull(); resolves true if the pull brought changes. */
+  async sync(): Promise<boolean> {
+    await this.push();
+    return this.pull();
+  }
+
+  /** Sync and storage counters: pending changes, log sizes, last push/pull times, bytes sent/received. */
+  stats(): Promise<SyncStats> {
+    return this.#executor.call((api) => api.stats());
+  }
+
+  #sync<T>(run: (url: string) => Promise<T>): Promise<T> {
+    if (!this.#syncUrl) {
+      return Promise.reject(
+        new WalsyncError('SYNC_NOT_CONFIGURED', 'this database does not sync: connect() was called without a "url"', {
+          context: { path: this.path },
+        }),
+      );
+    }
+    let url: string | null;
+    try {
+      url = this.#syncUrl.current();
+    } catch (e) {
+      return Promise.reject(e);
+    }
+    if (url === null) {
+      return Promise.reject(
+        new WalsyncError('SYNC_PAUSED', 'sync is paused: the "url" function returned null, so there is no server to sync with yet', {
+          context: { path: this.path },
+        }),
+      );
+    }
+    return run(url);
   }
 
   /** Folds the write-ahead log into the database file, keeping the log small. */

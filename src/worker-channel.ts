@@ -2,10 +2,10 @@
  * The facade's link to a database worker. One worker per database path per tab: two connect() calls
  * for the same path share it (and its lock), and it stops when the last of them closes.
  */
-import { type Remote, releaseProxy, wrap } from 'comlink';
+import { type Remote, proxy, releaseProxy, wrap } from 'comlink';
 import { WalsyncError } from '../worker/errors.js';
 import { installErrorTransfer } from '../worker/rpc-errors.js';
-import type { OpenRequest, WorkerApi } from '../worker/rpc.js';
+import type { OpenRequest, SyncCallbacks, WorkerApi } from '../worker/rpc.js';
 import { AsyncLock } from './async-lock.js';
 
 export class WorkerChannel {
@@ -27,6 +27,13 @@ export class WorkerChannel {
       this.#kill = reject;
     });
     this.#dead.catch(() => undefined);
+    // Crash tests: a worker that reached an armed kill point asks to be killed on the spot.
+    worker.addEventListener('message', (event: MessageEvent) => {
+      const data = event.data as { type?: string; point?: string } | null;
+      if (data && data.type === 'walsync:kill-point') {
+        this.terminate(new WalsyncError('DATABASE_CLOSED', `the worker was killed at ${data.point} (crash test)`));
+      }
+    });
     worker.addEventListener('error', (event) => {
       event.preventDefault();
       this.#die(new WalsyncError('DATABASE_CLOSED', `the database worker failed: ${event.message || 'unknown error'}`));
@@ -69,7 +76,7 @@ function startWorker(path: string): Worker {
 }
 
 /** Returns the channel for `request.path`, starting and opening a worker if this tab has none yet. */
-export async function acquireChannel(request: OpenRequest): Promise<WorkerChannel> {
+export async function acquireChannel(request: OpenRequest, callbacks?: SyncCallbacks): Promise<WorkerChannel> {
   installErrorTransfer();
   const key = request.storage === 'memory' ? `:memory:#${++memoryCounter}` : `${request.storage}:${request.path}`;
   let pending = channels.get(key);
@@ -77,7 +84,7 @@ export async function acquireChannel(request: OpenRequest): Promise<WorkerChanne
     pending = (async () => {
       const channel = new WorkerChannel(key, startWorker(request.path));
       try {
-        await channel.call((api) => api.open(request));
+        await channel.call((api) => api.open(request, callbacks ? proxy(callbacks) : undefined));
       } catch (e) {
         channel.terminate();
         throw e;

@@ -28,8 +28,17 @@ export interface DatabaseFiles {
   readonly db: FileStore;
   readonly wal: FileStore;
   readonly journal: FileStore;
+  /** The sync engine's revert store (`<db>-revert`). */
+  readonly revert: FileStore;
+  /** The sync engine's download buffer (`<db>-changes`). */
+  readonly changes: FileStore;
   readonly directory: FileSystemDirectoryHandle | null;
   readonly baseName: string;
+}
+
+/** Wraps every user statement; the sync engine uses it to capture schema changes (DDL). */
+export interface StatementObserver {
+  around<T>(sql: string, run: () => T): T;
 }
 
 export interface LocalDatabaseOptions {
@@ -44,6 +53,7 @@ export class LocalDatabase {
   readonly #files: DatabaseFiles | null;
   readonly #statements = new StatementCache();
   #db: Database | null;
+  #observer: StatementObserver | null = null;
 
   private constructor(runtime: SqliteRuntime, options: LocalDatabaseOptions, files: DatabaseFiles | null, db: Database) {
     this.#runtime = runtime;
@@ -64,17 +74,33 @@ export class LocalDatabase {
         db.exec(`PRAGMA synchronous=${options.synchronous === 'full' ? 'FULL' : 'NORMAL'}`);
         return new LocalDatabase(runtime, options, null, db);
       }
-      case 'opfs': {
-        const files = await openOpfsDatabaseFiles(runtime, options.path);
-        try {
-          const db = openWalConnection(sqlite3, files.name, { synchronous: options.synchronous });
-          return new LocalDatabase(runtime, options, files, db);
-        } catch (e) {
-          closeFiles(runtime, files);
-          throw toOpenError(runtime, e, options.path);
-        }
-      }
+      case 'opfs':
+        return LocalDatabase.fromFiles(runtime, options, await LocalDatabase.openFiles(runtime, options.path));
     }
+  }
+
+  /** Opens the OPFS files of `path` and registers them with the VFS (no SQLite connection yet). */
+  static openFiles(runtime: SqliteRuntime, path: string): Promise<DatabaseFiles> {
+    return openOpfsDatabaseFiles(runtime, path);
+  }
+
+  /** Opens a connection on already opened files; on failure the files are closed. */
+  static fromFiles(runtime: SqliteRuntime, options: LocalDatabaseOptions, files: DatabaseFiles): LocalDatabase {
+    try {
+      const db = openWalConnection(runtime.sqlite3, files.name, { synchronous: options.synchronous });
+      return new LocalDatabase(runtime, options, files, db);
+    } catch (e) {
+      closeFiles(runtime, files);
+      throw toOpenError(runtime, e, options.path);
+    }
+  }
+
+  get runtime(): SqliteRuntime {
+    return this.#runtime;
+  }
+
+  setStatementObserver(observer: StatementObserver | null): void {
+    this.#observer = observer;
   }
 
   get files(): DatabaseFiles | null {
@@ -213,19 +239,25 @@ export class LocalDatabase {
   #runOnce(sql: string): void {
     const stmt = this.connection.prepare(sql);
     try {
-      while (stmt.step()) {
-        /* drain */
-      }
+      this.#observe(sql, () => {
+        while (stmt.step()) {
+          /* drain */
+        }
+      });
     } finally {
       stmt.finalize();
     }
+  }
+
+  #observe<T>(sql: string, run: () => T): T {
+    return this.#observer ? this.#observer.around(sql, run) : run();
   }
 
   #withStatement<T>(sql: string, args: BindArgs, use: (stmt: PreparedStatement) => T): T {
     const stmt = this.#prepareCached(sql);
     try {
       bindArgs(this.#runtime.sqlite3, stmt, args, sql);
-      return use(stmt);
+      return this.#observe(sql, () => use(stmt));
     } catch (e) {
       throw this.#error(e, sql);
     } finally {
@@ -293,22 +325,38 @@ async function openOpfsDatabaseFiles(runtime: SqliteRuntime, path: string): Prom
   const directory = await openDirectory(dirs);
   const opened: FileStore[] = [];
   try {
-    for (const suffix of ['', '-wal', '-journal']) opened.push(await openOpfsFile(directory, fileName + suffix));
+    for (const suffix of FILE_SUFFIXES) opened.push(await openOpfsFile(directory, fileName + suffix));
   } catch (e) {
     for (const f of opened) f.close();
     throw e;
   }
   const name = `/${[...dirs, fileName].join('/')}`;
-  const files: DatabaseFiles = { name, db: opened[0]!, wal: opened[1]!, journal: opened[2]!, directory, baseName: fileName };
+  const files: DatabaseFiles = {
+    name,
+    db: opened[0]!,
+    wal: opened[1]!,
+    journal: opened[2]!,
+    revert: opened[3]!,
+    changes: opened[4]!,
+    directory,
+    baseName: fileName,
+  };
   runtime.vfs.registerFile(name, files.db);
   runtime.vfs.registerFile(`${name}-wal`, files.wal);
   runtime.vfs.registerFile(`${name}-journal`, files.journal);
   return files;
 }
 
+/** Every file of a database: SQLite's three, then the sync engine's two. */
+const FILE_SUFFIXES = ['', '-wal', '-journal', '-revert', '-changes'] as const;
+
+export function closeDatabaseFiles(runtime: SqliteRuntime, files: DatabaseFiles): void {
+  closeFiles(runtime, files);
+}
+
 function closeFiles(runtime: SqliteRuntime, files: DatabaseFiles): void {
   for (const suffix of ['', '-wal', '-journal']) runtime.vfs.unregisterFile(files.name + suffix);
-  for (const f of [files.db, files.wal, files.journal]) f.close();
+  for (const f of [files.db, files.wal, files.journal, files.revert, files.changes]) f.close();
 }
 
 function toOpenError(runtime: SqliteRuntime, e: unknown, path: string): unknown {

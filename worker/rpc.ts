@@ -16,6 +16,59 @@ export interface OpenRequest {
   readonly path: string;
   readonly storage: StorageKind;
   readonly synchronous: 'full' | 'normal';
+  /** Present for databases that sync; absent for local-only ones. */
+  readonly sync?: SyncConfig;
+}
+
+export interface SyncConfig {
+  /** The server url at open time; null while sync is deferred (the url is not known yet). */
+  readonly url: string | null;
+  readonly clientName: string;
+  readonly tablesIgnore: readonly string[];
+  readonly bootstrapIfEmpty: boolean;
+  readonly longPollTimeoutMs: number;
+  /** Checkpoint automatically once the WAL grows past this many bytes (0 = never). */
+  readonly autoCheckpointBytes: number;
+  readonly hasTransform: boolean;
+}
+
+/** A local change as the transform hook sees it (values keyed by column name). */
+export interface DatabaseRowMutation {
+  readonly changeTime: number;
+  readonly tableName: string;
+  readonly id: number | bigint | null;
+  readonly changeType: 'insert' | 'update' | 'delete';
+  readonly before?: Record<string, SqlValue>;
+  readonly after?: Record<string, SqlValue>;
+  /** Update only: the columns the update assigned, with their new values. */
+  readonly updates?: Record<string, SqlValue>;
+}
+
+/** What the transform hook decides for one change: keep it (null), skip it, or replace it with other SQL. */
+export type DatabaseRowTransformResult =
+  | null
+  | { readonly operation: 'skip' }
+  | { readonly operation: 'rewrite'; readonly stmt: { readonly sql: string; readonly values: readonly SqlValue[] } };
+
+/** Callbacks the facade lends the worker (as Comlink proxies): they run on the main thread. */
+export interface SyncCallbacks {
+  /** The current auth token, called before every request. */
+  authToken(): Promise<string | null>;
+  /** Transforms a batch of mutations, one result per mutation. */
+  transform(mutations: DatabaseRowMutation[]): Promise<DatabaseRowTransformResult[]>;
+}
+
+export interface SyncStats {
+  /** Local changes not yet pushed. */
+  readonly cdcOperations: number;
+  readonly mainWalSize: number;
+  readonly revertWalSize: number;
+  readonly lastPullUnixTime: number | null;
+  readonly lastPushUnixTime: number | null;
+  /** The remote revision the local synced base corresponds to (null before the first pull). */
+  readonly revision: string | null;
+  readonly networkSentBytes: number;
+  readonly networkReceivedBytes: number;
 }
 
 export interface OpenResult {
@@ -64,7 +117,12 @@ export interface LocalStats {
 
 /** What the worker exposes over Comlink. */
 export interface WorkerApi {
-  open(request: OpenRequest): Promise<OpenResult>;
+  open(request: OpenRequest, callbacks?: SyncCallbacks): Promise<OpenResult>;
+  /** Sends local changes to the server at `url`. */
+  push(url: string): Promise<void>;
+  /** Brings the server's changes; true if there were any. */
+  pull(url: string): Promise<boolean>;
+  stats(): Promise<SyncStats>;
   exec(sql: string): Promise<void>;
   all(sql: string, args: BindArgs): Promise<QueryResult>;
   get(sql: string, args: BindArgs): Promise<{ columns: string[]; row: SqlValue[] | undefined }>;
@@ -74,6 +132,8 @@ export interface WorkerApi {
   /** True while the connection is not inside an explicit transaction. */
   isAutocommit(): Promise<boolean>;
   checkpoint(): Promise<CheckpointResult>;
+  /** Test hook for crash tests: the worker stops dead when it reaches the named step. */
+  armKillPointForTesting(point: string | null): Promise<void>;
   localStats(): Promise<LocalStats>;
   close(): Promise<void>;
 }

@@ -3,7 +3,7 @@
  * arrival order, so no statement ever interleaves with another or with a sync step.
  */
 import { WalsyncError } from './errors.js';
-import { LocalDatabase } from './local-database.js';
+import { LocalDatabase, closeDatabaseFiles } from './local-database.js';
 import type {
   BatchMode,
   BatchResult,
@@ -16,42 +16,79 @@ import type {
   QueryResult,
   RunResult,
   SqlValue,
+  SyncCallbacks,
+  SyncStats,
   WorkerApi,
 } from './rpc.js';
 import { loadSqliteRuntime } from './sqlite-module.js';
+import { createChangeCapture } from './cdc/change-capture-adapter.js';
+import { HttpSyncRemote } from './engine/http-sync-remote.js';
+import { type KillPoint, armKillPoint } from './engine/kill-points.js';
+import { IdbMetadataStore } from './engine/metadata.js';
+import type { SyncRemote } from './engine/remote.js';
+import { SyncEngine } from './engine/sync-engine.js';
 
 export class WorkerHost implements WorkerApi {
   #database: LocalDatabase | null = null;
+  #engine: SyncEngine | null = null;
   #tail: Promise<unknown> = Promise.resolve();
 
-  open(request: OpenRequest): Promise<OpenResult> {
+  open(request: OpenRequest, callbacks?: SyncCallbacks): Promise<OpenResult> {
     return this.#serial(async () => {
       if (this.#database) throw new WalsyncError('INTERNAL', 'this worker already has a database open');
       const started = performance.now();
       const runtime = await loadSqliteRuntime();
-      this.#database = await LocalDatabase.open(runtime, request);
+      const sync = request.sync;
+      if (!sync) {
+        this.#database = await LocalDatabase.open(runtime, request);
+      } else {
+        if (request.storage !== 'opfs') throw new WalsyncError('INVALID_ARGUMENT', 'only OPFS databases can sync');
+        const files = await LocalDatabase.openFiles(runtime, request.path);
+        const remotes = new Map<string, SyncRemote>();
+        try {
+          this.#engine = await SyncEngine.open({
+            files,
+            metadata: new IdbMetadataStore(request.path),
+            config: sync,
+            capture: createChangeCapture(runtime.sqlite3, sync.tablesIgnore),
+            callbacks,
+            remoteFor: (url) => {
+              const known = remotes.get(url);
+              if (known) return known;
+              const remote = new HttpSyncRemote(url, () => callbacks?.authToken() ?? Promise.resolve(null));
+              remotes.set(url, remote);
+              return remote;
+            },
+            connect: () => LocalDatabase.fromFiles(runtime, request, files),
+          });
+        } catch (e) {
+          closeDatabaseFiles(runtime, files);
+          throw e;
+        }
+        this.#database = this.#engine.local;
+      }
       return { openMs: performance.now() - started };
     });
   }
 
   exec(sql: string): Promise<void> {
-    return this.#serial(() => this.#open().exec(sql));
+    return this.#write(() => this.#open().exec(sql));
   }
 
   all(sql: string, args: BindArgs): Promise<QueryResult> {
-    return this.#serial(() => this.#open().all(sql, args));
+    return this.#write(() => this.#open().all(sql, args));
   }
 
   get(sql: string, args: BindArgs): Promise<{ columns: string[]; row: SqlValue[] | undefined }> {
-    return this.#serial(() => this.#open().get(sql, args));
+    return this.#write(() => this.#open().get(sql, args));
   }
 
   run(sql: string, args: BindArgs): Promise<RunResult> {
-    return this.#serial(() => this.#open().run(sql, args));
+    return this.#write(() => this.#open().run(sql, args));
   }
 
   batch(statements: readonly BatchStatement[], mode: BatchMode | null): Promise<BatchResult[]> {
-    return this.#serial(() => this.#open().batch(statements, mode));
+    return this.#write(() => this.#open().batch(statements, mode));
   }
 
   isAutocommit(): Promise<boolean> {
@@ -59,17 +96,48 @@ export class WorkerHost implements WorkerApi {
   }
 
   checkpoint(): Promise<CheckpointResult> {
-    return this.#serial(() => this.#open().checkpoint());
+    return this.#serial(() => (this.#engine ? this.#engine.checkpoint() : this.#open().checkpoint()));
   }
 
   localStats(): Promise<LocalStats> {
     return this.#serial(() => this.#open().localStats());
   }
 
+  push(url: string): Promise<void> {
+    return this.#serial(() => this.#syncEngine().push(url));
+  }
+
+  pull(url: string): Promise<boolean> {
+    return this.#serial(() => this.#syncEngine().pull(url));
+  }
+
+  stats(): Promise<SyncStats> {
+    return this.#serial(() => {
+      if (this.#engine) return this.#engine.stats();
+      const local = this.#open().localStats();
+      return {
+        cdcOperations: 0,
+        mainWalSize: local.mainWalSize,
+        revertWalSize: 0,
+        lastPullUnixTime: null,
+        lastPushUnixTime: null,
+        revision: null,
+        networkSentBytes: 0,
+        networkReceivedBytes: 0,
+      };
+    });
+  }
+
+  /** Test hook: the worker stops dead at `point` (crash tests). */
+  armKillPointForTesting(point: KillPoint | null): Promise<void> {
+    return this.#serial(() => armKillPoint(point));
+  }
+
   close(): Promise<void> {
     return this.#serial(() => {
       const db = this.#database;
       this.#database = null;
+      this.#engine = null;
       db?.close();
     });
   }
@@ -77,6 +145,23 @@ export class WorkerHost implements WorkerApi {
   #open(): LocalDatabase {
     if (!this.#database) throw new WalsyncError('DATABASE_CLOSED', 'the database is closed');
     return this.#database;
+  }
+
+  #syncEngine(): SyncEngine {
+    this.#open();
+    if (!this.#engine) {
+      throw new WalsyncError('SYNC_NOT_CONFIGURED', 'this database does not sync: it was opened without a "url"');
+    }
+    return this.#engine;
+  }
+
+  /** A user statement; afterwards a synced database may checkpoint if its WAL grew too large. */
+  #write<T>(op: () => T): Promise<T> {
+    return this.#serial(async () => {
+      const result = op();
+      await this.#engine?.afterWrite();
+      return result;
+    });
   }
 
   #serial<T>(op: () => T | Promise<T>): Promise<T> {

@@ -67,8 +67,8 @@ export function planPullApply(args: {
 }
 
 /** Appends the plan to the WAL; returns the new WAL state (its frame count is the new watermark). */
-export function applyPullPlan(log: WalLog, state: WalState, plan: PullApplyPlan): WalState {
-  return log.appendCommitGroup(plan.pages(), plan.dbSizePages, state);
+export function applyPullPlan(log: WalLog, state: WalState, plan: PullApplyPlan, saltsForNewLog?: readonly [number, number]): WalState {
+  return log.appendCommitGroup(plan.pages(), plan.dbSizePages, state, saltsForNewLog);
 }
 
 function readU32(bytes: Uint8Array, offset: number): number {

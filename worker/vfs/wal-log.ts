@@ -161,7 +161,12 @@ export class WalLog {
    * commit frame (an uncommitted tail) is overwritten and cut off, so a stale frame can never extend
    * the checksum chain. Flushes before returning; the transaction exists once the flush is done.
    */
-  appendCommitGroup(pages: Iterable<PageImage>, dbSizePages: number, state: WalState = this.state()): WalState {
+  appendCommitGroup(
+    pages: Iterable<PageImage>,
+    dbSizePages: number,
+    state: WalState = this.state(),
+    saltsForNewLog: readonly [number, number] = newWalSalts(),
+  ): WalState {
     let header = state.header;
     let offset: number;
     if (!header) {
@@ -169,8 +174,8 @@ export class WalLog {
         bigEndianChecksum: false,
         pageSize: this.pageSize,
         checkpointSeq: 0,
-        salt1: randomUint32(),
-        salt2: randomUint32(),
+        salt1: saltsForNewLog[0],
+        salt2: saltsForNewLog[1],
       });
       header = decodeWalHeader(bytes)!;
       this.#wal.write(bytes, 0);
@@ -303,6 +308,8 @@ function patchRollbackMode(slice: Uint8Array, sliceStart: number): void {
   }
 }
 
-function randomUint32(): number {
-  return crypto.getRandomValues(new Uint32Array(1))[0]!;
+/** Fresh random salts for a WAL header (callers that must know them in advance pass them in). */
+export function newWalSalts(): [number, number] {
+  const r = crypto.getRandomValues(new Uint32Array(2));
+  return [r[0]!, r[1]!];
 }

@@ -1,12 +1,40 @@
-/** Test page: exposes the library on `window` for Playwright's page.evaluate(). */
+/** Test page: exposes the library and a few helpers on `window` for Playwright's page.evaluate(). */
 import * as walsync from '../../../src/index.js';
+import type { Database } from '../../../src/index.js';
+
+const kit = {
+  /** Rows of `table` ordered by its first column, as plain arrays (easy to compare). */
+  async dump(db: Database, table: string, orderBy = '1'): Promise<unknown[][]> {
+    const rows = await db.prepare(`SELECT * FROM "${table.replaceAll('"', '""')}" ORDER BY ${orderBy}`).all();
+    return rows.map((r) => Object.values(r).map((v) => (typeof v === 'bigint' ? String(v) : v)));
+  },
+  /** Error fields that survive page.evaluate(). */
+  describeError(e: unknown): { code: string; message: string; context: Record<string, unknown> } {
+    const err = e as { code?: string; message?: string; context?: Record<string, unknown> };
+    return { code: err.code ?? 'none', message: err.message ?? String(e), context: err.context ?? {} };
+  },
+  /** Runs `f` and returns its error's description (or code 'none'). */
+  async errorOf(f: () => Promise<unknown>): Promise<{ code: string; message: string; context: Record<string, unknown> }> {
+    try {
+      await f();
+      return { code: 'none', message: '', context: {} };
+    } catch (e) {
+      return kit.describeError(e);
+    }
+  },
+  sleep(ms: number): Promise<void> {
+    return new Promise((r) => setTimeout(r, ms));
+  },
+};
 
 declare global {
   interface Window {
     walsync: typeof walsync;
+    kit: typeof kit;
     walsyncReady: boolean;
   }
 }
 
 window.walsync = walsync;
+window.kit = kit;
 window.walsyncReady = true;

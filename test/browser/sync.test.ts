@@ -1,0 +1,445 @@
+/**
+ * Sync against a real `tursodb --sync-server` (fresh database for this file), several clients in
+ * one page: what pushes and pulls carry, conflict outcomes, refusals, persistence of pending
+ * changes, concurrency, transform, DDL, odd names, tablesIgnore, checkpoint and stats.
+ */
+import { after, before, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import type { Page } from 'playwright-core';
+import { launchBrowser, startDevServer, type BrowserSession } from '../support/browser.js';
+import { startSyncServer, type SyncServer } from '../../scripts/sync-server.js';
+
+const PAGE = '/test/browser/pages/index.html';
+let session: BrowserSession;
+let baseUrl: string;
+let stopDev: () => Promise<void>;
+let server: SyncServer;
+let page: Page;
+
+before(async () => {
+  server = await startSyncServer();
+  const dev = await startDevServer();
+  baseUrl = dev.url;
+  stopDev = () => dev.server.close();
+  session = await launchBrowser();
+  page = await session.newPage(baseUrl + PAGE);
+});
+
+after(async () => {
+  await session?.close();
+  await stopDev?.();
+  await server?.stop();
+});
+
+describe('push and pull', () => {
+  test('rows pushed by one client are seen by a fresh client; unpushed rows are not', async () => {
+    const r = await page.evaluate(async (url) => {
+      const a = await window.walsync.connect({ path: 'pp-a.db', url, clientName: 'a' });
+      await a.exec('CREATE TABLE pp(id INTEGER PRIMARY KEY, v TEXT)');
+      await a.prepare('INSERT INTO pp VALUES (?, ?)').run(1, 'pushed');
+      await a.push();
+      await a.prepare('INSERT INTO pp VALUES (?, ?)').run(2, 'not pushed');
+      const b = await window.walsync.connect({ path: 'pp-b.db', url, clientName: 'b' });
+      const seen = await window.kit.dump(b, 'pp');
+      const aRows = await window.kit.dump(a, 'pp');
+      await a.close();
+      await b.close();
+      return { seen, aRows };
+    }, server.url);
+    assert.deepEqual(r.seen, [[1, 'pushed']]);
+    assert.deepEqual(r.aRows, [[1, 'pushed'], [2, 'not pushed']]);
+  });
+
+  test('non-overlapping changes of two clients merge', async () => {
+    const r = await page.evaluate(async (url) => {
+      const a = await window.walsync.connect({ path: 'merge-a.db', url, clientName: 'a' });
+      await a.exec('CREATE TABLE merge(id INTEGER PRIMARY KEY, who TEXT)');
+      await a.push();
+      const b = await window.walsync.connect({ path: 'merge-b.db', url, clientName: 'b' });
+      await a.prepare('INSERT INTO merge VALUES (1, ?)').run('a');
+      await b.prepare('INSERT INTO merge VALUES (2, ?)').run('b');
+      await a.sync();
+      await b.sync();
+      await a.pull();
+      const result = { a: await window.kit.dump(a, 'merge'), b: await window.kit.dump(b, 'merge') };
+      await a.close();
+      await b.close();
+      return result;
+    }, server.url);
+    assert.deepEqual(r.a, [[1, 'a'], [2, 'b']]);
+    assert.deepEqual(r.b, r.a);
+  });
+
+  test('the later push wins per row and per column; delete against update; same-key inserts', async () => {
+    const r = await page.evaluate(async (url) => {
+      const a = await window.walsync.connect({ path: 'lww-a.db', url, clientName: 'a' });
+      await a.exec('CREATE TABLE lww(id INTEGER PRIMARY KEY, x TEXT, y TEXT)');
+      await a.exec("INSERT INTO lww VALUES (1, 'x0', 'y0'), (2, 'x0', 'y0'), (3, 'keep', 'keep')");
+      await a.push();
+      const b = await window.walsync.connect({ path: 'lww-b.db', url, clientName: 'b' });
+      // Row 1: different columns on each side, both survive. Row 2: same column, b pushes later.
+      await a.exec("UPDATE lww SET x = 'xa' WHERE id = 1; UPDATE lww SET x = 'from a' WHERE id = 2");
+      await b.exec("UPDATE lww SET y = 'yb' WHERE id = 1; UPDATE lww SET x = 'from b' WHERE id = 2");
+      // Row 3: a deletes, b updates later → b's update of a missing row changes nothing.
+      await a.exec('DELETE FROM lww WHERE id = 3');
+      await b.exec("UPDATE lww SET x = 'updated' WHERE id = 3");
+      // Row 4: both insert the same key; b pushes later and wins.
+      await a.exec("INSERT INTO lww VALUES (4, 'a4', 'a4')");
+      await b.exec("INSERT INTO lww VALUES (4, 'b4', 'b4')");
+      await a.push();
+      await b.push();
+      await a.pull();
+      await b.pull();
+      const result = { a: await window.kit.dump(a, 'lww'), b: await window.kit.dump(b, 'lww') };
+      await a.close();
+      await b.close();
+      return result;
+    }, server.url);
+    assert.deepEqual(r.a, [
+      [1, 'xa', 'yb'],
+      [2, 'from b', 'y0'],
+      [4, 'b4', 'b4'],
+    ]);
+    assert.deepEqual(r.b, r.a);
+  });
+
+  test('a refused change rejects push with the server message and leaves the server unchanged', async () => {
+    const r = await page.evaluate(async (url) => {
+      const a = await window.walsync.connect({ path: 'uq-a.db', url, clientName: 'a' });
+      await a.exec('CREATE TABLE u(id INTEGER PRIMARY KEY, y TEXT UNIQUE)');
+      await a.exec("INSERT INTO u VALUES (1, 'taken')");
+      await a.push();
+      const b = await window.walsync.connect({ path: 'uq-b.db', url, clientName: 'b' });
+      await a.exec("INSERT INTO u VALUES (2, 'dup')");
+      await a.push();
+      // b has not pulled: its row 3 takes 'dup' too, after a harmless row 4 in an earlier transaction.
+      await b.exec("INSERT INTO u VALUES (4, 'fine')");
+      await b.exec("INSERT INTO u VALUES (3, 'dup')");
+      const error = await window.kit.errorOf(() => b.push());
+      const fresh = await window.walsync.connect({ path: 'uq-c.db', url, clientName: 'c' });
+      const server = await window.kit.dump(fresh, 'u');
+      const pending = (await b.stats()).cdcOperations;
+      for (const db of [a, b, fresh]) await db.close();
+      return { error, server, pending };
+    }, server.url);
+    assert.equal(r.error.code, 'PUSH_REJECTED');
+    assert.match(r.error.message, /UNIQUE constraint failed: u\.y/);
+    assert.equal(r.error.context.tableName, 'u');
+    assert.deepEqual(r.server, [
+      [1, 'taken'],
+      [2, 'dup'],
+    ]);
+    assert.equal(r.pending, 2, 'nothing was dropped: both changes still wait to be pushed');
+  });
+
+  test('pending changes survive close, reopen and reload, then push', async () => {
+    await page.evaluate(async (url) => {
+      const a = await window.walsync.connect({ path: 'pend-a.db', url, clientName: 'a' });
+      await a.exec('CREATE TABLE pend(id INTEGER PRIMARY KEY, v TEXT)');
+      await a.push();
+      await a.exec("INSERT INTO pend VALUES (1, 'before close')");
+      await a.close();
+      const again = await window.walsync.connect({ path: 'pend-a.db', url, clientName: 'a' });
+      await again.exec("INSERT INTO pend VALUES (2, 'before reload')");
+    }, server.url);
+    await page.reload();
+    await page.waitForFunction(() => window.walsyncReady === true);
+    const r = await page.evaluate(async (url) => {
+      const a = await window.walsync.connect({ path: 'pend-a.db', url, clientName: 'a' });
+      const pendingBefore = (await a.stats()).cdcOperations;
+      await a.push();
+      const pendingAfter = (await a.stats()).cdcOperations;
+      const b = await window.walsync.connect({ path: 'pend-b.db', url, clientName: 'b' });
+      const seen = await window.kit.dump(b, 'pend');
+      await a.close();
+      await b.close();
+      return { pendingBefore, pendingAfter, seen };
+    }, server.url);
+    assert.equal(r.pendingBefore, 2);
+    assert.equal(r.pendingAfter, 0);
+    assert.deepEqual(r.seen, [
+      [1, 'before close'],
+      [2, 'before reload'],
+    ]);
+  });
+
+  test('offline, the database opens and serves local data; sync fails with NETWORK_ERROR and loses nothing', async () => {
+    const r = await page.evaluate(async (url) => {
+      const a = await window.walsync.connect({ path: 'off-a.db', url, clientName: 'a' });
+      await a.exec('CREATE TABLE off(id INTEGER PRIMARY KEY, v TEXT)');
+      await a.exec("INSERT INTO off VALUES (1, 'synced')");
+      await a.push();
+      await a.close();
+      const dead = 'http://127.0.0.1:9'; // discard port: nothing listens
+      const offline = await window.walsync.connect({ path: 'off-a.db', url: dead, clientName: 'a' });
+      await offline.exec("INSERT INTO off VALUES (2, 'offline')");
+      const pushError = await window.kit.errorOf(() => offline.push());
+      const pullError = await window.kit.errorOf(() => offline.pull());
+      const rows = await window.kit.dump(offline, 'off');
+      await offline.close();
+      const back = await window.walsync.connect({ path: 'off-a.db', url, clientName: 'a' });
+      await back.sync();
+      const fresh = await window.walsync.connect({ path: 'off-b.db', url, clientName: 'b' });
+      const server = await window.kit.dump(fresh, 'off');
+      await back.close();
+      await fresh.close();
+      return { pushError: pushError.code, pullError: pullError.code, rows, server };
+    }, server.url);
+    assert.equal(r.pushError, 'NETWORK_ERROR');
+    assert.equal(r.pullError, 'NETWORK_ERROR');
+    assert.deepEqual(r.rows, [
+      [1, 'synced'],
+      [2, 'offline'],
+    ]);
+    assert.deepEqual(r.server, r.rows);
+  });
+
+  test('deferred sync: a url function returning null keeps the database local until it returns a url', async () => {
+    const r = await page.evaluate(async (url) => {
+      let current: string | null = null;
+      const db = await window.walsync.connect({ path: 'deferred.db', url: () => current, clientName: 'd' });
+      await db.exec('CREATE TABLE IF NOT EXISTS deferred(id INTEGER PRIMARY KEY, v TEXT)');
+      await db.exec("INSERT INTO deferred VALUES (1, 'written before sync')");
+      const paused = await window.kit.errorOf(() => db.push());
+      current = url;
+      await db.sync();
+      const fresh = await window.walsync.connect({ path: 'deferred-check.db', url, clientName: 'e' });
+      const server = await window.kit.dump(fresh, 'deferred');
+      await db.close();
+      await fresh.close();
+      return { paused: paused.code, server };
+    }, server.url);
+    assert.equal(r.paused, 'SYNC_PAUSED');
+    assert.deepEqual(r.server, [[1, 'written before sync']]);
+  });
+});
+
+describe('concurrency and convergence', () => {
+  test('1000 local inserts while pull and push loop concurrently end consistent', async () => {
+    const r = await page.evaluate(async (url) => {
+      const a = await window.walsync.connect({ path: 'loop-a.db', url, clientName: 'a' });
+      await a.exec('CREATE TABLE loop(id INTEGER PRIMARY KEY, v TEXT)');
+      await a.push();
+      let writing = true;
+      const syncing = (async () => {
+        let rounds = 0;
+        while (writing || rounds < 1) {
+          await a.push();
+          await a.pull();
+          rounds++;
+        }
+        return rounds;
+      })();
+      const insert = a.prepare('INSERT INTO loop(v) VALUES (?)');
+      for (let i = 0; i < 1000; i++) await insert.run(`row ${i}`);
+      writing = false;
+      const rounds = await syncing;
+      await a.sync();
+      const b = await window.walsync.connect({ path: 'loop-b.db', url, clientName: 'b' });
+      const counts = {
+        local: (await a.prepare('SELECT count(*) AS c, count(DISTINCT v) AS d FROM loop').get()) as { c: number; d: number },
+        server: (await b.prepare('SELECT count(*) AS c, count(DISTINCT v) AS d FROM loop').get()) as { c: number; d: number },
+      };
+      const check = await a.prepare('PRAGMA integrity_check').get();
+      const pending = (await a.stats()).cdcOperations;
+      await a.close();
+      await b.close();
+      return { rounds, counts, check, pending };
+    }, server.url);
+    assert.ok(r.rounds >= 1);
+    assert.deepEqual(r.counts.local, { c: 1000, d: 1000 });
+    assert.deepEqual(r.counts.server, { c: 1000, d: 1000 });
+    assert.deepEqual(r.check, { integrity_check: 'ok' });
+    assert.equal(r.pending, 0);
+  });
+
+  test('8 clients upserting counters concurrently converge to identical tables', async () => {
+    const r = await page.evaluate(async (url) => {
+      const first = await window.walsync.connect({ path: 'ctr-0.db', url, clientName: 'c0' });
+      await first.exec('CREATE TABLE counters(name TEXT PRIMARY KEY, value INTEGER, writer TEXT)');
+      await first.push();
+      const clients = [first];
+      for (let i = 1; i < 8; i++) clients.push(await window.walsync.connect({ path: `ctr-${i}.db`, url, clientName: `c${i}` }));
+      await Promise.all(
+        clients.map(async (db, i) => {
+          for (let round = 0; round < 5; round++) {
+            for (const name of ['x', 'y', 'z']) {
+              await db
+                .prepare('INSERT INTO counters VALUES (?, ?, ?) ON CONFLICT(name) DO UPDATE SET value = excluded.value, writer = excluded.writer')
+                .run(name, round * 10 + i, `c${i}`);
+            }
+            await db.sync();
+          }
+        }),
+      );
+      // Quiesce: everyone pushes, then everyone pulls the final state.
+      for (const db of clients) await db.push();
+      for (const db of clients) await db.pull();
+      const tables = [];
+      for (const db of clients) tables.push(await window.kit.dump(db, 'counters'));
+      for (const db of clients) await db.close();
+      return tables;
+    }, server.url);
+    for (const t of r) assert.deepEqual(t, r[0]);
+    assert.equal(r[0]!.length, 3);
+  });
+
+  test('a transform turning updates into increments makes concurrent increments add up', async () => {
+    const r = await page.evaluate(async (url) => {
+      const transform = (m: { changeType: string; tableName: string; before?: Record<string, unknown>; after?: Record<string, unknown> }) => {
+        if (m.tableName !== 'tally' || m.changeType !== 'update') return null;
+        const delta = Number(m.after!.n) - Number(m.before!.n);
+        return { operation: 'rewrite' as const, stmt: { sql: 'UPDATE tally SET n = n + ? WHERE k = ?', values: [delta, m.after!.k as string] } };
+      };
+      const a = await window.walsync.connect({ path: 'tally-a.db', url, clientName: 'a', transform });
+      await a.exec("CREATE TABLE tally(k TEXT PRIMARY KEY, n INTEGER); INSERT INTO tally VALUES ('clicks', 0)");
+      await a.push();
+      const b = await window.walsync.connect({ path: 'tally-b.db', url, clientName: 'b', transform });
+      for (let i = 0; i < 3; i++) await a.exec("UPDATE tally SET n = n + 1 WHERE k = 'clicks'");
+      for (let i = 0; i < 4; i++) await b.exec("UPDATE tally SET n = n + 1 WHERE k = 'clicks'");
+      await a.push();
+      await b.push();
+      await a.pull();
+      await b.pull();
+      const result = { a: await window.kit.dump(a, 'tally'), b: await window.kit.dump(b, 'tally') };
+      await a.close();
+      await b.close();
+      return result;
+    }, server.url);
+    assert.deepEqual(r.a, [['clicks', 7]]);
+    assert.deepEqual(r.b, [['clicks', 7]]);
+  });
+});
+
+describe('schema and names', () => {
+  test('DDL made on one client reaches another, and later rows use the new columns', async () => {
+    const r = await page.evaluate(async (url) => {
+      const a = await window.walsync.connect({ path: 'ddl-a.db', url, clientName: 'a' });
+      const b = await window.walsync.connect({ path: 'ddl-b.db', url, clientName: 'b' });
+      await a.exec('CREATE TABLE ddl(id INTEGER PRIMARY KEY, v TEXT)');
+      await a.exec("INSERT INTO ddl VALUES (1, 'one')");
+      await a.exec('ALTER TABLE ddl ADD COLUMN extra INTEGER DEFAULT 7');
+      await a.exec('CREATE INDEX ddl_v ON ddl(v)');
+      await a.exec("INSERT INTO ddl VALUES (2, 'two', 2)");
+      await a.push();
+      await b.pull();
+      const rows = await window.kit.dump(b, 'ddl');
+      const index = await b.prepare("SELECT name FROM sqlite_schema WHERE type = 'index' AND name = 'ddl_v'").get();
+      await b.exec('UPDATE ddl SET extra = 99 WHERE id = 1');
+      await b.push();
+      await a.pull();
+      const back = await window.kit.dump(a, 'ddl');
+      await a.close();
+      await b.close();
+      return { rows, index, back };
+    }, server.url);
+    assert.deepEqual(r.rows, [
+      [1, 'one', 7],
+      [2, 'two', 2],
+    ]);
+    assert.deepEqual(r.index, { name: 'ddl_v' });
+    assert.deepEqual(r.back, [
+      [1, 'one', 99],
+      [2, 'two', 2],
+    ]);
+  });
+
+  test('a table whose name has a double quote and a space syncs', async () => {
+    const r = await page.evaluate(async (url) => {
+      const a = await window.walsync.connect({ path: 'odd-a.db', url, clientName: 'a' });
+      await a.exec('CREATE TABLE "my ""odd"" table"(id INTEGER PRIMARY KEY, "a column" TEXT)');
+      await a.prepare('INSERT INTO "my ""odd"" table" VALUES (?, ?)').run(1, 'x');
+      await a.push();
+      await a.prepare('UPDATE "my ""odd"" table" SET "a column" = ? WHERE id = 1').run('y');
+      await a.push();
+      const b = await window.walsync.connect({ path: 'odd-b.db', url, clientName: 'b' });
+      const rows = await window.kit.dump(b, 'my "odd" table');
+      await a.close();
+      await b.close();
+      return rows;
+    }, server.url);
+    assert.deepEqual(r, [[1, 'y']]);
+  });
+
+  test('tablesIgnore keeps a table local', async () => {
+    const r = await page.evaluate(async (url) => {
+      const a = await window.walsync.connect({ path: 'ign-a.db', url, clientName: 'a', tablesIgnore: ['scratch'] });
+      await a.exec('CREATE TABLE kept(id INTEGER PRIMARY KEY); CREATE TABLE scratch(id INTEGER PRIMARY KEY)');
+      await a.exec('INSERT INTO kept VALUES (1); INSERT INTO scratch VALUES (1)');
+      await a.push();
+      const b = await window.walsync.connect({ path: 'ign-b.db', url, clientName: 'b' });
+      const kept = await window.kit.dump(b, 'kept');
+      const scratch = await window.kit.errorOf(() => b.prepare('SELECT count(*) AS c FROM scratch').get()).then(async (e) =>
+        e.code === 'none' ? (await b.prepare('SELECT count(*) AS c FROM scratch').get())!.c : e.message,
+      );
+      await a.close();
+      await b.close();
+      return { kept, scratch };
+    }, server.url);
+    assert.deepEqual(r.kept, [[1]]);
+    // The table's definition syncs (schema changes are always pushed), its rows do not.
+    assert.equal(r.scratch, 0);
+  });
+});
+
+describe('maintenance and counters', () => {
+  test('checkpoint empties the main WAL, keeps the revert store small, and a later pull still works', async () => {
+    const r = await page.evaluate(async (url) => {
+      const a = await window.walsync.connect({ path: 'ck-a.db', url, clientName: 'a' });
+      await a.exec('CREATE TABLE ck(id INTEGER PRIMARY KEY, v TEXT)');
+      await a.exec("INSERT INTO ck SELECT value, printf('%.200c', 'v') FROM (WITH RECURSIVE n(value) AS (SELECT 1 UNION ALL SELECT value + 1 FROM n WHERE value < 2000) SELECT value FROM n)");
+      await a.push();
+      await a.pull();
+      await a.exec("UPDATE ck SET v = 'local' WHERE id = 1");
+      const before = await a.stats();
+      await a.checkpoint();
+      const afterCk = await a.stats();
+      const b = await window.walsync.connect({ path: 'ck-b.db', url, clientName: 'b' });
+      await b.exec("UPDATE ck SET v = 'remote' WHERE id = 2000");
+      await b.push();
+      await a.pull();
+      const rows = await a.prepare('SELECT id, v FROM ck WHERE id IN (1, 2000) ORDER BY id').all();
+      const check = await a.prepare('PRAGMA integrity_check').get();
+      await a.close();
+      await b.close();
+      return { before, afterCk, rows, check };
+    }, server.url);
+    assert.ok(r.before.mainWalSize > 0);
+    assert.equal(r.afterCk.mainWalSize, 0);
+    assert.ok(r.afterCk.revertWalSize > 0 && r.afterCk.revertWalSize < 64 * 1024, `revert store ${r.afterCk.revertWalSize} bytes`);
+    assert.deepEqual(r.rows, [
+      { id: 1, v: 'local' },
+      { id: 2000, v: 'remote' },
+    ]);
+    assert.deepEqual(r.check, { integrity_check: 'ok' });
+  });
+
+  test('stats counts pending changes, drops to 0 after push; revision changes after a pull with changes', async () => {
+    const r = await page.evaluate(async (url) => {
+      const a = await window.walsync.connect({ path: 'st-a.db', url, clientName: 'a' });
+      await a.exec('CREATE TABLE st(id INTEGER PRIMARY KEY)');
+      await a.exec('INSERT INTO st VALUES (1); INSERT INTO st VALUES (2)');
+      const pending = (await a.stats()).cdcOperations;
+      await a.push();
+      const afterPush = await a.stats();
+      const b = await window.walsync.connect({ path: 'st-b.db', url, clientName: 'b' });
+      const revBefore = (await b.stats()).revision;
+      const nothing = await b.pull();
+      await a.exec('INSERT INTO st VALUES (3)');
+      await a.push();
+      const something = await b.pull();
+      const after = await b.stats();
+      await a.close();
+      await b.close();
+      return { pending, afterPush, revBefore, nothing, something, after };
+    }, server.url);
+    assert.equal(r.pending, 3, 'one CREATE and two INSERTs');
+    assert.equal(r.afterPush.cdcOperations, 0);
+    assert.ok(r.afterPush.lastPushUnixTime! > 0);
+    assert.ok(r.afterPush.networkSentBytes > 0 && r.afterPush.networkReceivedBytes > 0);
+    assert.equal(r.nothing, false);
+    assert.equal(r.something, true);
+    assert.notEqual(r.after.revision, r.revBefore);
+    assert.ok(r.after.lastPullUnixTime! > 0);
+  });
+});

@@ -1,0 +1,29 @@
+/** What the engine needs from change capture (worker/cdc), as one small interface. */
+import type { Database } from '@sqlite.org/sqlite-wasm';
+import type { DatabaseRowMutation, DatabaseRowTransformResult, SqlValue } from '../rpc.js';
+import type { PushStatement } from './remote.js';
+
+export interface CapturedChange {
+  readonly changeId: number;
+  /** Changes of one local transaction share it; pushes split only between transactions. */
+  readonly txnId: number;
+  readonly tableName: string;
+  /** True for schema changes (CREATE / ALTER / DROP). */
+  readonly isSchemaChange: boolean;
+}
+
+export interface ChangeCapture<C extends CapturedChange = CapturedChange> {
+  /** Creates the change log if needed and starts capturing on this connection. */
+  enable(db: Database): void;
+  /** Runs one user statement, recording it if it changes the schema. */
+  around<T>(db: Database, sql: string, run: () => T): T;
+  /** Changes with id > afterChangeId, oldest first. Works on a read-only (snapshot) connection. */
+  read(db: Database, afterChangeId: number, limit: number): C[];
+  countAfter(db: Database, afterChangeId: number): number;
+  /** The transform hook's view of a row change; null for schema changes (never transformed). */
+  mutation(db: Database, change: C): DatabaseRowMutation | null;
+  /** Statements that apply `change` on the server. */
+  pushStatements(db: Database, change: C, transformed: DatabaseRowTransformResult): PushStatement[];
+  /** Statements that re-apply `change` locally on top of freshly pulled remote state (idempotent DDL). */
+  replayStatements(db: Database, change: C, transformed: DatabaseRowTransformResult): { sql: string; args: readonly SqlValue[] }[];
+}

@@ -1,0 +1,89 @@
+/** The engine's SyncRemote over HTTP: `/pull-updates` for pages, `/v2/pipeline` for pushes. */
+import { WalsyncError } from '../errors.js';
+import { HttpTransport, type TokenSource } from '../protocol/http-transport.js';
+import { chainedTransaction, runBatch } from '../protocol/pipeline.js';
+import { decodePullHeader, decodePullPage, encodePullRequest, readDelimitedMessages } from '../protocol/pull-updates.js';
+import type { HighWaterMark, PulledPage, PullResponse, PushStatement, SyncRemote } from './remote.js';
+import { CREATE_SYNC_TABLE, SELECT_SYNC_ROW, UPSERT_SYNC_ROW } from './sync-table.js';
+
+export class HttpSyncRemote implements SyncRemote {
+  readonly #http: HttpTransport;
+
+  constructor(url: string, token: TokenSource, fetchImpl?: typeof fetch) {
+    this.#http = new HttpTransport(url, token, fetchImpl);
+  }
+
+  get sentBytes(): number {
+    return this.#http.sentBytes;
+  }
+
+  get receivedBytes(): number {
+    return this.#http.receivedBytes;
+  }
+
+  async pullUpdates(clientRevision: string | null, longPollTimeoutMs: number): Promise<PullResponse> {
+    const body = encodePullRequest({ clientRevision, longPollTimeoutMs });
+    const response = await this.#http.post('/pull-updates', body, 'application/protobuf');
+    const messages = readDelimitedMessages(this.#http.stream(response));
+    const first = await messages.next();
+    if (first.done) throw new WalsyncError('PROTOCOL_ERROR', 'the /pull-updates response has no header');
+    const header = decodePullHeader(first.value);
+    async function* pages(): AsyncGenerator<PulledPage> {
+      for await (const message of messages) {
+        const page = decodePullPage(message);
+        // Pages past the database's end are not part of it (sync-protocol.md §2.4).
+        if (page.pgno <= header.dbSizePages) yield page;
+      }
+    }
+    return { revision: header.revision, dbSizePages: header.dbSizePages, pages: pages() };
+  }
+
+  async readHighWater(clientId: string): Promise<HighWaterMark | null> {
+    const outcome = await runBatch(this.#http, [{ sql: SELECT_SYNC_ROW, args: [clientId], wantRows: true }]);
+    const error = outcome.errors[0];
+    if (error) {
+      // A server that never saw a push has no sync table yet.
+      if (/no such table/i.test(error.message)) return null;
+      throw new WalsyncError('SERVER_ERROR', `reading the push position failed: ${error.message}`);
+    }
+    const row = outcome.results[0]?.rows[0];
+    if (!row) return null;
+    const [pullGen, changeId] = row;
+    if (typeof pullGen !== 'number' || typeof changeId !== 'number') {
+      throw new WalsyncError('PROTOCOL_ERROR', 'the server holds a malformed push position for this client');
+    }
+    return { pullGen, changeId };
+  }
+
+  async push(statements: readonly PushStatement[], clientId: string, mark: HighWaterMark): Promise<void> {
+    const steps = chainedTransaction([
+      { sql: CREATE_SYNC_TABLE },
+      ...statements,
+      { sql: UPSERT_SYNC_ROW, args: [clientId, mark.pullGen, mark.changeId] },
+    ]);
+    const outcome = await runBatch(this.#http, steps);
+    const commitStep = steps.length - 2;
+    const failed = outcome.errors.findIndex((e, i) => e !== null && i <= commitStep);
+    if (failed === -1) {
+      if (!outcome.results[commitStep]) throw new WalsyncError('SERVER_ERROR', 'the server did not commit the push');
+      return;
+    }
+    const error = outcome.errors[failed]!;
+    // Steps: 0 BEGIN, 1 sync-table create, 2.. the statements, then the position upsert and COMMIT.
+    const statementIndex = failed - 2;
+    if (statementIndex >= 0 && statementIndex < statements.length) {
+      throw new WalsyncError('PUSH_REJECTED', stripRuntimePrefix(error.message), {
+        context: { statementIndex, serverCode: error.code },
+      });
+    }
+    if (failed === 0 && /within a transaction/i.test(error.message)) {
+      throw new WalsyncError('SERVER_ERROR', 'the server is busy with another transaction; try the push again', { context: { serverMessage: error.message } });
+    }
+    throw new WalsyncError('SERVER_ERROR', `the push failed on the server: ${error.message}`, { context: { step: failed } });
+  }
+}
+
+/** "Runtime error: UNIQUE constraint failed: u.y (19)" → "UNIQUE constraint failed: u.y". */
+function stripRuntimePrefix(message: string): string {
+  return message.replace(/^(Runtime error|Parse error|Prepare error): /i, '').replace(/ \(\d+\)$/, '');
+}

@@ -1,0 +1,37 @@
+/** What the engine needs from the server, independent of how the protocol layer spells it. */
+import type { SqlValue } from '../rpc.js';
+
+export interface PulledPage {
+  readonly pgno: number;
+  readonly data: Uint8Array;
+}
+
+export interface PullResponse {
+  readonly revision: string;
+  readonly dbSizePages: number;
+  /** Pages in arrival order, streamed from the response body. */
+  readonly pages: AsyncIterable<PulledPage>;
+}
+
+export interface HighWaterMark {
+  readonly pullGen: number;
+  readonly changeId: number;
+}
+
+export interface PushStatement {
+  readonly sql: string;
+  readonly args: readonly SqlValue[];
+}
+
+export interface SyncRemote {
+  pullUpdates(clientRevision: string | null, longPollTimeoutMs: number): Promise<PullResponse>;
+  /** This client's row of `turso_sync_last_change_id` on the server; null if it has none. */
+  readHighWater(clientId: string): Promise<HighWaterMark | null>;
+  /**
+   * Applies `statements` and moves this client's high-water mark, all in one server transaction.
+   * On a refused statement nothing is applied and it throws PUSH_REJECTED with context.statementIndex.
+   */
+  push(statements: readonly PushStatement[], clientId: string, mark: HighWaterMark): Promise<void>;
+  readonly sentBytes: number;
+  readonly receivedBytes: number;
+}

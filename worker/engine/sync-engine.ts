@@ -1,0 +1,496 @@
+/**
+ * The sync engine: bootstrap, pull, push, checkpoint and stats for one database, in the worker.
+ * Each phase is its own method with its crash-safety argument next to it. The worker host runs one
+ * operation at a time, so no phase ever interleaves with another or with a user statement.
+ */
+import { v4 as uuidv4 } from 'uuid';
+import { WalsyncError, isWalsyncError } from '../errors.js';
+import type { LocalDatabase, DatabaseFiles } from '../local-database.js';
+import type { DatabaseRowTransformResult, SyncCallbacks, SyncConfig, SyncStats } from '../rpc.js';
+import { openSnapshotConnection, PAGE_SIZE } from '../connection.js';
+import { newWalSalts, type WalLog } from '../vfs/wal-log.js';
+import type { CapturedChange, ChangeCapture } from './change-capture.js';
+import { ChangesFileReader, ChangesFileWriter } from './changes-file.js';
+import { checkpointSyncedDatabase } from './checkpoint.js';
+import { killPoint } from './kill-points.js';
+import { type MetadataStore, type PullIntent, type SyncMetadata, newMetadata } from './metadata.js';
+import { applyPullPlan, planPullApply } from './pull-apply.js';
+import type { PushStatement, SyncRemote } from './remote.js';
+import { RevertStore } from './revert-store.js';
+import { SyncedBase, effectiveWatermark } from './synced-base.js';
+import { readSyncRow, writeSyncRow } from './sync-table.js';
+
+/** Changes read from the log per step: bounds memory on large logs. */
+const CHANGE_BATCH = 1000;
+/** A push sends at most about this many changes per server transaction, split between local transactions. */
+const PUSH_CHUNK_CHANGES = 5000;
+
+export interface SyncEngineDeps {
+  readonly files: DatabaseFiles;
+  readonly metadata: MetadataStore;
+  readonly config: SyncConfig;
+  readonly capture: ChangeCapture;
+  readonly remoteFor: (url: string) => SyncRemote;
+  readonly callbacks: SyncCallbacks | undefined;
+  /** Opens the SQLite connection on the (possibly just bootstrapped) files. */
+  readonly connect: () => LocalDatabase;
+}
+
+export class SyncEngine {
+  readonly #deps: SyncEngineDeps;
+  readonly #revert: RevertStore;
+  readonly #local: LocalDatabase;
+  #meta: SyncMetadata;
+  #sentBytes = 0;
+  #receivedBytes = 0;
+
+  private constructor(deps: SyncEngineDeps, local: LocalDatabase, meta: SyncMetadata, revert: RevertStore) {
+    this.#deps = deps;
+    this.#local = local;
+    this.#meta = meta;
+    this.#revert = revert;
+  }
+
+  /**
+   * Opens a synced database: creates its identity on first use, bootstraps from the server when
+   * there is no local data, finishes a pull a crash interrupted, and starts change capture.
+   */
+  static async open(deps: SyncEngineDeps): Promise<SyncEngine> {
+    const { files, config } = deps;
+    let meta = await deps.metadata.load();
+    if (!meta) {
+      if (files.db.size() > 0 || files.wal.size() > 0) {
+        throw new WalsyncError(
+          'INVALID_ARGUMENT',
+          'this database was created without sync; open it without "url", or give the synced database another path',
+          { context: { path: files.name } },
+        );
+      }
+      meta = newMetadata(`${config.clientName}-${uuidv4()}`);
+      await deps.metadata.save(meta);
+    }
+    if (meta.bootstrapping || (meta.revision === null && config.url !== null && config.bootstrapIfEmpty && isEmpty(files))) {
+      const url = config.url;
+      if (url === null) {
+        meta = resetToEmpty(files, meta);
+        await deps.metadata.save(meta);
+      } else {
+        try {
+          meta = await bootstrap(deps, meta, deps.remoteFor(url));
+        } catch (e) {
+          // Offline on first start: begin as an empty local database; the first pull brings the
+          // remote state and replays what was written meanwhile.
+          if (!isWalsyncError(e, 'NETWORK_ERROR')) throw e;
+          meta = resetToEmpty(files, meta);
+          await deps.metadata.save(meta);
+        }
+      }
+    }
+    const revert = new RevertStore(files.revert, PAGE_SIZE);
+    const local = deps.connect();
+    const engine = new SyncEngine(deps, local, meta, revert);
+    try {
+      if (meta.pullIntent) await engine.#recoverPull(meta.pullIntent);
+      deps.capture.enable(local.connection);
+      local.setStatementObserver({ around: (sql, run) => deps.capture.around(local.connection, sql, run) });
+    } catch (e) {
+      local.close();
+      throw e;
+    }
+    return engine;
+  }
+
+  get local(): LocalDatabase {
+    return this.#local;
+  }
+
+  get clientId(): string {
+    return this.#meta.clientId;
+  }
+
+  // ── pull ──────────────────────────────────────────────────────────────────────────────────────
+
+  /**
+   * Pull (ARCHITECTURE.md §4). Download into the changes file (nothing local changes), record the
+   * intent, append the rollback+apply commit group with the connection closed, reopen and replay
+   * local changes in one transaction, then record the new base. Before the commit group is durable
+   * a crash leaves the old state; after it, the intent lets the next open finish the pull.
+   */
+  async pull(url: string): Promise<boolean> {
+    this.#assertNoTransaction('pull');
+    const remote = this.#deps.remoteFor(url);
+    const changes = await this.#download(remote);
+    killPoint('pull:downloaded');
+    if (changes.summary.pageCount === 0) {
+      await this.#saveMeta({ ...this.#meta, revision: changes.summary.revision, lastPullUnixTime: nowSeconds() });
+      changes.clear();
+      return false;
+    }
+    const log = this.#log();
+    const state = log.state();
+    const base = new SyncedBase(log, state, this.#revert, effectiveWatermark(this.#meta.watermark, state), this.#meta.basePages);
+    const plan = planPullApply({ log, state, base, revert: this.#revert, changes });
+    const salts: [number, number] = state.header ? [state.header.salt1, state.header.salt2] : newWalSalts();
+    const intent: PullIntent = {
+      revision: changes.summary.revision,
+      dbSizePages: plan.dbSizePages,
+      localEndFrame: state.frames,
+      applyEndFrame: state.frames + plan.frameCount,
+      salt1: salts[0],
+      salt2: salts[1],
+      localPullGen: readSyncRow(this.#local.connection, this.clientId)?.pullGen ?? 0,
+    };
+    await this.#saveMeta({ ...this.#meta, pullIntent: intent });
+    killPoint('pull:intent-saved');
+    this.#local.closeConnection();
+    try {
+      applyPullPlan(log, state, plan, salts);
+    } catch (e) {
+      // Nothing durable happened unless the commit frame was flushed; #recoverPull sorts out which.
+      this.#local.reopenConnection();
+      await this.#recoverPull(intent);
+      throw e;
+    }
+    killPoint('pull:applied');
+    await this.#finishPull(intent);
+    return true;
+  }
+
+  /** Streams the server's answer into the changes file; returns it ready to read. */
+  async #download(remote: SyncRemote): Promise<ChangesFileReader> {
+    const response = await this.#counted(remote, () =>
+      remote.pullUpdates(this.#meta.revision, this.#deps.config.longPollTimeoutMs),
+    );
+    const writer = new ChangesFileWriter(this.#deps.files.changes, PAGE_SIZE);
+    await this.#counted(remote, async () => {
+      for await (const page of response.pages) writer.add(page.pgno, page.data);
+    });
+    writer.finish(response.revision, response.dbSizePages);
+    return ChangesFileReader.open(this.#deps.files.changes, PAGE_SIZE)!;
+  }
+
+  /**
+   * Completes a pull whose commit group may or may not be durable. Not durable → forget the intent
+   * (the old local state is intact). Durable → replay (unless the replay already committed), then
+   * clear the revert store and record the new base.
+   */
+  async #recoverPull(intent: PullIntent): Promise<void> {
+    const state = this.#log().state();
+    const applied =
+      state.header !== null &&
+      state.header.salt1 === intent.salt1 &&
+      state.header.salt2 === intent.salt2 &&
+      state.frames >= intent.applyEndFrame;
+    if (!applied) {
+      await this.#saveMeta({ ...this.#meta, pullIntent: null });
+      this.#deps.files.changes.truncate(0);
+      return;
+    }
+    await this.#finishPull(intent);
+  }
+
+  async #finishPull(intent: PullIntent): Promise<void> {
+    this.#local.reopenConnection();
+    const db = this.#local.connection;
+    const replayed = (readSyncRow(db, this.clientId)?.pullGen ?? -1) === intent.localPullGen + 1;
+    if (!replayed) {
+      try {
+        await this.#replayLocalChanges(intent);
+      } catch (e) {
+        await this.#undoPull(intent);
+        throw e;
+      }
+    }
+    killPoint('pull:replayed');
+    // The base now lives in WAL frames ≤ applyEndFrame; the saved pre-images are obsolete.
+    this.#revert.clear();
+    killPoint('pull:revert-cleared');
+    await this.#saveMeta({
+      ...this.#meta,
+      revision: intent.revision,
+      watermark: { frame: intent.applyEndFrame, salt1: intent.salt1, salt2: intent.salt2 },
+      basePages: intent.dbSizePages,
+      pullIntent: null,
+      lastPullUnixTime: nowSeconds(),
+      lastPushedChangeId: 0,
+      lastPushedPullGen: intent.localPullGen + 1,
+    });
+    this.#deps.files.changes.truncate(0);
+    await this.afterWrite();
+  }
+
+  /**
+   * Replays local changes the server does not have yet on top of the pulled state, in one
+   * transaction. The old local state is read from a snapshot of the WAL cut at the intent's local
+   * end frame; the replay re-captures every change into a fresh log (new ids, generation + 1).
+   */
+  async #replayLocalChanges(intent: PullIntent): Promise<void> {
+    const { capture, files } = this.#deps;
+    const runtime = this.#local.runtime;
+    const db = this.#local.connection;
+    const remoteRow = readSyncRow(db, this.clientId);
+    if (remoteRow && remoteRow.pullGen > intent.localPullGen) {
+      throw new WalsyncError('PROTOCOL_ERROR', `the server knows change-log generation ${remoteRow.pullGen} of this client, which is newer than the local ${intent.localPullGen}`);
+    }
+    const floor = remoteRow && remoteRow.pullGen === intent.localPullGen ? remoteRow.changeId : 0;
+    const snapshotName = `${files.name}-snapshot`;
+    runtime.vfs.registerFile(snapshotName, this.#log().snapshotAt(intent.localEndFrame));
+    const snapshot = openSnapshotConnection(runtime.sqlite3, snapshotName);
+    try {
+      db.exec('BEGIN IMMEDIATE');
+      try {
+        capture.enable(db);
+        for (let after = floor; ; ) {
+          const batch = capture.read(snapshot, after, CHANGE_BATCH);
+          if (batch.length === 0) break;
+          const results = await this.#transform(db, batch);
+          batch.forEach((change, i) => {
+            for (const stmt of capture.replayStatements(db, change, results[i]!)) {
+              try {
+                capture.around(db, stmt.sql, () => db.exec({ sql: stmt.sql, bind: stmt.args as never }));
+              } catch (e) {
+                throw new WalsyncError('SQLITE_ERROR', `a local change could not be replayed on the pulled data: ${sqliteMessage(e)} (change ${change.changeId} on table ${change.tableName}); the pull was undone, use transform to skip or rewrite the change`, {
+                  context: { changeId: change.changeId, tableName: change.tableName, sql: stmt.sql },
+                  cause: e,
+                });
+              }
+            }
+          });
+          after = batch[batch.length - 1]!.changeId;
+        }
+        writeSyncRow(db, this.clientId, { pullGen: intent.localPullGen + 1, changeId: 0 });
+        db.exec('COMMIT');
+      } catch (e) {
+        if (!this.#local.isAutocommit()) db.exec('ROLLBACK');
+        throw e;
+      }
+    } finally {
+      snapshot.close();
+      runtime.vfs.unregisterFile(snapshotName);
+    }
+  }
+
+  /** Cuts the WAL back to the pre-pull local state: as if the pull never happened. */
+  async #undoPull(intent: PullIntent): Promise<void> {
+    this.#local.closeConnection();
+    this.#log().truncateAt(intent.localEndFrame);
+    this.#local.reopenConnection();
+    this.#deps.capture.enable(this.#local.connection);
+    await this.#saveMeta({ ...this.#meta, pullIntent: null });
+    this.#deps.files.changes.truncate(0);
+  }
+
+  // ── push ──────────────────────────────────────────────────────────────────────────────────────
+
+  /**
+   * Push (ARCHITECTURE.md §5): read this client's high-water mark on the server, send the local
+   * changes above it as SQL in all-or-nothing server transactions that also move the mark.
+   * A lost response is harmless: the next push re-reads the mark and resumes after it.
+   */
+  async push(url: string): Promise<void> {
+    this.#assertNoTransaction('push');
+    const remote = this.#deps.remoteFor(url);
+    const db = this.#local.connection;
+    const { capture } = this.#deps;
+    const localPullGen = readSyncRow(db, this.clientId)?.pullGen ?? 0;
+    const mark = await this.#counted(remote, () => remote.readHighWater(this.clientId));
+    if (mark && mark.pullGen > localPullGen) {
+      throw new WalsyncError('PROTOCOL_ERROR', `the server knows change-log generation ${mark.pullGen} of this client, which is newer than the local ${localPullGen}`);
+    }
+    let last = mark && mark.pullGen === localPullGen ? mark.changeId : 0;
+    for (;;) {
+      const chunk = readWholeTransactions(capture, db, last, PUSH_CHUNK_CHANGES);
+      if (chunk.length === 0) break;
+      const results = await this.#transform(db, chunk);
+      const statements: PushStatement[] = [];
+      const owners: CapturedChange[] = [];
+      chunk.forEach((change, i) => {
+        for (const stmt of capture.pushStatements(db, change, results[i]!)) {
+          statements.push(stmt);
+          owners.push(change);
+        }
+      });
+      const chunkEnd = chunk[chunk.length - 1]!.changeId;
+      try {
+        await this.#counted(remote, () => remote.push(statements, this.clientId, { pullGen: localPullGen, changeId: chunkEnd }));
+      } catch (e) {
+        throw nameRejectedChange(e, statements, owners);
+      }
+      last = chunkEnd;
+    }
+    killPoint('push:sent');
+    killPoint('push:before-metadata');
+    await this.#saveMeta({ ...this.#meta, lastPushedChangeId: last, lastPushedPullGen: localPullGen, lastPushUnixTime: nowSeconds() });
+  }
+
+  // ── checkpoint, stats ─────────────────────────────────────────────────────────────────────────
+
+  async checkpoint(): Promise<{ framesCheckpointed: number }> {
+    this.#assertNoTransaction('checkpoint');
+    const result = checkpointSyncedDatabase({
+      connection: this.#local.connection,
+      log: this.#log(),
+      revert: this.#revert,
+      watermark: this.#meta.watermark,
+      basePages: this.#meta.basePages,
+      step: (name) => killPoint(`checkpoint:${name}`),
+    });
+    await this.#saveMeta({ ...this.#meta, watermark: result.watermark });
+    return { framesCheckpointed: result.framesCheckpointed };
+  }
+
+  /** Checkpoints when the WAL has grown past the configured size; the host calls it after writes. */
+  async afterWrite(): Promise<void> {
+    const limit = this.#deps.config.autoCheckpointBytes;
+    if (limit > 0 && this.#deps.files.wal.size() > limit && this.#local.isAutocommit()) {
+      await this.checkpoint();
+    }
+  }
+
+  stats(): SyncStats {
+    const db = this.#local.connection;
+    const localPullGen = readSyncRow(db, this.clientId)?.pullGen ?? 0;
+    const pushedUpTo = this.#meta.lastPushedPullGen === localPullGen ? this.#meta.lastPushedChangeId : 0;
+    return {
+      cdcOperations: this.#deps.capture.countAfter(db, pushedUpTo),
+      mainWalSize: this.#deps.files.wal.size(),
+      revertWalSize: this.#deps.files.revert.size(),
+      lastPullUnixTime: this.#meta.lastPullUnixTime,
+      lastPushUnixTime: this.#meta.lastPushUnixTime,
+      revision: this.#meta.revision,
+      networkSentBytes: this.#sentBytes,
+      networkReceivedBytes: this.#receivedBytes,
+    };
+  }
+
+  // ── helpers ───────────────────────────────────────────────────────────────────────────────────
+
+  #log(): WalLog {
+    return this.#local.walLog();
+  }
+
+  async #saveMeta(meta: SyncMetadata): Promise<void> {
+    await this.#deps.metadata.save(meta);
+    this.#meta = meta;
+  }
+
+  #assertNoTransaction(operation: string): void {
+    if (!this.#local.isAutocommit()) {
+      throw new WalsyncError('INVALID_ARGUMENT', `cannot ${operation} while a transaction is open; commit or roll it back first`);
+    }
+  }
+
+  /** Runs remote work and adds the bytes it moved to this engine's counters. */
+  async #counted<T>(remote: SyncRemote, work: () => Promise<T>): Promise<T> {
+    const sent = remote.sentBytes;
+    const received = remote.receivedBytes;
+    try {
+      return await work();
+    } finally {
+      this.#sentBytes += remote.sentBytes - sent;
+      this.#receivedBytes += remote.receivedBytes - received;
+    }
+  }
+
+  /** Asks the app's transform hook about a batch of changes (schema changes are always kept). */
+  async #transform(db: LocalDatabase['connection'], changes: readonly CapturedChange[]): Promise<DatabaseRowTransformResult[]> {
+    const results: DatabaseRowTransformResult[] = changes.map(() => null);
+    const callbacks = this.#deps.callbacks;
+    if (!this.#deps.config.hasTransform || !callbacks) return results;
+    const asked: number[] = [];
+    const mutations = [];
+    for (let i = 0; i < changes.length; i++) {
+      const m = this.#deps.capture.mutation(db, changes[i]!);
+      if (m) {
+        asked.push(i);
+        mutations.push(m);
+      }
+    }
+    if (mutations.length === 0) return results;
+    const answers = await callbacks.transform(mutations);
+    if (!Array.isArray(answers) || answers.length !== mutations.length) {
+      throw new WalsyncError('INVALID_ARGUMENT', 'the transform hook must give one result per change');
+    }
+    asked.forEach((index, k) => {
+      results[index] = answers[k] ?? null;
+    });
+    return results;
+  }
+}
+
+/** Reads up to about `limit` changes after `after`, never ending in the middle of a transaction. */
+function readWholeTransactions(capture: ChangeCapture, db: LocalDatabase['connection'], after: number, limit: number): CapturedChange[] {
+  const out = capture.read(db, after, limit);
+  if (out.length < limit) return out;
+  // Extend to the end of the last transaction.
+  for (;;) {
+    const lastTxn = out[out.length - 1]!.txnId;
+    const more = capture.read(db, out[out.length - 1]!.changeId, CHANGE_BATCH);
+    const sameTxn = more.filter((c) => c.txnId === lastTxn);
+    out.push(...sameTxn);
+    if (sameTxn.length < more.length || more.length < CHANGE_BATCH) return out;
+  }
+}
+
+/** Adds the refused change's identity to a PUSH_REJECTED error. */
+function nameRejectedChange(e: unknown, statements: readonly PushStatement[], owners: readonly CapturedChange[]): unknown {
+  if (!isWalsyncError(e, 'PUSH_REJECTED')) return e;
+  const index = Number(e.context.statementIndex ?? -1);
+  const change = owners[index];
+  if (!change) return e;
+  return new WalsyncError(
+    'PUSH_REJECTED',
+    `the server refused local change ${change.changeId} on table ${change.tableName}: ${e.message}; nothing of this push was applied`,
+    {
+      context: { ...e.context, changeId: change.changeId, tableName: change.tableName, sql: statements[index]?.sql },
+      cause: e,
+    },
+  );
+}
+
+async function bootstrap(deps: SyncEngineDeps, meta: SyncMetadata, remote: SyncRemote): Promise<SyncMetadata> {
+  const { files } = deps;
+  const started = { ...meta, bootstrapping: true };
+  await deps.metadata.save(started);
+  files.db.truncate(0);
+  files.wal.truncate(0);
+  files.revert.truncate(0);
+  const response = await remote.pullUpdates(null, 0);
+  for await (const page of response.pages) {
+    if (page.data.length !== PAGE_SIZE) throw new WalsyncError('PROTOCOL_ERROR', `the server sent a ${page.data.length}-byte page`);
+    files.db.write(page.data, (page.pgno - 1) * PAGE_SIZE);
+  }
+  files.db.truncate(response.dbSizePages * PAGE_SIZE);
+  files.db.flush();
+  killPoint('bootstrap:pages-written');
+  const done: SyncMetadata = {
+    ...started,
+    bootstrapping: false,
+    revision: response.revision,
+    basePages: response.dbSizePages,
+    watermark: { frame: 0, salt1: 0, salt2: 0 },
+    lastPullUnixTime: nowSeconds(),
+  };
+  await deps.metadata.save(done);
+  return done;
+}
+
+function resetToEmpty(files: DatabaseFiles, meta: SyncMetadata): SyncMetadata {
+  files.db.truncate(0);
+  files.wal.truncate(0);
+  files.revert.truncate(0);
+  files.db.flush();
+  return { ...meta, bootstrapping: false, revision: null, basePages: 0, watermark: { frame: 0, salt1: 0, salt2: 0 } };
+}
+
+function isEmpty(files: DatabaseFiles): boolean {
+  return files.db.size() === 0 && files.wal.size() === 0;
+}
+
+function nowSeconds(): number {
+  return Math.floor(Date.now() / 1000);
+}
+
+function sqliteMessage(e: unknown): string {
+  return e instanceof Error ? e.message : String(e);
+}

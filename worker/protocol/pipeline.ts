@@ -1,0 +1,152 @@
+/**
+ * `POST /v2/pipeline` (Hrana over HTTP, sync-protocol.md §3): value conversion and one-batch
+ * requests. Every call is a self-contained stream (baton null); a transaction opened in a batch is
+ * closed in the same batch.
+ */
+import { WalsyncError } from '../errors.js';
+import type { SqlValue } from '../rpc.js';
+import type { HttpTransport } from './http-transport.js';
+
+export type HranaValue =
+  | { type: 'null' }
+  | { type: 'integer'; value: string }
+  | { type: 'float'; value: number }
+  | { type: 'text'; value: string }
+  | { type: 'blob'; base64: string };
+
+export type HranaCondition =
+  | { type: 'ok'; step: number }
+  | { type: 'error'; step: number }
+  | { type: 'not'; cond: HranaCondition }
+  | { type: 'and'; conds: HranaCondition[] }
+  | { type: 'or'; conds: HranaCondition[] }
+  | { type: 'is_autocommit' };
+
+export interface BatchStep {
+  readonly sql: string;
+  readonly args?: readonly SqlValue[];
+  readonly condition?: HranaCondition;
+  readonly wantRows?: boolean;
+}
+
+export interface StepError {
+  readonly message: string;
+  readonly code: string;
+}
+
+export interface StepResult {
+  readonly rows: SqlValue[][];
+}
+
+export interface BatchOutcome {
+  /** Per step: its result, or null if it failed or was skipped. */
+  readonly results: (StepResult | null)[];
+  /** Per step: its error, or null. */
+  readonly errors: (StepError | null)[];
+}
+
+export function toHranaValue(v: SqlValue): HranaValue {
+  if (v === null) return { type: 'null' };
+  if (typeof v === 'bigint') return { type: 'integer', value: v.toString() };
+  if (typeof v === 'number') {
+    if (Number.isSafeInteger(v)) return { type: 'integer', value: String(v) };
+    if (!Number.isFinite(v)) throw new WalsyncError('INVALID_ARGUMENT', `cannot send ${v} to the server (not a finite number)`);
+    return { type: 'float', value: v };
+  }
+  if (typeof v === 'string') return { type: 'text', value: v };
+  return { type: 'blob', base64: toBase64(v) };
+}
+
+export function fromHranaValue(v: unknown): SqlValue {
+  const value = v as { type?: string; value?: unknown; base64?: unknown };
+  switch (value?.type) {
+    case 'null':
+      return null;
+    case 'integer': {
+      const big = BigInt(String(value.value));
+      return big >= BigInt(Number.MIN_SAFE_INTEGER) && big <= BigInt(Number.MAX_SAFE_INTEGER) ? Number(big) : big;
+    }
+    case 'float':
+      return Number(value.value);
+    case 'text':
+      return String(value.value);
+    case 'blob':
+      return fromBase64(String(value.base64));
+    default:
+      throw new WalsyncError('PROTOCOL_ERROR', `the server sent a value of unknown type ${JSON.stringify(value?.type)}`);
+  }
+}
+
+/** Sends one batch and returns its per-step outcome. Transport and shape errors throw. */
+export async function runBatch(http: HttpTransport, steps: readonly BatchStep[]): Promise<BatchOutcome> {
+  const request = {
+    baton: null,
+    requests: [
+      {
+        type: 'batch',
+        batch: {
+          steps: steps.map((s) => ({
+            ...(s.condition ? { condition: s.condition } : {}),
+            stmt: { sql: s.sql, args: (s.args ?? []).map(toHranaValue), named_args: [], want_rows: s.wantRows ?? false },
+          })),
+        },
+      },
+    ],
+  };
+  const response = await http.post('/v2/pipeline', JSON.stringify(request), 'application/json');
+  const text = new TextDecoder().decode(await http.readAll(response));
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(text);
+  } catch {
+    throw new WalsyncError('PROTOCOL_ERROR', 'the /v2/pipeline response is not valid JSON', { context: { body: text.slice(0, 200) } });
+  }
+  const result = (parsed as { results?: unknown[] })?.results?.[0] as
+    | { type: 'ok'; response?: { type?: string; result?: { step_results?: unknown[]; step_errors?: unknown[] } } }
+    | { type: 'error'; error?: { message?: string; code?: string } }
+    | undefined;
+  if (!result) throw new WalsyncError('PROTOCOL_ERROR', 'the /v2/pipeline response has no result');
+  if (result.type === 'error') {
+    throw new WalsyncError('SERVER_ERROR', `the server refused the request: ${result.error?.message ?? 'unknown error'}`, {
+      context: { code: result.error?.code ?? null },
+    });
+  }
+  const batch = result.type === 'ok' ? result.response?.result : undefined;
+  if (result.type !== 'ok' || result.response?.type !== 'batch' || !batch || !Array.isArray(batch.step_results) || !Array.isArray(batch.step_errors)) {
+    throw new WalsyncError('PROTOCOL_ERROR', 'the /v2/pipeline response does not have the shape of a batch result');
+  }
+  const results = steps.map((_, i) => {
+    const r = batch.step_results![i] as { rows?: unknown[][] } | null | undefined;
+    if (!r) return null;
+    return { rows: (r.rows ?? []).map((row) => row.map(fromHranaValue)) };
+  });
+  const errors = steps.map((_, i) => {
+    const e = batch.step_errors![i] as { message?: string; code?: string } | null | undefined;
+    return e ? { message: String(e.message ?? 'unknown error'), code: String(e.code ?? '') } : null;
+  });
+  return { results, errors };
+}
+
+/** The step conditions for an all-or-nothing transaction: each step runs only if the one before succeeded. */
+export function chainedTransaction(statements: readonly { sql: string; args?: readonly SqlValue[] }[]): BatchStep[] {
+  const steps: BatchStep[] = [{ sql: 'BEGIN IMMEDIATE' }];
+  for (const s of statements) steps.push({ sql: s.sql, args: s.args ?? [], condition: { type: 'ok', step: steps.length - 1 } });
+  steps.push({ sql: 'COMMIT', condition: { type: 'ok', step: steps.length - 1 } });
+  // Only when something failed is the transaction still open; close it so nothing half-done stays.
+  steps.push({ sql: 'ROLLBACK', condition: { type: 'not', cond: { type: 'is_autocommit' } } });
+  return steps;
+}
+
+function toBase64(bytes: Uint8Array): string {
+  let s = '';
+  for (let i = 0; i < bytes.length; i += 0x8000) s += String.fromCharCode(...bytes.subarray(i, i + 0x8000));
+  return btoa(s);
+}
+
+function fromBase64(text: string): Uint8Array {
+  const padded = text + '='.repeat((4 - (text.length % 4)) % 4);
+  const s = atob(padded);
+  const out = new Uint8Array(s.length);
+  for (let i = 0; i < s.length; i++) out[i] = s.charCodeAt(i);
+  return out;
+}

@@ -1,0 +1,196 @@
+/**
+ * `POST /pull-updates` (sync-protocol.md §2): the protobuf request, and a streaming parser for the
+ * response — varint-length-prefixed messages, a header then pages — that holds at most one
+ * incomplete message in memory, so a bootstrap of any size streams.
+ */
+import { WalsyncError } from '../errors.js';
+
+export const PAGE_BYTES = 4096;
+/** Largest message we accept: a page message is ~4.1 KB; headers are tiny. */
+const MAX_MESSAGE_BYTES = 1 << 20;
+
+export interface PullRequest {
+  /** Revision we have; null asks for the whole database. */
+  readonly clientRevision: string | null;
+  readonly longPollTimeoutMs: number;
+}
+
+export interface PullHeader {
+  readonly revision: string;
+  readonly dbSizePages: number;
+}
+
+export interface PullPage {
+  readonly pgno: number;
+  readonly data: Uint8Array;
+}
+
+/** Encodes PullUpdatesRequest. encoding (RAW) and stream_kind (PAGES) are 0, i.e. omitted. */
+export function encodePullRequest(request: PullRequest): Uint8Array {
+  const out: number[] = [];
+  if (request.clientRevision) {
+    const rev = new TextEncoder().encode(request.clientRevision);
+    out.push(0x1a, ...varint(rev.length), ...rev);
+    if (request.longPollTimeoutMs > 0) out.push(0x20, ...varint(request.longPollTimeoutMs));
+  }
+  return Uint8Array.from(out);
+}
+
+function varint(n: number): number[] {
+  const bytes: number[] = [];
+  let v = n;
+  while (v >= 0x80) {
+    bytes.push((v % 0x80) | 0x80);
+    v = Math.floor(v / 0x80);
+  }
+  bytes.push(v);
+  return bytes;
+}
+
+/** Reads protobuf fields from one message. */
+class FieldReader {
+  #pos = 0;
+  constructor(readonly bytes: Uint8Array) {}
+
+  get done(): boolean {
+    return this.#pos >= this.bytes.length;
+  }
+
+  varint(): number {
+    let result = 0;
+    let scale = 1;
+    for (let i = 0; i < 10; i++) {
+      if (this.#pos >= this.bytes.length) throw malformed('a field ends early');
+      const b = this.bytes[this.#pos++]!;
+      result += (b & 0x7f) * scale;
+      if ((b & 0x80) === 0) return result;
+      scale *= 128;
+    }
+    throw malformed('a varint is longer than 10 bytes');
+  }
+
+  lengthDelimited(): Uint8Array {
+    const n = this.varint();
+    if (this.#pos + n > this.bytes.length) throw malformed('a field ends early');
+    const out = this.bytes.subarray(this.#pos, this.#pos + n);
+    this.#pos += n;
+    return out;
+  }
+
+  skip(wireType: number): void {
+    switch (wireType) {
+      case 0:
+        this.varint();
+        return;
+      case 1:
+        this.#pos += 8;
+        break;
+      case 2:
+        this.lengthDelimited();
+        return;
+      case 5:
+        this.#pos += 4;
+        break;
+      default:
+        throw malformed(`unknown protobuf wire type ${wireType}`);
+    }
+    if (this.#pos > this.bytes.length) throw malformed('a field ends early');
+  }
+}
+
+function malformed(what: string): WalsyncError {
+  return new WalsyncError('PROTOCOL_ERROR', `malformed /pull-updates response: ${what}`);
+}
+
+export function decodePullHeader(bytes: Uint8Array): PullHeader {
+  const r = new FieldReader(bytes);
+  let revision = '';
+  let dbSizePages = 0;
+  let raw = false;
+  let zstd = false;
+  let streamKind = 0;
+  let applyMode = 0;
+  let protocol = 0;
+  while (!r.done) {
+    const key = r.varint();
+    const field = Math.floor(key / 8);
+    const wire = key & 7;
+    if (field === 1 && wire === 2) revision = new TextDecoder().decode(r.lengthDelimited());
+    else if (field === 2 && wire === 0) dbSizePages = r.varint();
+    else if (field === 3 && wire === 2) (r.lengthDelimited(), (raw = true));
+    else if (field === 4 && wire === 2) (r.lengthDelimited(), (zstd = true));
+    else if (field === 5 && wire === 0) streamKind = r.varint();
+    else if (field === 6 && wire === 0) applyMode = r.varint();
+    else if (field === 8 && wire === 0) protocol = r.varint();
+    else r.skip(wire);
+  }
+  if (protocol === 2 || streamKind !== 0) {
+    throw new WalsyncError('PROTOCOL_ERROR', 'the server speaks the MVCC logical-log sync protocol, which walsync does not support (it needs page streams)');
+  }
+  if (applyMode !== 0) throw new WalsyncError('PROTOCOL_ERROR', 'the server sent a replace-base page stream, which walsync does not support');
+  if (zstd || !raw) throw new WalsyncError('PROTOCOL_ERROR', 'the server sent pages in an encoding walsync does not support (only raw pages)');
+  if (dbSizePages > 0x7fffffff) throw malformed(`database size ${dbSizePages} pages is out of range`);
+  return { revision, dbSizePages };
+}
+
+export function decodePullPage(bytes: Uint8Array): PullPage {
+  const r = new FieldReader(bytes);
+  let pageId = 0;
+  let data: Uint8Array | null = null;
+  while (!r.done) {
+    const key = r.varint();
+    const field = Math.floor(key / 8);
+    const wire = key & 7;
+    if (field === 1 && wire === 0) pageId = r.varint();
+    else if (field === 2 && wire === 2) data = r.lengthDelimited();
+    else r.skip(wire);
+  }
+  if (!data) throw malformed('a page message has no page data');
+  if (data.length !== PAGE_BYTES) {
+    throw new WalsyncError('PROTOCOL_ERROR', `the server sent a ${data.length}-byte page; walsync needs ${PAGE_BYTES}-byte pages`);
+  }
+  return { pgno: pageId + 1, data: data.slice() };
+}
+
+/** Splits a byte stream into length-delimited messages as the bytes arrive. */
+export async function* readDelimitedMessages(chunks: AsyncIterable<Uint8Array>): AsyncGenerator<Uint8Array> {
+  let buffer: Uint8Array = new Uint8Array(0);
+  for await (const chunk of chunks) {
+    buffer = buffer.length === 0 ? chunk : concat(buffer, chunk);
+    let pos = 0;
+    for (;;) {
+      const prefix = readPrefix(buffer, pos);
+      if (!prefix) break;
+      const [length, start] = prefix;
+      if (length > MAX_MESSAGE_BYTES) throw malformed(`a message claims ${length} bytes`);
+      if (start + length > buffer.length) break;
+      yield buffer.subarray(start, start + length);
+      pos = start + length;
+    }
+    buffer = buffer.subarray(pos);
+  }
+  if (buffer.length > 0) {
+    throw new WalsyncError('PROTOCOL_ERROR', 'the /pull-updates response was cut off in the middle of a message (truncated)');
+  }
+}
+
+/** [length, start of message] of the varint prefix at `pos`, or null if it is not complete yet. */
+function readPrefix(buffer: Uint8Array, pos: number): [number, number] | null {
+  let length = 0;
+  let scale = 1;
+  for (let i = 0; i < 10; i++) {
+    if (pos + i >= buffer.length) return null;
+    const b = buffer[pos + i]!;
+    length += (b & 0x7f) * scale;
+    if ((b & 0x80) === 0) return [length, pos + i + 1];
+    scale *= 128;
+  }
+  throw malformed('a length prefix is longer than 10 bytes');
+}
+
+function concat(a: Uint8Array, b: Uint8Array): Uint8Array {
+  const out = new Uint8Array(a.length + b.length);
+  out.set(a, 0);
+  out.set(b, a.length);
+  return out;
+}
