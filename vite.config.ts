@@ -2,7 +2,7 @@
  * Vite config for the demo app in demo/ (`npm start` serves it, `npm run build:demo` builds it to
  * demo-dist/). The library itself is plain TypeScript and needs no bundler config.
  */
-import { readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join, relative, resolve, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { defineConfig, type Plugin } from 'vite';
@@ -31,8 +31,9 @@ function precacheManifest(): Plugin {
   return {
     name: 'walsync-demo-precache',
     apply: 'build',
-    closeBundle() {
+    closeBundle(error?: Error) {
       const swPath = join(outDir, 'sw.js');
+      if (error || !existsSync(swPath)) return;
       const files = listFiles(outDir)
         .filter((f) => f !== 'sw.js')
         .map((f) => f.split(sep).join('/'))

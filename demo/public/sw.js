@@ -46,10 +46,10 @@ async function networkFirst(event) {
     return response;
   } catch (error) {
     const cache = await caches.open(CACHE);
+    // ignoreVary: a stored script may say "Vary: Origin" while a module script request carries an Origin.
     const hit =
-      (await cache.match(request)) ??
-      (request.mode === 'navigate' ? await cache.match(request, { ignoreSearch: true }) : undefined) ??
-      (request.mode === 'navigate' ? await cache.match(new URL('./', self.registration.scope).href) : undefined);
+      (await cache.match(request, { ignoreVary: true })) ??
+      (request.mode === 'navigate' ? await cache.match(request, { ignoreSearch: true, ignoreVary: true }) : undefined);
     if (hit) return hit;
     throw error;
   }
@@ -73,7 +73,7 @@ self.addEventListener('message', (event) => {
       const cache = await caches.open(CACHE);
       for (const href of data.urls) {
         if (typeof href !== 'string' || new URL(href).origin !== self.location.origin) continue;
-        if (await cache.match(href)) continue;
+        if (await cache.match(href, { ignoreVary: true })) continue;
         try {
           await store(new Request(href), await fetch(href, { cache: 'no-cache' }));
         } catch {
