@@ -28,13 +28,17 @@ function listFiles(dir: string): string[] {
  * list stays empty and the service worker caches what the pages fetch as they fetch it.
  */
 function precacheManifest(): Plugin {
+  let builtTo = outDir;
   return {
     name: 'walsync-demo-precache',
     apply: 'build',
+    configResolved(config) {
+      builtTo = resolve(config.root, config.build.outDir);
+    },
     closeBundle(error?: Error) {
-      const swPath = join(outDir, 'sw.js');
+      const swPath = join(builtTo, 'sw.js');
       if (error || !existsSync(swPath)) return;
-      const files = listFiles(outDir)
+      const files = listFiles(builtTo)
         .filter((f) => f !== 'sw.js')
         .map((f) => f.split(sep).join('/'))
         .sort();
@@ -44,7 +48,7 @@ function precacheManifest(): Plugin {
         .replace("const VERSION = 'dev';", `const VERSION = '${version}';`);
       if (!source.includes(version)) throw new Error('sw.js: precache placeholders not found');
       writeFileSync(swPath, source);
-      this.info?.(`sw.js: ${files.length} files to precache (${relative(root, outDir)})`);
+      this.info?.(`sw.js: ${files.length} files to precache (${relative(root, builtTo)})`);
     },
   };
 }
