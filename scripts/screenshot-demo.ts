@@ -19,7 +19,8 @@ const session = await launchBrowser().catch(async (e: unknown) => {
   throw e;
 });
 try {
-  const page = await session.context.newPage({ viewport: { width: 1280, height: 760 }, deviceScaleFactor: 1 });
+  const page = await session.context.newPage();
+  await page.setViewportSize({ width: 1280, height: 760 });
   page.on('pageerror', (e) => console.error('[page error]', e.message));
   await page.goto(demo.url);
   const a = page.frameLocator('iframe[name="device-A"]');

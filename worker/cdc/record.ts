@@ -8,11 +8,16 @@ import type { SqlValue } from '../rpc.js';
 const MAX_SAFE = BigInt(Number.MAX_SAFE_INTEGER);
 const MIN_SAFE = BigInt(Number.MIN_SAFE_INTEGER);
 
-export function encodeRecord(values: readonly SqlValue[]): Uint8Array {
+/**
+ * Encodes values as a record. `realAt[i]` marks values SQLite holds as REAL, so that an integral
+ * double such as 2.0 keeps its type (JavaScript has one number type).
+ */
+export function encodeRecord(values: readonly SqlValue[], realAt?: readonly boolean[]): Uint8Array {
   const types: number[] = [];
   const bodies: Uint8Array[] = [];
   const encoder = new TextEncoder();
-  for (const v of values) {
+  for (let i = 0; i < values.length; i++) {
+    const v = values[i];
     if (v === null || v === undefined) {
       types.push(0);
       bodies.push(new Uint8Array(0));
@@ -23,7 +28,7 @@ export function encodeRecord(values: readonly SqlValue[]): Uint8Array {
     } else if (v instanceof Uint8Array) {
       types.push(v.length * 2 + 12);
       bodies.push(v);
-    } else if (typeof v === 'number' && !Number.isInteger(v)) {
+    } else if (typeof v === 'number' && (realAt?.[i] === true || !Number.isInteger(v))) {
       const b = new Uint8Array(8);
       new DataView(b.buffer).setFloat64(0, v);
       types.push(7);

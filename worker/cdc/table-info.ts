@@ -44,9 +44,17 @@ export function readTableInfo(db: Database, table: string): TableInfo | null {
   return { name: table, columns, primaryKey, withoutRowid: Number(list[0]) === 1 };
 }
 
-/** User tables that change capture covers. */
+/** User tables that change capture covers (virtual tables cannot have triggers and are not synced). */
 export function listSyncedTables(db: Database, ignore: ReadonlySet<string>): string[] {
-  return (db.selectValues("SELECT name FROM sqlite_schema WHERE type = 'table' ORDER BY name") as string[]).filter(
-    (name) => !isInternalTable(name) && !ignore.has(name),
-  );
+  const names = db.selectValues(
+    "SELECT name FROM sqlite_schema WHERE type = 'table' AND sql NOT LIKE 'CREATE VIRTUAL%' ORDER BY name",
+  ) as string[];
+  return names.filter((name) => !isInternalTable(name) && !ignore.has(name));
+}
+
+/** How to address the rowid of a rowid table: the first of its three names no column shadows. */
+export function rowidName(info: TableInfo): string | null {
+  if (info.withoutRowid) return null;
+  const taken = new Set(info.columns.map((c) => c.toLowerCase()));
+  return ['rowid', '_rowid_', 'oid'].find((n) => !taken.has(n)) ?? null;
 }

@@ -63,13 +63,14 @@ export class HttpSyncRemote implements SyncRemote {
     ]);
     const outcome = await runBatch(this.#http, steps);
     const commitStep = steps.length - 2;
-    const failed = outcome.errors.findIndex((e, i) => e !== null && i <= commitStep);
+    // Steps: 0 BEGIN, 1 sync-table create, 2.. the statements, then the position upsert and COMMIT.
+    const ignorable = (step: number) => statements[step - 2]?.ignoreError === true;
+    const failed = outcome.errors.findIndex((e, i) => e !== null && i <= commitStep && !ignorable(i));
     if (failed === -1) {
       if (!outcome.results[commitStep]) throw new WalsyncError('SERVER_ERROR', 'the server did not commit the push');
       return;
     }
     const error = outcome.errors[failed]!;
-    // Steps: 0 BEGIN, 1 sync-table create, 2.. the statements, then the position upsert and COMMIT.
     const statementIndex = failed - 2;
     if (statementIndex >= 0 && statementIndex < statements.length) {
       throw new WalsyncError('PUSH_REJECTED', stripRuntimePrefix(error.message), {

@@ -21,6 +21,8 @@ export interface HighWaterMark {
 export interface PushStatement {
   readonly sql: string;
   readonly args: readonly SqlValue[];
+  /** A failure of this statement does not stop the push (e.g. adding a column another client added first). */
+  readonly ignoreError?: boolean;
 }
 
 export interface SyncRemote {

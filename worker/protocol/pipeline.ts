@@ -127,11 +127,18 @@ export async function runBatch(http: HttpTransport, steps: readonly BatchStep[])
   return { results, errors };
 }
 
-/** The step conditions for an all-or-nothing transaction: each step runs only if the one before succeeded. */
-export function chainedTransaction(statements: readonly { sql: string; args?: readonly SqlValue[] }[]): BatchStep[] {
+/**
+ * The steps of an all-or-nothing transaction: each step runs only if the last step before it that
+ * must succeed did succeed; a statement marked `ignoreError` may fail without stopping the chain.
+ */
+export function chainedTransaction(statements: readonly { sql: string; args?: readonly SqlValue[]; ignoreError?: boolean }[]): BatchStep[] {
   const steps: BatchStep[] = [{ sql: 'BEGIN IMMEDIATE' }];
-  for (const s of statements) steps.push({ sql: s.sql, args: s.args ?? [], condition: { type: 'ok', step: steps.length - 1 } });
-  steps.push({ sql: 'COMMIT', condition: { type: 'ok', step: steps.length - 1 } });
+  let mustSucceed = 0;
+  for (const s of statements) {
+    steps.push({ sql: s.sql, args: s.args ?? [], condition: { type: 'ok', step: mustSucceed } });
+    if (!s.ignoreError) mustSucceed = steps.length - 1;
+  }
+  steps.push({ sql: 'COMMIT', condition: { type: 'ok', step: mustSucceed } });
   // Only when something failed is the transaction still open; close it so nothing half-done stays.
   steps.push({ sql: 'ROLLBACK', condition: { type: 'not', cond: { type: 'is_autocommit' } } });
   return steps;

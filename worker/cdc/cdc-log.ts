@@ -1,0 +1,80 @@
+/**
+ * The local change log, `turso_cdc`: one row per captured change, in commit order. It lives in the
+ * database itself, so a change and its log row commit (or roll back) together. Columns follow
+ * Turso's CDC table where they mean the same thing; `txn_id` groups the changes of one local
+ * transaction and `ddl` holds the text of a schema change.
+ */
+import type { Database } from '@sqlite.org/sqlite-wasm';
+
+export const CDC_TABLE = 'turso_cdc';
+
+export const CREATE_CDC_TABLE = `CREATE TABLE IF NOT EXISTS ${CDC_TABLE} (
+  change_id INTEGER PRIMARY KEY AUTOINCREMENT,
+  change_time INTEGER NOT NULL,
+  change_type INTEGER NOT NULL,
+  table_name TEXT NOT NULL,
+  id INTEGER,
+  before BLOB,
+  after BLOB,
+  updates BLOB,
+  txn_id INTEGER NOT NULL,
+  ddl TEXT
+)`;
+
+/** `change_type` values: Turso's for row changes, plus one for schema changes. */
+export const ChangeType = { delete: -1, update: 0, insert: 1, schema: 2 } as const;
+
+/** One row of the log as read back. Record blobs are SQLite records (see record.ts). */
+export interface CdcRow {
+  readonly changeId: number;
+  readonly changeTime: number;
+  readonly changeType: number;
+  readonly tableName: string;
+  readonly id: number | bigint | null;
+  readonly before: Uint8Array | null;
+  readonly after: Uint8Array | null;
+  readonly txnId: number;
+  readonly ddl: string | null;
+}
+
+export function cdcTableExists(db: Database): boolean {
+  return db.selectValue("SELECT 1 FROM sqlite_schema WHERE type = 'table' AND name = ?", [CDC_TABLE]) !== undefined;
+}
+
+/** Up to `limit` changes with id > `afterChangeId`, oldest first; none if there is no log. */
+export function readCdcRows(db: Database, afterChangeId: number, limit: number): CdcRow[] {
+  if (!cdcTableExists(db)) return [];
+  const rows = db.selectArrays(
+    `SELECT change_id, change_time, change_type, table_name, id, before, after, txn_id, ddl FROM ${CDC_TABLE}
+     WHERE change_id > ? ORDER BY change_id LIMIT ?`,
+    [afterChangeId, limit],
+  ) as unknown[][];
+  return rows.map((r) => ({
+    changeId: Number(r[0]),
+    changeTime: Number(r[1]),
+    changeType: Number(r[2]),
+    tableName: String(r[3]),
+    id: (r[4] ?? null) as number | bigint | null,
+    before: (r[5] ?? null) as Uint8Array | null,
+    after: (r[6] ?? null) as Uint8Array | null,
+    txnId: Number(r[7]),
+    ddl: (r[8] ?? null) as string | null,
+  }));
+}
+
+export function countCdcRowsAfter(db: Database, afterChangeId: number): number {
+  if (!cdcTableExists(db)) return 0;
+  return Number(db.selectValue(`SELECT count(*) FROM ${CDC_TABLE} WHERE change_id > ?`, [afterChangeId]) ?? 0);
+}
+
+export function maxTxnId(db: Database): number {
+  if (!cdcTableExists(db)) return 0;
+  return Number(db.selectValue(`SELECT coalesce(max(txn_id), 0) FROM ${CDC_TABLE}`) ?? 0);
+}
+
+export function insertSchemaChange(db: Database, tableName: string, ddl: string, txnId: number): void {
+  db.exec({
+    sql: `INSERT INTO ${CDC_TABLE}(change_time, change_type, table_name, txn_id, ddl) VALUES (unixepoch(), ?, ?, ?, ?)`,
+    bind: [ChangeType.schema, tableName, txnId, ddl],
+  });
+}

@@ -1,0 +1,180 @@
+/**
+ * Change capture on plain SQLite, as the engine's ChangeCapture: TEMP triggers log row changes
+ * into `turso_cdc` (capture-triggers.ts), a wrapper around each user statement logs schema
+ * changes (schema-change.ts), and row-change-sql.ts turns logged changes into SQL.
+ *
+ * Why triggers and not the preupdate hook: a trigger writes the log row inside the statement that
+ * made the change, so change and log commit together even in autocommit mode and even for
+ * statements SQLite runs on its own (FOREIGN KEY actions, user triggers). The preupdate hook would
+ * collect changes in JS and need a second write before each commit, which autocommit statements
+ * do not leave room for.
+ */
+import type { Database, Sqlite3Static } from '@sqlite.org/sqlite-wasm';
+import type { CapturedChange, ChangeCapture } from '../engine/change-capture.js';
+import type { PushStatement } from '../engine/remote.js';
+import type { DatabaseRowMutation, DatabaseRowTransformResult, SqlValue } from '../rpc.js';
+import { registerCaptureFunctions } from './capture-functions.js';
+import { refreshCaptureTriggers } from './capture-triggers.js';
+import { CREATE_CDC_TABLE, ChangeType, type CdcRow, countCdcRowsAfter, insertSchemaChange, maxTxnId, readCdcRows } from './cdc-log.js';
+import { decodeRecord } from './record.js';
+import { type ChangeStatement, changedColumns, rowChangeSql } from './row-change-sql.js';
+import {
+  changedSchemaObjects,
+  idempotentDdl,
+  looksLikeSchemaChange,
+  parseAddColumn,
+  readSchemaSnapshot,
+  stripLeadingComments,
+  syncedSchemaObjects,
+} from './schema-change.js';
+import { type TableInfo, readTableInfo } from './table-info.js';
+
+export interface CdcChange extends CapturedChange {
+  readonly row: CdcRow;
+}
+
+export function createChangeCapture(sqlite3: Sqlite3Static, tablesIgnore: readonly string[]): ChangeCapture<CdcChange> {
+  return new TriggerChangeCapture(sqlite3, new Set(tablesIgnore));
+}
+
+const CHANGE_TYPES: Record<number, 'insert' | 'update' | 'delete'> = {
+  [ChangeType.insert]: 'insert',
+  [ChangeType.update]: 'update',
+  [ChangeType.delete]: 'delete',
+};
+
+class TriggerChangeCapture implements ChangeCapture<CdcChange> {
+  readonly #sqlite3: Sqlite3Static;
+  readonly #ignore: ReadonlySet<string>;
+  /** The open transaction's id, assigned on its first change; null between transactions. */
+  #txn: number | null = null;
+  #nextTxn = 1;
+  /** Table definitions by name, valid until the next schema change or reopen. */
+  #tables = new Map<string, TableInfo | null>();
+
+  constructor(sqlite3: Sqlite3Static, ignore: ReadonlySet<string>) {
+    this.#sqlite3 = sqlite3;
+    this.#ignore = ignore;
+  }
+
+  enable(db: Database): void {
+    db.exec(CREATE_CDC_TABLE);
+    registerCaptureFunctions(this.#sqlite3, db, () => this.#txnId());
+    refreshCaptureTriggers(db, this.#ignore);
+    this.#tables.clear();
+    this.#txn = null;
+    this.#nextTxn = Math.max(this.#nextTxn, maxTxnId(db) + 1);
+  }
+
+  around<T>(db: Database, sql: string, run: () => T): T {
+    const autocommit = this.#isAutocommit(db);
+    // Outside a transaction every statement starts a new one.
+    if (autocommit) this.#txn = null;
+    if (!looksLikeSchemaChange(sql)) return run();
+
+    const before = readSchemaSnapshot(db);
+    // The schema change and its log row must commit together: give an autocommit DDL a transaction.
+    if (autocommit) db.exec('SAVEPOINT walsync_schema_change');
+    try {
+      const result = run();
+      const changed = syncedSchemaObjects(changedSchemaObjects(before, readSchemaSnapshot(db)));
+      if (changed.length > 0) {
+        insertSchemaChange(db, changed[0]!.tblName, stripLeadingComments(sql), this.#txnId());
+      }
+      this.#tables.clear();
+      refreshCaptureTriggers(db, this.#ignore);
+      if (autocommit) db.exec('RELEASE walsync_schema_change');
+      return result;
+    } catch (e) {
+      if (autocommit && !this.#isAutocommit(db)) db.exec('ROLLBACK TO walsync_schema_change; RELEASE walsync_schema_change');
+      this.#tables.clear();
+      throw e;
+    }
+  }
+
+  read(db: Database, afterChangeId: number, limit: number): CdcChange[] {
+    return readCdcRows(db, afterChangeId, limit).map((row) => ({
+      changeId: row.changeId,
+      txnId: row.txnId,
+      tableName: row.tableName,
+      isSchemaChange: row.changeType === ChangeType.schema,
+      row,
+    }));
+  }
+
+  countAfter(db: Database, afterChangeId: number): number {
+    return countCdcRowsAfter(db, afterChangeId);
+  }
+
+  mutation(db: Database, change: CdcChange): DatabaseRowMutation | null {
+    if (change.isSchemaChange) return null;
+    const info = this.#table(db, change.tableName);
+    if (!info) return null;
+    const { row } = change;
+    const before = row.before ? decodeRecord(row.before) : null;
+    const after = row.after ? decodeRecord(row.after) : null;
+    const named = (values: readonly SqlValue[], indexes: Iterable<number> = values.keys()) => {
+      const out: Record<string, SqlValue> = {};
+      for (const i of indexes) if (i < info.columns.length) out[info.columns[i]!] = values[i] ?? null;
+      return out;
+    };
+    const changeType = CHANGE_TYPES[row.changeType]!;
+    return {
+      changeTime: row.changeTime,
+      tableName: row.tableName,
+      id: row.id,
+      changeType,
+      ...(before ? { before: named(before) } : {}),
+      ...(after ? { after: named(after) } : {}),
+      ...(changeType === 'update' && before && after ? { updates: named(after, changedColumns(before, after)) } : {}),
+    };
+  }
+
+  pushStatements(db: Database, change: CdcChange, transformed: DatabaseRowTransformResult): PushStatement[] {
+    if (change.isSchemaChange) {
+      const ddl = change.row.ddl ?? '';
+      // Another client may have added the same column first: that is not a reason to refuse the push.
+      return [{ sql: idempotentDdl(ddl), args: [], ignoreError: parseAddColumn(ddl) !== null }];
+    }
+    return this.#rowStatements(db, change, transformed);
+  }
+
+  replayStatements(db: Database, change: CdcChange, transformed: DatabaseRowTransformResult): ChangeStatement[] {
+    if (change.isSchemaChange) {
+      const ddl = change.row.ddl ?? '';
+      const added = parseAddColumn(ddl);
+      if (added && this.#table(db, added.table)?.columns.some((c) => c.toLowerCase() === added.column.toLowerCase())) return [];
+      return [{ sql: idempotentDdl(ddl), args: [] }];
+    }
+    return this.#rowStatements(db, change, transformed);
+  }
+
+  #rowStatements(db: Database, change: CdcChange, transformed: DatabaseRowTransformResult): ChangeStatement[] {
+    if (transformed?.operation === 'skip') return [];
+    if (transformed?.operation === 'rewrite') return [{ sql: transformed.stmt.sql, args: transformed.stmt.values }];
+    // A table dropped after the change: its rows are gone wherever the drop arrives.
+    const info = this.#table(db, change.tableName);
+    if (!info) return [];
+    const { row } = change;
+    return rowChangeSql(info, {
+      changeType: CHANGE_TYPES[row.changeType]!,
+      id: row.id,
+      before: row.before ? decodeRecord(row.before) : null,
+      after: row.after ? decodeRecord(row.after) : null,
+    });
+  }
+
+  #table(db: Database, name: string): TableInfo | null {
+    if (!this.#tables.has(name)) this.#tables.set(name, readTableInfo(db, name));
+    return this.#tables.get(name)!;
+  }
+
+  #txnId(): number {
+    this.#txn ??= this.#nextTxn++;
+    return this.#txn;
+  }
+
+  #isAutocommit(db: Database): boolean {
+    return this.#sqlite3.capi.sqlite3_get_autocommit(db.pointer!) !== 0;
+  }
+}
