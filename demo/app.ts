@@ -19,8 +19,9 @@ interface Task {
   id: string;
   title: string;
   done: boolean;
-  updatedAt: number;
+  /** Who edited last and when: from the `edited` column, "<device>@<unix ms>". */
   updatedBy: string;
+  updatedAt: number;
 }
 
 interface LogEntry {
@@ -29,13 +30,18 @@ interface LogEntry {
   text: string;
 }
 
+/*
+ * Random text ids, so two devices never pick the same key offline. `edited` says who changed the row
+ * last and when, in one value ("B@1764031234567"). It is one column on purpose: sync merges rows per
+ * column and sends only the columns whose value changed, so a separate "updated_by" column would
+ * keep an older author when the same device edits twice.
+ */
 const SCHEMA = `CREATE TABLE IF NOT EXISTS tasks (
   id TEXT PRIMARY KEY,
   title TEXT NOT NULL,
   done INTEGER NOT NULL DEFAULT 0,
   created_at INTEGER NOT NULL,
-  updated_at INTEGER NOT NULL,
-  updated_by TEXT NOT NULL
+  edited TEXT NOT NULL
 )`;
 const AUTO_SYNC_MS = 3000;
 const LOG_LIMIT = 40;
@@ -92,17 +98,19 @@ async function open(): Promise<Database> {
 }
 
 async function readTasks(db: Database): Promise<Task[]> {
-  const rows = await db.prepare('SELECT id, title, done, updated_at, updated_by FROM tasks ORDER BY created_at, id').all();
+  const rows = await db.prepare('SELECT id, title, done, edited FROM tasks ORDER BY created_at, id').all();
   return rows.map(toTask);
 }
 
 function toTask(r: Row): Task {
+  const edited = String(r.edited);
+  const at = edited.lastIndexOf('@');
   return {
     id: String(r.id),
     title: String(r.title),
     done: Number(r.done) !== 0,
-    updatedAt: Number(r.updated_at),
-    updatedBy: String(r.updated_by),
+    updatedBy: at > 0 ? edited.slice(0, at) : edited,
+    updatedAt: at > 0 ? Number(edited.slice(at + 1)) : 0,
   };
 }
 
@@ -114,10 +122,10 @@ async function refresh(db: Database): Promise<void> {
   state.lastPull = stats.lastPullUnixTime;
 }
 
-/** Runs a local edit, then re-reads the list. */
-function edit(op: (db: Database, now: number) => Promise<unknown>): Promise<void> {
+/** Runs a local edit, then re-reads the list. `edited` is the value for the row's edited column. */
+function edit(op: (db: Database, edited: string) => Promise<unknown>): Promise<void> {
   return queued(async (db) => {
-    await op(db, Date.now());
+    await op(db, `${device}@${Date.now()}`);
     await refresh(db);
   })
     .catch(report)
@@ -125,15 +133,15 @@ function edit(op: (db: Database, now: number) => Promise<unknown>): Promise<void
 }
 
 const addTask = (title: string) =>
-  edit((db, now) =>
+  edit((db, edited) =>
     db
-      .prepare('INSERT INTO tasks(id, title, done, created_at, updated_at, updated_by) VALUES (?, ?, 0, ?, ?, ?)')
-      .run(crypto.randomUUID(), title, now, now, device),
+      .prepare('INSERT INTO tasks(id, title, done, created_at, edited) VALUES (?, ?, 0, ?, ?)')
+      .run(crypto.randomUUID(), title, Date.now(), edited),
   );
 const renameTask = (id: string, title: string) =>
-  edit((db, now) => db.prepare('UPDATE tasks SET title = ?, updated_at = ?, updated_by = ? WHERE id = ?').run(title, now, device, id));
+  edit((db, edited) => db.prepare('UPDATE tasks SET title = ?, edited = ? WHERE id = ?').run(title, edited, id));
 const setDone = (id: string, done: boolean) =>
-  edit((db, now) => db.prepare('UPDATE tasks SET done = ?, updated_at = ?, updated_by = ? WHERE id = ?').run(done ? 1 : 0, now, device, id));
+  edit((db, edited) => db.prepare('UPDATE tasks SET done = ?, edited = ? WHERE id = ?').run(done ? 1 : 0, edited, id));
 const deleteTask = (id: string) => edit((db) => db.prepare('DELETE FROM tasks WHERE id = ?').run(id));
 
 // ── sync ────────────────────────────────────────────────────────────────────────────────────────

@@ -33,10 +33,8 @@ async function clearServer(): Promise<string> {
     headers: { 'content-type': 'application/json' },
     body: JSON.stringify({
       baton: null,
-      requests: [
-        { type: 'execute', stmt: { sql: 'DELETE FROM tasks', args: [], want_rows: false } },
-        { type: 'close' },
-      ],
+      // One request and no "close": tursodb's pipeline accepts only "execute" and "batch".
+      requests: [{ type: 'execute', stmt: { sql: 'DELETE FROM tasks', args: [], want_rows: false } }],
     }),
   });
   if (!response.ok) throw new Error(`server answered ${response.status}`);
