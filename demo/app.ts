@@ -11,6 +11,7 @@ import {
   deviceFrom,
   formatTime,
   registerServiceWorker,
+  serverKey,
   serverUrlFrom,
   storageKeys,
 } from './shared.js';
@@ -163,7 +164,7 @@ function runSync(action: SyncAction, quiet = false): Promise<void> {
       const changed = await db.pull();
       const after = await readTasks(db);
       const summary = describePull(before, after);
-      if (changed || !quiet) addLog('pull', summary ?? (changed ? 'pulled: no visible change' : 'pulled: nothing new'));
+      if (changed || !quiet) addLog('pull', summary ?? (changed ? 'pulled: no change to the tasks' : 'pulled: nothing new'));
     }
     state.reachable = true;
     await refresh(db);
@@ -245,6 +246,12 @@ async function resetLocal(): Promise<void> {
   state.db = null;
   await tail;
   await db?.close();
+  await deleteLocalDatabase();
+  for (const key of Object.values(keys)) localStorage.removeItem(key);
+}
+
+/** Deletes this device's database files (OPFS) and sync metadata (IndexedDB); it must be closed. */
+async function deleteLocalDatabase(): Promise<void> {
   const root = await navigator.storage.getDirectory();
   for (const suffix of DATABASE_FILE_SUFFIXES) {
     for (let attempt = 0; ; attempt++) {
@@ -260,7 +267,21 @@ async function resetLocal(): Promise<void> {
     }
   }
   await del(METADATA_IDB.key(path), createStore(METADATA_IDB.database, METADATA_IDB.store));
-  for (const key of Object.values(keys)) localStorage.removeItem(key);
+}
+
+/**
+ * A local database belongs to the server it synced with. `npm start` starts a fresh server each
+ * time (new port, new database); a copy synced with the old one would never line up with it, so the
+ * device starts over instead.
+ */
+async function forgetOtherServer(): Promise<void> {
+  const current = serverKey(serverUrl);
+  const previous = localStorage.getItem(keys.server);
+  if (previous !== null && previous !== current) {
+    await deleteLocalDatabase();
+    addLog('info', 'new sync server: this device’s copy from the previous one was deleted');
+  }
+  localStorage.setItem(keys.server, current);
 }
 
 window.addEventListener('message', (event: MessageEvent) => {
@@ -425,6 +446,7 @@ async function main(): Promise<void> {
   render();
   if (window.top === window) void registerServiceWorker();
   try {
+    await forgetOtherServer();
     const db = await open();
     const exists = await db.prepare("SELECT 1 AS x FROM sqlite_schema WHERE type = 'table' AND name = 'tasks'").get();
     if (!exists) await db.exec(SCHEMA);

@@ -12,6 +12,17 @@ export function serverUrlFrom(params: URLSearchParams): string | null {
   return fromBuild ? fromBuild.replace(/\/+$/, '') : null;
 }
 
+/**
+ * Which server a local database belongs to: its url, plus the start id `npm start` builds in
+ * (VITE_WALSYNC_SERVER_ID), which tells a restarted server on the same port from the old one.
+ */
+export function serverKey(serverUrl: string | null): string {
+  if (!serverUrl) return 'local';
+  const builtIn = import.meta.env.VITE_WALSYNC_SERVER as string | undefined;
+  const id = import.meta.env.VITE_WALSYNC_SERVER_ID as string | undefined;
+  return builtIn && id && builtIn.replace(/\/+$/, '') === serverUrl ? `${serverUrl}#${id}` : serverUrl;
+}
+
 /** Device names are short tags: "A", "B", "phone"... */
 export function deviceFrom(params: URLSearchParams): string {
   const raw = (params.get('device') ?? 'A').replace(/[^\w-]/g, '').slice(0, 16);
@@ -29,6 +40,8 @@ export const DATABASE_FILE_SUFFIXES = ['', '-wal', '-journal', '-revert', '-chan
 export const METADATA_IDB = { database: 'walsync', store: 'metadata', key: (path: string) => `db:${path}` } as const;
 
 export const storageKeys = (device: string) => ({
+  /** The server (serverKey) this device's database synced with. */
+  server: `walsync-demo:${device}:server`,
   offline: `walsync-demo:${device}:offline`,
   autoSync: `walsync-demo:${device}:auto-sync`,
   log: `walsync-demo:${device}:log`,

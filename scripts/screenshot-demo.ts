@@ -20,7 +20,7 @@ const session = await launchBrowser().catch(async (e: unknown) => {
 });
 try {
   const page = await session.context.newPage();
-  await page.setViewportSize({ width: 1280, height: 760 });
+  await page.setViewportSize({ width: 1280, height: 800 });
   page.on('pageerror', (e) => console.error('[page error]', e.message));
   await page.goto(demo.url);
   const a = page.frameLocator('iframe[name="device-A"]');
@@ -57,9 +57,9 @@ try {
   await b.locator('input.edit-title').fill('Buy oat milk');
   await b.locator('input.edit-title').press('Enter');
   await b.locator('li.task .title', { hasText: 'Buy oat milk' }).waitFor(STEP);
-  await page.locator('#reset-status').evaluate((el) => (el.textContent = ''));
-  // Let the pull highlight fade so the picture shows the steady state.
-  await page.waitForTimeout(1800);
+  await page.mouse.move(640, 20);
+  // A's last pull is still highlighted (it fades after a few seconds): the picture shows what it brought.
+  await page.waitForTimeout(300);
   await page.screenshot({ path: out });
   console.log(`saved ${out}`);
 } finally {

@@ -35,6 +35,8 @@ export async function startDemo(options: DemoOptions = {}): Promise<Demo> {
   try {
     // Vite hands VITE_* variables of its environment to the app (import.meta.env).
     process.env.VITE_WALSYNC_SERVER = sync.url;
+    // Tells this server from an earlier one on the same port: the app drops copies synced with that one.
+    process.env.VITE_WALSYNC_SERVER_ID = `${sync.pid}-${Date.now()}`;
     vite = await createServer({
       configFile: resolve(repoRoot, 'vite.config.ts'),
       logLevel: options.logLevel ?? 'info',

@@ -14,7 +14,7 @@ import type { FrameLocator, Locator, Page } from 'playwright-core';
 import { build, preview, type PreviewServer } from 'vite';
 import { launchBrowser, repoRoot, type BrowserSession } from '../support/browser.js';
 import { startDemo, type Demo } from '../../scripts/start.js';
-import { startSyncServer, type SyncServer } from '../../scripts/sync-server.js';
+import { freeLoopbackPort, startSyncServer, type SyncServer } from '../../scripts/sync-server.js';
 
 const STEP = { timeout: 15_000 };
 const TEST = { timeout: 90_000 };
@@ -190,6 +190,49 @@ describe('the demo app (dev server, as npm start runs it)', () => {
     await click(b, 'sync');
     assert.equal(await b.locator('#status').innerText(), 'online · server unreachable');
     assert.match(await b.locator('#log li').first().innerText(), /server unreachable/);
+  });
+});
+
+describe('the demo app after npm start is run again (a fresh sync server)', () => {
+  let demo: Demo | undefined;
+  let session: BrowserSession | undefined;
+
+  after(async () => {
+    await session?.close().catch((e: unknown) => console.error('closing the browser:', e));
+    await demo?.stop();
+  });
+
+  test('each device drops the copy it synced with the old server and starts over', TEST, async () => {
+    const port = await freeLoopbackPort();
+    demo = await startDemo({ logLevel: 'error', port });
+    session = await launchBrowser();
+    const page = await session.context.newPage();
+    page.on('pageerror', (e) => console.error('[page error]', e.message));
+    await page.goto(demo.url);
+    await waitReady(page);
+    const a = device(page, 'A');
+    for (const name of ['A', 'B'] as const) await setSwitch(device(page, name), 'auto-sync', false);
+    await addTask(a, 'From the first server');
+    await click(a, 'sync');
+
+    await demo.stop();
+    demo = await startDemo({ logLevel: 'error', port });
+    await page.goto(demo.url);
+    await waitReady(page);
+    for (const name of ['A', 'B'] as const) {
+      const dev = device(page, name);
+      await dev.locator('li.empty').waitFor(STEP);
+      assert.deepEqual(await titles(dev), []);
+    }
+    assert.match(await a.locator('#log').innerText(), /new sync server: this device’s copy from the previous one was deleted/);
+    await setSwitch(a, 'auto-sync', false);
+    await addTask(a, 'From the second server');
+    await click(a, 'sync');
+    const b = device(page, 'B');
+    await setSwitch(b, 'auto-sync', false);
+    await click(b, 'pull');
+    await task(b, 'From the second server').waitFor(STEP);
+    assert.deepEqual(await titles(b), ['From the second server']);
   });
 });
 
