@@ -1,3 +1,4 @@
+import { transfer } from 'comlink';
 import { WalsyncError } from '../worker/errors.js';
 import type { DatabaseRowTransformResult, SyncCallbacks } from '../worker/rpc.js';
 import { Database, type SyncUrlSource } from './database.js';
@@ -37,6 +38,7 @@ export async function connect(options: ConnectOptions): Promise<Database> {
               longPollTimeoutMs: sync.longPollTimeoutMs,
               autoCheckpointBytes: sync.autoCheckpointBytes,
               hasTransform: sync.transform !== null,
+              hasFetch: sync.fetch !== null,
             },
           }
         : {}),
@@ -70,6 +72,15 @@ function syncCallbacks(sync: ResolvedSyncOptions): SyncCallbacks {
         throw new WalsyncError('INVALID_ARGUMENT', 'the "authToken" function must return a string or null');
       }
       return value ?? null;
+    },
+    async fetch(request) {
+      const fetchImpl = sync.fetch ?? globalThis.fetch.bind(globalThis);
+      const response = await fetchImpl(request.url, { method: request.method, headers: request.headers, body: request.body as Uint8Array<ArrayBuffer> });
+      const body = await response.arrayBuffer();
+      return transfer(
+        { status: response.status, statusText: response.statusText, headers: [...response.headers.entries()], body },
+        [body],
+      );
     },
     async transform(mutations) {
       const transform = sync.transform;

@@ -39,6 +39,11 @@ export interface ConnectOptions {
   bootstrapIfEmpty?: boolean;
   /** Checkpoint automatically when the write-ahead log grows past this many bytes. Default 8 MiB; 0 = never. */
   autoCheckpointBytes?: number;
+  /**
+   * Makes the sync requests instead of the worker's own `fetch` (to add headers, log, or route
+   * through a test double). It runs on the main thread and each response is read whole.
+   */
+  fetch?: (url: string, init: RequestInit) => Promise<Response>;
 }
 
 export interface ResolvedConnectOptions {
@@ -57,6 +62,7 @@ export interface ResolvedSyncOptions {
   readonly tablesIgnore: string[];
   readonly bootstrapIfEmpty: boolean;
   readonly autoCheckpointBytes: number;
+  readonly fetch: ((url: string, init: RequestInit) => Promise<Response>) | null;
 }
 
 const LOCAL_OPTIONS = new Set(['path', 'durability']);
@@ -69,6 +75,7 @@ const SYNC_OPTIONS = new Set([
   'tablesIgnore',
   'bootstrapIfEmpty',
   'autoCheckpointBytes',
+  'fetch',
 ]);
 
 function invalid(message: string, context: Record<string, string> = {}): WalsyncError {
@@ -131,7 +138,10 @@ function resolveSyncOptions(o: Record<string, unknown>): ResolvedSyncOptions {
   if (typeof autoCheckpointBytes !== 'number' || !Number.isInteger(autoCheckpointBytes) || autoCheckpointBytes < 0) {
     throw invalid('"autoCheckpointBytes" must be a whole number of bytes ≥ 0');
   }
+  const fetchImpl = o.fetch ?? null;
+  if (fetchImpl !== null && typeof fetchImpl !== 'function') throw invalid('"fetch" must be a function like window.fetch');
   return {
+    fetch: fetchImpl as ResolvedSyncOptions['fetch'],
     url: url as ResolvedSyncOptions['url'],
     authToken: authToken as ResolvedSyncOptions['authToken'],
     clientName,

@@ -30,6 +30,24 @@ export interface SyncConfig {
   /** Checkpoint automatically once the WAL grows past this many bytes (0 = never). */
   readonly autoCheckpointBytes: number;
   readonly hasTransform: boolean;
+  /** Requests go through the app's own `fetch` (SyncCallbacks.fetch) instead of the worker's. */
+  readonly hasFetch: boolean;
+}
+
+/** An HTTP request the worker asks the app's `fetch` to make. */
+export interface ProxiedRequest {
+  readonly url: string;
+  readonly method: string;
+  readonly headers: Record<string, string>;
+  readonly body: Uint8Array;
+}
+
+/** The app's `fetch` answer, in a form that crosses postMessage. */
+export interface ProxiedResponse {
+  readonly status: number;
+  readonly statusText: string;
+  readonly headers: [string, string][];
+  readonly body: ArrayBuffer;
 }
 
 /** A local change as the transform hook sees it (values keyed by column name). */
@@ -54,6 +72,8 @@ export type DatabaseRowTransformResult =
 export interface SyncCallbacks {
   /** The current auth token, called before every request. */
   authToken(): Promise<string | null>;
+  /** Makes a request with the app's `fetch` option (only when SyncConfig.hasFetch). */
+  fetch(request: ProxiedRequest): Promise<ProxiedResponse>;
   /** Transforms a batch of mutations, one result per mutation. */
   transform(mutations: DatabaseRowMutation[]): Promise<DatabaseRowTransformResult[]>;
 }

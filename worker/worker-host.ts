@@ -27,6 +27,7 @@ import { type KillPoint, armKillPoint } from './engine/kill-points.js';
 import { IdbMetadataStore } from './engine/metadata.js';
 import type { SyncRemote } from './engine/remote.js';
 import { SyncEngine } from './engine/sync-engine.js';
+import { proxiedFetch } from './protocol/proxied-fetch.js';
 
 export class WorkerHost implements WorkerApi {
   #database: LocalDatabase | null = null;
@@ -55,7 +56,11 @@ export class WorkerHost implements WorkerApi {
             remoteFor: (url) => {
               const known = remotes.get(url);
               if (known) return known;
-              const remote = new HttpSyncRemote(url, () => callbacks?.authToken() ?? Promise.resolve(null));
+              const remote = new HttpSyncRemote(
+                url,
+                () => callbacks?.authToken() ?? Promise.resolve(null),
+                sync.hasFetch && callbacks ? proxiedFetch(callbacks) : undefined,
+              );
               remotes.set(url, remote);
               return remote;
             },

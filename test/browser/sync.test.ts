@@ -212,6 +212,41 @@ describe('push and pull', () => {
     assert.equal(r.paused, 'SYNC_PAUSED');
     assert.deepEqual(r.server, [[1, 'written before sync']]);
   });
+  test('authToken functions are asked before every request, and the fetch option makes the requests', async () => {
+    const r = await page.evaluate(async (url) => {
+      let issued = 0;
+      const seen: { path: string; auth: string | null }[] = [];
+      // tursodb takes no credentials (and its CORS answer does not allow an Authorization header),
+      // so this fetch records the header, then forwards the request without it.
+      const recordingFetch = async (input: string, init: RequestInit) => {
+        const headers = new Headers(init.headers);
+        seen.push({ path: new URL(input).pathname, auth: headers.get('authorization') });
+        headers.delete('authorization');
+        return fetch(input, { ...init, headers });
+      };
+      const db = await window.walsync.connect({
+        path: 'auth-a.db',
+        url,
+        clientName: 'auth',
+        authToken: async () => `token-${++issued}`,
+        fetch: recordingFetch,
+      });
+      await db.exec('CREATE TABLE auth(id INTEGER PRIMARY KEY)');
+      await db.exec('INSERT INTO auth VALUES (1)');
+      await db.sync();
+      const rows = await window.kit.dump(db, 'auth');
+      await db.close();
+      return { seen, issued, rows };
+    }, server.url);
+    assert.deepEqual(r.rows, [[1]]);
+    assert.ok(r.seen.length >= 4, `bootstrap, high-water read, push and pull went through fetch (${r.seen.length})`);
+    assert.deepEqual(
+      r.seen.map((s) => s.auth),
+      r.seen.map((_, i) => `Bearer token-${i + 1}`),
+      'a fresh token for every request',
+    );
+    assert.ok(r.seen.some((s) => s.path === '/pull-updates') && r.seen.some((s) => s.path === '/v2/pipeline'));
+  });
 });
 
 describe('concurrency and convergence', () => {
