@@ -64,6 +64,8 @@ const state = {
   lastPush: null as number | null,
   lastPull: null as number | null,
   editing: null as string | null,
+  /** The title being typed while editing: a re-render (auto-sync, a pull) must not lose it. */
+  draft: '',
   flash: new Set<string>(),
   log: loadLog(),
   fatal: null as string | null,
@@ -148,6 +150,7 @@ const deleteTask = (id: string) => edit((db) => db.prepare('DELETE FROM tasks WH
 // ── sync ────────────────────────────────────────────────────────────────────────────────────────
 
 type SyncAction = 'push' | 'pull' | 'sync';
+let syncRounds = 0;
 
 function runSync(action: SyncAction, quiet = false): Promise<void> {
   if (!serverUrl || state.offline || !state.db) return Promise.resolve();
@@ -181,6 +184,8 @@ function runSync(action: SyncAction, quiet = false): Promise<void> {
     })
     .finally(() => {
       state.busy = false;
+      // How many sync rounds have finished (for tests, and for the curious in devtools).
+      document.body.dataset.syncRounds = String(++syncRounds);
       render();
     });
 }
@@ -297,7 +302,7 @@ window.addEventListener('message', (event: MessageEvent) => {
 
 function loadLog(): LogEntry[] {
   try {
-    const parsed = JSON.parse(localStorage.getItem(storageKeys(deviceFrom(new URLSearchParams(location.search))).log) ?? '[]') as unknown;
+    const parsed = JSON.parse(localStorage.getItem(keys.log) ?? '[]') as unknown;
     return Array.isArray(parsed) ? (parsed as LogEntry[]) : [];
   } catch {
     return [];
@@ -346,7 +351,19 @@ function statusText(): { text: string; tone: 'ok' | 'off' | 'warn' | 'local' } {
   return { text: 'online', tone: 'ok' };
 }
 
+/** True while render() swaps the DOM: a field it removes may fire blur, which is not the user leaving it. */
+let rendering = false;
+
 function render(): void {
+  rendering = true;
+  try {
+    renderNow();
+  } finally {
+    rendering = false;
+  }
+}
+
+function renderNow(): void {
   const status = statusText();
   const badge = $('#status');
   badge.textContent = status.text;
@@ -372,7 +389,8 @@ function render(): void {
       const meta = h('span', { class: 'meta' }, `${t.updatedBy} · ${new Date(t.updatedAt).toLocaleTimeString([], { hour: '2-digit', minute: '2-digit', second: '2-digit' })}`);
       let body: HTMLElement;
       if (state.editing === t.id) {
-        const input = h('input', { class: 'edit-title', value: t.title, 'aria-label': 'Task title' });
+        const input = h('input', { class: 'edit-title', value: state.draft, 'aria-label': 'Task title' });
+        input.addEventListener('input', () => (state.draft = input.value));
         const save = () => {
           const title = input.value.trim();
           state.editing = null;
@@ -383,14 +401,15 @@ function render(): void {
           if (e.key === 'Enter') save();
           if (e.key === 'Escape') (state.editing = null), render();
         });
-        input.addEventListener('blur', () => state.editing === t.id && save());
+        // Leaving the field saves; a re-render replacing it (see `rendering`) does not.
+        input.addEventListener('blur', () => !rendering && state.editing === t.id && save());
         body = input;
       } else {
         body = h('span', { class: 'title' }, t.title);
-        body.addEventListener('dblclick', () => ((state.editing = t.id), render()));
+        body.addEventListener('dblclick', () => startEditing(t));
       }
       const editBtn = h('button', { class: 'icon edit', title: 'Edit', 'aria-label': `Edit “${t.title}”` }, '✎');
-      editBtn.addEventListener('click', () => ((state.editing = t.id), render()));
+      editBtn.addEventListener('click', () => startEditing(t));
       const delBtn = h('button', { class: 'icon delete', title: 'Delete', 'aria-label': `Delete “${t.title}”` }, '✕');
       delBtn.addEventListener('click', () => void deleteTask(t.id));
       return h(
@@ -404,7 +423,11 @@ function render(): void {
     }),
   );
   if (state.tasks.length === 0) list.append(h('li', { class: 'empty' }, state.db ? 'No tasks yet.' : 'Opening…'));
-  if (focusedEdit) list.querySelector<HTMLInputElement>('.edit-title')?.focus();
+  const editor = focusedEdit ? list.querySelector<HTMLInputElement>('.edit-title') : null;
+  if (editor && document.activeElement !== editor) {
+    editor.focus();
+    editor.setSelectionRange(editor.value.length, editor.value.length);
+  }
 
   $('#log').replaceChildren(
     ...state.log.map((entry) =>
@@ -419,6 +442,12 @@ function render(): void {
   );
   if (state.fatal) $('#fatal').textContent = state.fatal;
   $('#fatal').hidden = !state.fatal;
+}
+
+function startEditing(t: Task): void {
+  state.editing = t.id;
+  state.draft = t.title;
+  render();
 }
 
 function wire(): void {

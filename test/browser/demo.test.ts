@@ -109,6 +109,31 @@ describe('the demo app (dev server, as npm start runs it)', () => {
     assert.equal(await task(a, 'Call the plumber').locator('input.done').isChecked(), true);
   });
 
+  test('typing in an edit field survives an auto-sync re-render', TEST, async () => {
+    const a = device(page, 'A');
+    await setSwitch(a, 'auto-sync', true);
+    await task(a, 'Call the plumber').locator('button.edit').click();
+    const input = a.locator('input.edit-title');
+    await input.press('End');
+    await input.pressSequentially(' again');
+    // Wait for an auto-sync round (every 3 s) to finish and re-render the list under the field.
+    const rounds = Number((await a.locator('body').getAttribute('data-sync-rounds')) ?? 0);
+    await a.locator('body:not(.busy)').and(a.locator(`body:not([data-sync-rounds="${rounds}"])`)).waitFor(STEP);
+    assert.equal(await input.inputValue(), 'Call the plumber again');
+    await input.pressSequentially(' soon');
+    await input.press('Enter');
+    await task(a, 'Call the plumber again soon').waitFor(STEP);
+    await setSwitch(a, 'auto-sync', false);
+    await click(a, 'sync');
+    const b = device(page, 'B');
+    await click(b, 'pull');
+    await task(b, 'Call the plumber again soon').waitFor(STEP);
+    await editTask(a, 'Call the plumber again soon', 'Call the plumber');
+    await click(a, 'sync');
+    await click(b, 'pull');
+    await task(b, 'Call the plumber').waitFor(STEP);
+  });
+
   test('an edit made offline on B survives a reload and reaches A once B is back online', TEST, async () => {
     let b = device(page, 'B');
     await setSwitch(b, 'offline', true);
