@@ -101,6 +101,9 @@ export class Transaction {
 
 export type TransactionMode = 'deferred' | 'immediate' | 'exclusive';
 
+/** One worker call of a push or pull phase. */
+type PhaseCall = <R>(op: (api: Remote<WorkerApi>) => Promise<R>) => Promise<R>;
+
 /** @internal Where a synced database finds its server url at the moment of a sync. */
 export interface SyncUrlSource {
   current(): string | null;
@@ -211,7 +214,11 @@ export class Database {
    * `PUSH_REJECTED` naming the change; the change stays queued (skip or rewrite it with `transform`).
    */
   push(): Promise<void> {
-    return this.#sync((url) => this.#executor.call((api) => api.push(url)));
+    return this.#sync(async (url, local, network) => {
+      await network((api) => api.pushBegin(url));
+      while (await local((api) => api.pushPrepare())) await network((api) => api.pushSend());
+      await local((api) => api.pushFinish());
+    });
   }
 
   /**
@@ -219,7 +226,10 @@ export class Database {
    * nothing local is lost. Resolves true if the server had changes.
    */
   pull(): Promise<boolean> {
-    return this.#sync((url) => this.#executor.call((api) => api.pull(url)));
+    return this.#sync(async (url, local, network) => {
+      await network((api) => api.pullDownload(url));
+      return local((api) => api.pullApply());
+    });
   }
 
   /** push() then pull(); resolves true if the pull brought changes. */
@@ -233,7 +243,12 @@ export class Database {
     return this.#executor.call((api) => api.stats());
   }
 
-  #sync<T>(run: (url: string) => Promise<T>): Promise<T> {
+  /**
+   * Runs a push or pull: one at a time per database (`syncLock`); its local phases take the
+   * database lock like any call (so they wait for an open transaction() to end), its network
+   * phases do not, so queries go on while the server answers.
+   */
+  #sync<T>(run: (url: string, local: PhaseCall, network: PhaseCall) => Promise<T>): Promise<T> {
     if (!this.#syncUrl) {
       return Promise.reject(
         new WalsyncError('SYNC_NOT_CONFIGURED', 'this database does not sync: connect() was called without a "url"', {
@@ -254,7 +269,12 @@ export class Database {
         }),
       );
     }
-    return run(url);
+    const channel = this.channel;
+    const network: PhaseCall = (op) => {
+      if (this.#closed) return Promise.reject(new WalsyncError('DATABASE_CLOSED', 'the database is closed', { context: { path: this.path } }));
+      return channel.call(op);
+    };
+    return channel.syncLock.run(() => run(url!, (op) => this.#executor.call(op), network));
   }
 
   /** Folds the write-ahead log into the database file, keeping the log small. */

@@ -12,6 +12,8 @@ export class WorkerChannel {
   readonly key: string;
   /** Serializes the facade's operations on this database (transactions hold it throughout). */
   readonly lock = new AsyncLock();
+  /** One push or pull at a time: their phases interleave with other calls, never with each other. */
+  readonly syncLock = new AsyncLock();
   readonly #worker: Worker;
   readonly #api: Remote<WorkerApi>;
   readonly #dead: Promise<never>;

@@ -138,10 +138,21 @@ export interface LocalStats {
 /** What the worker exposes over Comlink. */
 export interface WorkerApi {
   open(request: OpenRequest, callbacks?: SyncCallbacks): Promise<OpenResult>;
-  /** Sends local changes to the server at `url`. */
-  push(url: string): Promise<void>;
-  /** Brings the server's changes; true if there were any. */
-  pull(url: string): Promise<boolean>;
+  // Push and pull come in phases: network phases (`pullDownload`, `pushBegin`, `pushSend`) do not
+  // touch the database, so queries keep running while the server answers; local phases run in
+  // the worker's queue like any statement. The facade runs one push or pull at a time.
+  /** Pull, network phase: downloads the server's changes since our revision. */
+  pullDownload(url: string): Promise<void>;
+  /** Pull, local phase: installs the download; true if it brought changes. */
+  pullApply(): Promise<boolean>;
+  /** Push, network phase: reads this client's position on the server. */
+  pushBegin(url: string): Promise<void>;
+  /** Push, local phase: prepares the next chunk of changes; false when none is left. */
+  pushPrepare(): Promise<boolean>;
+  /** Push, network phase: sends the prepared chunk in one server transaction. */
+  pushSend(): Promise<void>;
+  /** Push, local phase: records the new position. */
+  pushFinish(): Promise<void>;
   stats(): Promise<SyncStats>;
   exec(sql: string): Promise<void>;
   all(sql: string, args: BindArgs): Promise<QueryResult>;

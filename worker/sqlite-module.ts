@@ -12,6 +12,11 @@ let runtime: Promise<SqliteRuntime> | undefined;
 export function loadSqliteRuntime(): Promise<SqliteRuntime> {
   runtime ??= (async () => {
     // Quiet: sqlite-wasm otherwise logs a banner and notes about VFSes we do not use.
+    // sqlite-wasm's own OPFS VFSes each start a helper worker (and download its script) in
+    // cross-origin-isolated pages; walsync has its own VFS, so switch them off before init.
+    (globalThis as { sqlite3ApiConfig?: object }).sqlite3ApiConfig = {
+      disable: { vfs: { opfs: true, 'opfs-vfs': true, 'opfs-wl': true, kvvfs: true } },
+    };
     const init = sqlite3InitModule as unknown as (options: object) => Promise<Sqlite3Static>;
     const sqlite3 = await init({ print: () => {}, printErr: () => {} });
     return { sqlite3, vfs: WalsyncVfs.install(sqlite3) };

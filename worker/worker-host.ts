@@ -108,12 +108,30 @@ export class WorkerHost implements WorkerApi {
     return this.#serial(() => this.#open().localStats());
   }
 
-  push(url: string): Promise<void> {
-    return this.#serial(() => this.#syncEngine().push(url));
+  // Network phases run beside the queue: they touch no SQLite state, only the network, the
+  // changes file and the engine's own push/pull progress (one push or pull at a time).
+  pullDownload(url: string): Promise<void> {
+    return this.#network(() => this.#syncEngine().downloadPull(url));
   }
 
-  pull(url: string): Promise<boolean> {
-    return this.#serial(() => this.#syncEngine().pull(url));
+  pullApply(): Promise<boolean> {
+    return this.#serial(() => this.#syncEngine().applyPull());
+  }
+
+  pushBegin(url: string): Promise<void> {
+    return this.#network(() => this.#syncEngine().beginPush(url));
+  }
+
+  pushPrepare(): Promise<boolean> {
+    return this.#serial(() => this.#syncEngine().preparePushChunk());
+  }
+
+  pushSend(): Promise<void> {
+    return this.#network(() => this.#syncEngine().sendPushChunk());
+  }
+
+  pushFinish(): Promise<void> {
+    return this.#serial(() => this.#syncEngine().finishPush());
   }
 
   stats(): Promise<SyncStats> {
@@ -167,6 +185,12 @@ export class WorkerHost implements WorkerApi {
       await this.#engine?.afterWrite();
       return result;
     });
+  }
+
+  /** Network work: waits for the operations queued before it to start (an open() must finish), then runs beside the queue. */
+  async #network<T>(op: () => Promise<T>): Promise<T> {
+    await this.#tail;
+    return op();
   }
 
   #serial<T>(op: () => T | Promise<T>): Promise<T> {

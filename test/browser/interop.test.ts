@@ -4,31 +4,11 @@
  * (Turso's native Node client, `@tursodatabase/sync`, cannot be installed from our registry: its
  * platform packages are missing there. sync-wasm runs the same Rust engine, compiled to wasm.)
  */
-import { after, before, test } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import type { Page } from 'playwright-core';
-import { launchBrowser, startDevServer, type BrowserSession } from '../support/browser.js';
-import { startSyncServer, type SyncServer } from '../../scripts/sync-server.js';
+import { useSyncTestPage } from '../support/sync-test-page.js';
 
-const PAGE = '/test/browser/pages/turso.html';
-let session: BrowserSession;
-let stopDev: () => Promise<void>;
-let server: SyncServer;
-let page: Page;
-
-before(async () => {
-  server = await startSyncServer();
-  const dev = await startDevServer();
-  stopDev = () => dev.server.close();
-  session = await launchBrowser();
-  page = await session.newPage(dev.url + PAGE);
-});
-
-after(async () => {
-  await session?.close();
-  await stopDev?.();
-  await server?.stop();
-});
+const env = useSyncTestPage('/test/browser/pages/turso.html');
 
 /** Turso's client as the page sees it (its types are not needed by the test). */
 interface TursoDb {
@@ -40,7 +20,7 @@ interface TursoDb {
 }
 
 test('rows, updates and deletes pushed by Turso’s client are pulled by walsync, and the reverse', async () => {
-  const r = await page.evaluate(async (url) => {
+  const r = await env.page.evaluate(async (url) => {
     const connectTurso = (window as unknown as { turso: { connect(o: object): Promise<TursoDb> } }).turso.connect;
     const turso = await connectTurso({ path: ':memory:', url, clientName: 'turso' });
     await turso.exec('CREATE TABLE kinds(id INTEGER PRIMARY KEY, i INTEGER, r REAL, t TEXT, b BLOB, n TEXT)');
@@ -78,7 +58,7 @@ test('rows, updates and deletes pushed by Turso’s client are pulled by walsync
     await turso.close();
     const plain = (rows: Record<string, unknown>[]) => rows.map((row) => Object.fromEntries(Object.entries(row).map(([k, v]) => [k, typeof v === 'bigint' ? String(v) : v])));
     return { pulledByWalsync: plain(pulledByWalsync), pulledByTurso: plain(pulledByTurso), notes, back, check };
-  }, server.url);
+  }, env.server.url);
 
   assert.deepEqual(r.pulledByWalsync, [
     { id: 1, i: '9007199254740993', ti: 'integer', r: 2.5, tr: 'real', t: 'ünïcode ✓', b: '00FF10', tb: 'blob', n: null },

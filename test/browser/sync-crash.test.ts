@@ -4,31 +4,11 @@
  * hold every committed local change exactly once, pass integrity_check, and sync to the same state
  * as the other client. Real tursodb, fresh database for this file.
  */
-import { after, before, describe, test } from 'node:test';
+import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import type { Page } from 'playwright-core';
-import { launchBrowser, startDevServer, type BrowserSession } from '../support/browser.js';
-import { startSyncServer, type SyncServer } from '../../scripts/sync-server.js';
+import { useSyncTestPage } from '../support/sync-test-page.js';
 
-const PAGE = '/test/browser/pages/index.html';
-let session: BrowserSession;
-let stopDev: () => Promise<void>;
-let server: SyncServer;
-let page: Page;
-
-before(async () => {
-  server = await startSyncServer();
-  const dev = await startDevServer();
-  stopDev = () => dev.server.close();
-  session = await launchBrowser();
-  page = await session.newPage(dev.url + PAGE);
-});
-
-after(async () => {
-  await session?.close();
-  await stopDev?.();
-  await server?.stop();
-});
+const env = useSyncTestPage();
 
 interface CrashOutcome {
   killed: string;
@@ -44,7 +24,7 @@ interface CrashOutcome {
  * armed. After the crash b reopens, syncs, and a pulls.
  */
 async function crashDuring(operation: 'pull' | 'push' | 'checkpoint', point: string, tag: string): Promise<CrashOutcome> {
-  return page.evaluate(
+  return env.page.evaluate(
     async ({ url, operation, point, tag }) => {
       const table = `crash_${tag}`;
       const a = await window.walsync.connect({ path: `${tag}-a.db`, url, clientName: 'a' });
@@ -81,7 +61,7 @@ async function crashDuring(operation: 'pull' | 'push' | 'checkpoint', point: str
       await b.close();
       return { killed: killed.message, afterReopen, integrity, final, pendingAfterSync };
     },
-    { url: server.url, operation, point, tag },
+    { url: env.server.url, operation, point, tag },
   );
 }
 

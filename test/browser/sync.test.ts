@@ -3,37 +3,15 @@
  * one page: what pushes and pulls carry, conflict outcomes, refusals, persistence of pending
  * changes, concurrency, transform, DDL, odd names, tablesIgnore, checkpoint and stats.
  */
-import { after, before, describe, test } from 'node:test';
+import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import type { Page } from 'playwright-core';
-import { launchBrowser, startDevServer, type BrowserSession } from '../support/browser.js';
-import { startSyncServer, type SyncServer } from '../../scripts/sync-server.js';
+import { useSyncTestPage } from '../support/sync-test-page.js';
 
-const PAGE = '/test/browser/pages/index.html';
-let session: BrowserSession;
-let baseUrl: string;
-let stopDev: () => Promise<void>;
-let server: SyncServer;
-let page: Page;
-
-before(async () => {
-  server = await startSyncServer();
-  const dev = await startDevServer();
-  baseUrl = dev.url;
-  stopDev = () => dev.server.close();
-  session = await launchBrowser();
-  page = await session.newPage(baseUrl + PAGE);
-});
-
-after(async () => {
-  await session?.close();
-  await stopDev?.();
-  await server?.stop();
-});
+const env = useSyncTestPage();
 
 describe('push and pull', () => {
   test('rows pushed by one client are seen by a fresh client; unpushed rows are not', async () => {
-    const r = await page.evaluate(async (url) => {
+    const r = await env.page.evaluate(async (url) => {
       const a = await window.walsync.connect({ path: 'pp-a.db', url, clientName: 'a' });
       await a.exec('CREATE TABLE pp(id INTEGER PRIMARY KEY, v TEXT)');
       await a.prepare('INSERT INTO pp VALUES (?, ?)').run(1, 'pushed');
@@ -45,13 +23,13 @@ describe('push and pull', () => {
       await a.close();
       await b.close();
       return { seen, aRows };
-    }, server.url);
+    }, env.server.url);
     assert.deepEqual(r.seen, [[1, 'pushed']]);
     assert.deepEqual(r.aRows, [[1, 'pushed'], [2, 'not pushed']]);
   });
 
   test('non-overlapping changes of two clients merge', async () => {
-    const r = await page.evaluate(async (url) => {
+    const r = await env.page.evaluate(async (url) => {
       const a = await window.walsync.connect({ path: 'merge-a.db', url, clientName: 'a' });
       await a.exec('CREATE TABLE merge(id INTEGER PRIMARY KEY, who TEXT)');
       await a.push();
@@ -65,13 +43,13 @@ describe('push and pull', () => {
       await a.close();
       await b.close();
       return result;
-    }, server.url);
+    }, env.server.url);
     assert.deepEqual(r.a, [[1, 'a'], [2, 'b']]);
     assert.deepEqual(r.b, r.a);
   });
 
   test('the later push wins per row and per column; delete against update; same-key inserts', async () => {
-    const r = await page.evaluate(async (url) => {
+    const r = await env.page.evaluate(async (url) => {
       const a = await window.walsync.connect({ path: 'lww-a.db', url, clientName: 'a' });
       await a.exec('CREATE TABLE lww(id INTEGER PRIMARY KEY, x TEXT, y TEXT)');
       await a.exec("INSERT INTO lww VALUES (1, 'x0', 'y0'), (2, 'x0', 'y0'), (3, 'keep', 'keep')");
@@ -94,7 +72,7 @@ describe('push and pull', () => {
       await a.close();
       await b.close();
       return result;
-    }, server.url);
+    }, env.server.url);
     assert.deepEqual(r.a, [
       [1, 'xa', 'yb'],
       [2, 'from b', 'y0'],
@@ -104,7 +82,7 @@ describe('push and pull', () => {
   });
 
   test('a refused change rejects push with the server message and leaves the server unchanged', async () => {
-    const r = await page.evaluate(async (url) => {
+    const r = await env.page.evaluate(async (url) => {
       const a = await window.walsync.connect({ path: 'uq-a.db', url, clientName: 'a' });
       await a.exec('CREATE TABLE u(id INTEGER PRIMARY KEY, y TEXT UNIQUE)');
       await a.exec("INSERT INTO u VALUES (1, 'taken')");
@@ -121,7 +99,7 @@ describe('push and pull', () => {
       const pending = (await b.stats()).cdcOperations;
       for (const db of [a, b, fresh]) await db.close();
       return { error, server, pending };
-    }, server.url);
+    }, env.server.url);
     assert.equal(r.error.code, 'PUSH_REJECTED');
     assert.match(r.error.message, /UNIQUE constraint failed: u\.y/);
     assert.equal(r.error.context.tableName, 'u');
@@ -133,7 +111,7 @@ describe('push and pull', () => {
   });
 
   test('pending changes survive close, reopen and reload, then push', async () => {
-    await page.evaluate(async (url) => {
+    await env.page.evaluate(async (url) => {
       const a = await window.walsync.connect({ path: 'pend-a.db', url, clientName: 'a' });
       await a.exec('CREATE TABLE pend(id INTEGER PRIMARY KEY, v TEXT)');
       await a.push();
@@ -141,10 +119,10 @@ describe('push and pull', () => {
       await a.close();
       const again = await window.walsync.connect({ path: 'pend-a.db', url, clientName: 'a' });
       await again.exec("INSERT INTO pend VALUES (2, 'before reload')");
-    }, server.url);
-    await page.reload();
-    await page.waitForFunction(() => window.walsyncReady === true);
-    const r = await page.evaluate(async (url) => {
+    }, env.server.url);
+    await env.page.reload();
+    await env.page.waitForFunction(() => window.walsyncReady === true);
+    const r = await env.page.evaluate(async (url) => {
       const a = await window.walsync.connect({ path: 'pend-a.db', url, clientName: 'a' });
       const pendingBefore = (await a.stats()).cdcOperations;
       await a.push();
@@ -154,7 +132,7 @@ describe('push and pull', () => {
       await a.close();
       await b.close();
       return { pendingBefore, pendingAfter, seen };
-    }, server.url);
+    }, env.server.url);
     assert.equal(r.pendingBefore, 2);
     assert.equal(r.pendingAfter, 0);
     assert.deepEqual(r.seen, [
@@ -164,7 +142,7 @@ describe('push and pull', () => {
   });
 
   test('offline, the database opens and serves local data; sync fails with NETWORK_ERROR and loses nothing', async () => {
-    const r = await page.evaluate(async (url) => {
+    const r = await env.page.evaluate(async (url) => {
       const a = await window.walsync.connect({ path: 'off-a.db', url, clientName: 'a' });
       await a.exec('CREATE TABLE off(id INTEGER PRIMARY KEY, v TEXT)');
       await a.exec("INSERT INTO off VALUES (1, 'synced')");
@@ -184,7 +162,7 @@ describe('push and pull', () => {
       await back.close();
       await fresh.close();
       return { pushError: pushError.code, pullError: pullError.code, rows, server };
-    }, server.url);
+    }, env.server.url);
     assert.equal(r.pushError, 'NETWORK_ERROR');
     assert.equal(r.pullError, 'NETWORK_ERROR');
     assert.deepEqual(r.rows, [
@@ -195,7 +173,7 @@ describe('push and pull', () => {
   });
 
   test('deferred sync: a url function returning null keeps the database local until it returns a url', async () => {
-    const r = await page.evaluate(async (url) => {
+    const r = await env.page.evaluate(async (url) => {
       let current: string | null = null;
       const db = await window.walsync.connect({ path: 'deferred.db', url: () => current, clientName: 'd' });
       await db.exec('CREATE TABLE IF NOT EXISTS deferred(id INTEGER PRIMARY KEY, v TEXT)');
@@ -208,12 +186,12 @@ describe('push and pull', () => {
       await db.close();
       await fresh.close();
       return { paused: paused.code, server };
-    }, server.url);
+    }, env.server.url);
     assert.equal(r.paused, 'SYNC_PAUSED');
     assert.deepEqual(r.server, [[1, 'written before sync']]);
   });
   test('authToken functions are asked before every request, and the fetch option makes the requests', async () => {
-    const r = await page.evaluate(async (url) => {
+    const r = await env.page.evaluate(async (url) => {
       let issued = 0;
       const seen: { path: string; auth: string | null }[] = [];
       // tursodb takes no credentials (and its CORS answer does not allow an Authorization header),
@@ -237,7 +215,7 @@ describe('push and pull', () => {
       const rows = await window.kit.dump(db, 'auth');
       await db.close();
       return { seen, issued, rows };
-    }, server.url);
+    }, env.server.url);
     assert.deepEqual(r.rows, [[1]]);
     assert.ok(r.seen.length >= 4, `bootstrap, high-water read, push and pull went through fetch (${r.seen.length})`);
     assert.deepEqual(
@@ -249,9 +227,72 @@ describe('push and pull', () => {
   });
 });
 
+describe('bootstrap and maintenance options', () => {
+  test('bootstrapIfEmpty: false starts empty; the first pull brings the remote and keeps local rows', async () => {
+    const r = await env.page.evaluate(async (url) => {
+      const a = await window.walsync.connect({ path: 'boot-a.db', url, clientName: 'boota' });
+      await a.exec("CREATE TABLE boot(id TEXT PRIMARY KEY, v TEXT); INSERT INTO boot VALUES ('r', 'remote')");
+      await a.push();
+      const b = await window.walsync.connect({ path: 'boot-b.db', url, clientName: 'bootb', bootstrapIfEmpty: false });
+      const tablesBefore = await b.prepare("SELECT name FROM sqlite_schema WHERE name = 'boot'").all();
+      const revisionBefore = (await b.stats()).revision;
+      await b.exec("CREATE TABLE IF NOT EXISTS boot(id TEXT PRIMARY KEY, v TEXT); INSERT INTO boot VALUES ('l', 'local')");
+      const brought = await b.pull();
+      const rows = await window.kit.dump(b, 'boot');
+      await b.push();
+      await a.pull();
+      const onA = await window.kit.dump(a, 'boot');
+      // This client's position on the server carries its id: <clientName>-<uuid v4>.
+      const ids = await a.prepare('SELECT client_id FROM turso_sync_last_change_id ORDER BY client_id').all();
+      await a.close();
+      await b.close();
+      return { tablesBefore, revisionBefore, brought, rows, onA, ids: ids.map((row) => row.client_id) };
+    }, env.server.url);
+    assert.deepEqual(r.tablesBefore, []);
+    assert.equal(r.revisionBefore, null);
+    assert.equal(r.brought, true);
+    assert.deepEqual(r.rows, [
+      ['l', 'local'],
+      ['r', 'remote'],
+    ]);
+    assert.deepEqual(r.onA, r.rows);
+    assert.equal(r.ids.length, 2);
+    assert.match(String(r.ids[0]), /^boota-[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/);
+    assert.match(String(r.ids[1]), /^bootb-[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/);
+  });
+
+  test('autoCheckpointBytes keeps the log bounded while writing, and sync still converges', async () => {
+    const r = await env.page.evaluate(async (url) => {
+      const a = await window.walsync.connect({ path: 'auto-a.db', url, clientName: 'auto', autoCheckpointBytes: 256 * 1024 });
+      await a.exec('CREATE TABLE auto(id INTEGER PRIMARY KEY, v TEXT)');
+      await a.push();
+      await a.pull();
+      let largestWal = 0;
+      const insert = a.prepare("INSERT INTO auto(v) VALUES (printf('%.2000c', 'x'))");
+      for (let i = 0; i < 400; i++) {
+        await insert.run();
+        if (i % 50 === 0) largestWal = Math.max(largestWal, (await a.stats()).mainWalSize);
+      }
+      const pending = (await a.stats()).cdcOperations;
+      await a.sync();
+      const b = await window.walsync.connect({ path: 'auto-b.db', url, clientName: 'auto-b' });
+      const count = await b.prepare('SELECT count(*) AS n FROM auto').get();
+      const check = await a.prepare('PRAGMA integrity_check').get();
+      await a.close();
+      await b.close();
+      return { largestWal, pending, count, check };
+    }, env.server.url);
+    // 400 rows of 2 kB make about 1 MB of log without checkpoints.
+    assert.ok(r.largestWal < 600 * 1024, `the log stayed bounded (${r.largestWal} bytes)`);
+    assert.equal(r.pending, 400);
+    assert.deepEqual(r.count, { n: 400 });
+    assert.deepEqual(r.check, { integrity_check: 'ok' });
+  });
+});
+
 describe('concurrency and convergence', () => {
   test('1000 local inserts while pull and push loop concurrently end consistent', async () => {
-    const r = await page.evaluate(async (url) => {
+    const r = await env.page.evaluate(async (url) => {
       const a = await window.walsync.connect({ path: 'loop-a.db', url, clientName: 'a' });
       await a.exec('CREATE TABLE loop(id INTEGER PRIMARY KEY, v TEXT)');
       await a.push();
@@ -280,7 +321,7 @@ describe('concurrency and convergence', () => {
       await a.close();
       await b.close();
       return { rounds, counts, check, pending };
-    }, server.url);
+    }, env.server.url);
     assert.ok(r.rounds >= 1);
     assert.deepEqual(r.counts.local, { c: 1000, d: 1000 });
     assert.deepEqual(r.counts.server, { c: 1000, d: 1000 });
@@ -288,8 +329,47 @@ describe('concurrency and convergence', () => {
     assert.equal(r.pending, 0);
   });
 
+  test('queries and writes go on while a push or pull waits for the server', async () => {
+    const r = await env.page.evaluate(async (url) => {
+      let delayMs = 0;
+      const slowFetch = async (input: string, init: RequestInit) => {
+        await new Promise((done) => setTimeout(done, delayMs));
+        return fetch(input, init);
+      };
+      const db = await window.walsync.connect({ path: 'slow-a.db', url, clientName: 'slow', fetch: slowFetch });
+      await db.exec('CREATE TABLE slow(id INTEGER PRIMARY KEY, v TEXT)');
+      delayMs = 1500;
+      const timings: Record<string, number> = {};
+      for (const op of ['push', 'pull'] as const) {
+        const started = performance.now();
+        const syncing = op === 'push' ? db.push() : db.pull();
+        await new Promise((done) => setTimeout(done, 100));
+        const queryStarted = performance.now();
+        await db.prepare('INSERT INTO slow(v) VALUES (?)').run(`during ${op}`);
+        await db.prepare('SELECT count(*) AS n FROM slow').get();
+        timings[`${op}Query`] = performance.now() - queryStarted;
+        await syncing;
+        timings[op] = performance.now() - started;
+      }
+      delayMs = 0;
+      await db.sync();
+      const fresh = await window.walsync.connect({ path: 'slow-b.db', url, clientName: 'slow-b' });
+      const server = await window.kit.dump(fresh, 'slow');
+      await db.close();
+      await fresh.close();
+      return { timings, server };
+    }, env.server.url);
+    assert.ok(r.timings.push! >= 1500 && r.timings.pull! >= 1500, `the server answered slowly: ${JSON.stringify(r.timings)}`);
+    assert.ok(r.timings.pushQuery! < 1000, `a write and a query did not wait for the push: ${r.timings.pushQuery} ms`);
+    assert.ok(r.timings.pullQuery! < 1000, `a write and a query did not wait for the pull: ${r.timings.pullQuery} ms`);
+    assert.deepEqual(r.server, [
+      [1, 'during push'],
+      [2, 'during pull'],
+    ]);
+  });
+
   test('8 clients upserting counters concurrently converge to identical tables', async () => {
-    const r = await page.evaluate(async (url) => {
+    const r = await env.page.evaluate(async (url) => {
       const first = await window.walsync.connect({ path: 'ctr-0.db', url, clientName: 'c0' });
       await first.exec('CREATE TABLE counters(name TEXT PRIMARY KEY, value INTEGER, writer TEXT)');
       await first.push();
@@ -314,13 +394,13 @@ describe('concurrency and convergence', () => {
       for (const db of clients) tables.push(await window.kit.dump(db, 'counters'));
       for (const db of clients) await db.close();
       return tables;
-    }, server.url);
+    }, env.server.url);
     for (const t of r) assert.deepEqual(t, r[0]);
     assert.equal(r[0]!.length, 3);
   });
 
   test('a transform turning updates into increments makes concurrent increments add up', async () => {
-    const r = await page.evaluate(async (url) => {
+    const r = await env.page.evaluate(async (url) => {
       const transform = (m: { changeType: string; tableName: string; before?: Record<string, unknown>; after?: Record<string, unknown> }) => {
         if (m.tableName !== 'tally' || m.changeType !== 'update') return null;
         const delta = Number(m.after!.n) - Number(m.before!.n);
@@ -340,7 +420,7 @@ describe('concurrency and convergence', () => {
       await a.close();
       await b.close();
       return result;
-    }, server.url);
+    }, env.server.url);
     assert.deepEqual(r.a, [['clicks', 7]]);
     assert.deepEqual(r.b, [['clicks', 7]]);
   });
@@ -348,7 +428,7 @@ describe('concurrency and convergence', () => {
 
 describe('schema and names', () => {
   test('DDL made on one client reaches another, and later rows use the new columns', async () => {
-    const r = await page.evaluate(async (url) => {
+    const r = await env.page.evaluate(async (url) => {
       const a = await window.walsync.connect({ path: 'ddl-a.db', url, clientName: 'a' });
       const b = await window.walsync.connect({ path: 'ddl-b.db', url, clientName: 'b' });
       await a.exec('CREATE TABLE ddl(id INTEGER PRIMARY KEY, v TEXT)');
@@ -367,7 +447,7 @@ describe('schema and names', () => {
       await a.close();
       await b.close();
       return { rows, index, back };
-    }, server.url);
+    }, env.server.url);
     assert.deepEqual(r.rows, [
       [1, 'one', 7],
       [2, 'two', 2],
@@ -380,7 +460,7 @@ describe('schema and names', () => {
   });
 
   test('a table whose name has a double quote and a space syncs', async () => {
-    const r = await page.evaluate(async (url) => {
+    const r = await env.page.evaluate(async (url) => {
       const a = await window.walsync.connect({ path: 'odd-a.db', url, clientName: 'a' });
       await a.exec('CREATE TABLE "my ""odd"" table"(id INTEGER PRIMARY KEY, "a column" TEXT)');
       await a.prepare('INSERT INTO "my ""odd"" table" VALUES (?, ?)').run(1, 'x');
@@ -392,12 +472,12 @@ describe('schema and names', () => {
       await a.close();
       await b.close();
       return rows;
-    }, server.url);
+    }, env.server.url);
     assert.deepEqual(r, [[1, 'y']]);
   });
 
   test('tablesIgnore keeps a table local', async () => {
-    const r = await page.evaluate(async (url) => {
+    const r = await env.page.evaluate(async (url) => {
       const a = await window.walsync.connect({ path: 'ign-a.db', url, clientName: 'a', tablesIgnore: ['scratch'] });
       await a.exec('CREATE TABLE kept(id INTEGER PRIMARY KEY); CREATE TABLE scratch(id INTEGER PRIMARY KEY)');
       await a.exec('INSERT INTO kept VALUES (1); INSERT INTO scratch VALUES (1)');
@@ -410,7 +490,7 @@ describe('schema and names', () => {
       await a.close();
       await b.close();
       return { kept, scratch };
-    }, server.url);
+    }, env.server.url);
     assert.deepEqual(r.kept, [[1]]);
     // The table's definition syncs (schema changes are always pushed), its rows do not.
     assert.equal(r.scratch, 0);
@@ -419,7 +499,7 @@ describe('schema and names', () => {
 
 describe('maintenance and counters', () => {
   test('checkpoint empties the main WAL, keeps the revert store small, and a later pull still works', async () => {
-    const r = await page.evaluate(async (url) => {
+    const r = await env.page.evaluate(async (url) => {
       const a = await window.walsync.connect({ path: 'ck-a.db', url, clientName: 'a' });
       await a.exec('CREATE TABLE ck(id INTEGER PRIMARY KEY, v TEXT)');
       await a.exec("INSERT INTO ck SELECT value, printf('%.200c', 'v') FROM (WITH RECURSIVE n(value) AS (SELECT 1 UNION ALL SELECT value + 1 FROM n WHERE value < 2000) SELECT value FROM n)");
@@ -438,7 +518,7 @@ describe('maintenance and counters', () => {
       await a.close();
       await b.close();
       return { before, afterCk, rows, check };
-    }, server.url);
+    }, env.server.url);
     assert.ok(r.before.mainWalSize > 0);
     assert.equal(r.afterCk.mainWalSize, 0);
     assert.ok(r.afterCk.revertWalSize > 0 && r.afterCk.revertWalSize < 64 * 1024, `revert store ${r.afterCk.revertWalSize} bytes`);
@@ -450,7 +530,7 @@ describe('maintenance and counters', () => {
   });
 
   test('stats counts pending changes, drops to 0 after push; revision changes after a pull with changes', async () => {
-    const r = await page.evaluate(async (url) => {
+    const r = await env.page.evaluate(async (url) => {
       const a = await window.walsync.connect({ path: 'st-a.db', url, clientName: 'a' });
       await a.exec('CREATE TABLE st(id INTEGER PRIMARY KEY)');
       await a.exec('INSERT INTO st VALUES (1); INSERT INTO st VALUES (2)');
@@ -458,7 +538,8 @@ describe('maintenance and counters', () => {
       await a.push();
       const afterPush = await a.stats();
       const b = await window.walsync.connect({ path: 'st-b.db', url, clientName: 'b' });
-      const revBefore = (await b.stats()).revision;
+      const bootStats = await b.stats();
+      const revBefore = bootStats.revision;
       const nothing = await b.pull();
       await a.exec('INSERT INTO st VALUES (3)');
       await a.push();
@@ -466,12 +547,13 @@ describe('maintenance and counters', () => {
       const after = await b.stats();
       await a.close();
       await b.close();
-      return { pending, afterPush, revBefore, nothing, something, after };
-    }, server.url);
+      return { pending, afterPush, revBefore, bootReceived: bootStats.networkReceivedBytes, nothing, something, after };
+    }, env.server.url);
     assert.equal(r.pending, 3, 'one CREATE and two INSERTs');
     assert.equal(r.afterPush.cdcOperations, 0);
     assert.ok(r.afterPush.lastPushUnixTime! > 0);
     assert.ok(r.afterPush.networkSentBytes > 0 && r.afterPush.networkReceivedBytes > 0);
+    assert.ok(r.bootReceived >= 4096, `the bootstrap's bytes are counted (${r.bootReceived})`);
     assert.equal(r.nothing, false);
     assert.equal(r.something, true);
     assert.notEqual(r.after.revision, r.revBefore);

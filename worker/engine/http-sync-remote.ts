@@ -1,6 +1,6 @@
 /** The engine's SyncRemote over HTTP: `/pull-updates` for pages, `/v2/pipeline` for pushes. */
 import { WalsyncError } from '../errors.js';
-import { HttpTransport, type TokenSource } from '../protocol/http-transport.js';
+import { DEFAULT_SILENCE_TIMEOUT_MS, HttpTransport, type TokenSource } from '../protocol/http-transport.js';
 import { chainedTransaction, runBatch } from '../protocol/pipeline.js';
 import { decodePullHeader, decodePullPage, encodePullRequest, readDelimitedMessages } from '../protocol/pull-updates.js';
 import type { HighWaterMark, PulledPage, PullResponse, PushStatement, SyncRemote } from './remote.js';
@@ -23,16 +23,42 @@ export class HttpSyncRemote implements SyncRemote {
 
   async pullUpdates(clientRevision: string | null, longPollTimeoutMs: number): Promise<PullResponse> {
     const body = encodePullRequest({ clientRevision, longPollTimeoutMs });
-    const response = await this.#http.post('/pull-updates', body, 'application/protobuf');
+    // A long poll may legitimately keep the server silent for its whole duration.
+    const response = await this.#http.post('/pull-updates', body, 'application/protobuf', DEFAULT_SILENCE_TIMEOUT_MS + longPollTimeoutMs);
+    const contentType = response.headers.get('content-type') ?? '';
+    if (/^text\/html\b/i.test(contentType)) {
+      await response.body?.cancel().catch(() => undefined);
+      throw new WalsyncError('PROTOCOL_ERROR', `the /pull-updates response is an HTML page (content-type ${contentType}), not a protobuf page stream: is a proxy or captive portal in the way?`, {
+        context: { contentType },
+      });
+    }
     const messages = readDelimitedMessages(this.#http.stream(response));
     const first = await messages.next();
     if (first.done) throw new WalsyncError('PROTOCOL_ERROR', 'the /pull-updates response has no header');
     const header = decodePullHeader(first.value);
+    // Without a client revision the answer is the whole database: every page 1..db_size (§2.5).
+    // The stream has no trailer, so a body cut cleanly at a message boundary is only detectable here.
+    const seen = clientRevision ? null : new Uint8Array(Math.ceil(header.dbSizePages / 8));
     async function* pages(): AsyncGenerator<PulledPage> {
+      let distinct = 0;
       for await (const message of messages) {
         const page = decodePullPage(message);
         // Pages past the database's end are not part of it (sync-protocol.md §2.4).
-        if (page.pgno <= header.dbSizePages) yield page;
+        if (page.pgno > header.dbSizePages) continue;
+        if (seen) {
+          const bit = 1 << ((page.pgno - 1) & 7);
+          const at = (page.pgno - 1) >> 3;
+          if ((seen[at]! & bit) === 0) distinct++;
+          seen[at]! |= bit;
+        }
+        yield page;
+      }
+      if (seen && distinct < header.dbSizePages) {
+        throw new WalsyncError(
+          'PROTOCOL_ERROR',
+          `the server's full-database (bootstrap) answer brought ${distinct} of its ${header.dbSizePages} pages; the response is truncated or incomplete`,
+          { context: { revision: header.revision, pages: distinct, dbSizePages: header.dbSizePages } },
+        );
       }
     }
     return { revision: header.revision, dbSizePages: header.dbSizePages, pages: pages() };

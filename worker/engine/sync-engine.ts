@@ -15,15 +15,28 @@ import { checkpointSyncedDatabase } from './checkpoint.js';
 import { killPoint } from './kill-points.js';
 import { type MetadataStore, type PullIntent, type SyncMetadata, newMetadata } from './metadata.js';
 import { applyPullPlan, planPullApply } from './pull-apply.js';
-import type { PushStatement, SyncRemote } from './remote.js';
+import type { HighWaterMark, PushStatement, SyncRemote } from './remote.js';
 import { RevertStore } from './revert-store.js';
 import { SyncedBase, effectiveWatermark } from './synced-base.js';
 import { readSyncRow, writeSyncRow } from './sync-table.js';
 
+/** Pages gathered into one file write while bootstrapping (1 MiB). */
+const BOOTSTRAP_WRITE_PAGES = 256;
 /** Changes read from the log per step: bounds memory on large logs. */
 const CHANGE_BATCH = 1000;
 /** A push sends at most about this many changes per server transaction, split between local transactions. */
 const PUSH_CHUNK_CHANGES = 5000;
+
+interface PushProgress {
+  readonly remote: SyncRemote;
+  /** This client's position on the server when the push began (null: the server has none). */
+  readonly mark: HighWaterMark | null;
+  /** The local change-log generation, read in the first local phase. */
+  localPullGen: number | null;
+  /** The last change id the server holds. */
+  last: number;
+  chunk: { statements: PushStatement[]; owners: CapturedChange[]; end: number } | null;
+}
 
 export interface SyncEngineDeps {
   readonly files: DatabaseFiles;
@@ -43,6 +56,10 @@ export class SyncEngine {
   #meta: SyncMetadata;
   #sentBytes = 0;
   #receivedBytes = 0;
+  /** A finished pull download waiting for applyPull(). */
+  #download: ChangesFileReader | null = null;
+  /** The push in progress: the server's position, and the chunk being sent. */
+  #push: PushProgress | null = null;
 
   private constructor(deps: SyncEngineDeps, local: LocalDatabase, meta: SyncMetadata, revert: RevertStore) {
     this.#deps = deps;
@@ -56,6 +73,7 @@ export class SyncEngine {
    * there is no local data, finishes a pull a crash interrupted, and starts change capture.
    */
   static async open(deps: SyncEngineDeps): Promise<SyncEngine> {
+    const bootstrapBytes = { sent: 0, received: 0 };
     const { files, config } = deps;
     let meta = await deps.metadata.load();
     if (!meta) {
@@ -76,7 +94,14 @@ export class SyncEngine {
         await deps.metadata.save(meta);
       } else {
         try {
-          meta = await bootstrap(deps, meta, deps.remoteFor(url));
+          const remote = deps.remoteFor(url);
+          const before = { sent: remote.sentBytes, received: remote.receivedBytes };
+          try {
+            meta = await bootstrap(deps, meta, remote);
+          } finally {
+            bootstrapBytes.sent += remote.sentBytes - before.sent;
+            bootstrapBytes.received += remote.receivedBytes - before.received;
+          }
         } catch (e) {
           // Offline on first start: begin as an empty local database; the first pull brings the
           // remote state and replays what was written meanwhile.
@@ -89,6 +114,8 @@ export class SyncEngine {
     const revert = new RevertStore(files.revert, PAGE_SIZE);
     const local = deps.connect();
     const engine = new SyncEngine(deps, local, meta, revert);
+    engine.#sentBytes = bootstrapBytes.sent;
+    engine.#receivedBytes = bootstrapBytes.received;
     try {
       if (meta.pullIntent) await engine.#recoverPull(meta.pullIntent);
       deps.capture.enable(local.connection);
@@ -117,10 +144,26 @@ export class SyncEngine {
    * a crash leaves the old state; after it, the intent lets the next open finish the pull.
    */
   async pull(url: string): Promise<boolean> {
-    this.#assertNoTransaction('pull');
-    const remote = this.#deps.remoteFor(url);
-    const changes = await this.#download(remote);
+    await this.downloadPull(url);
+    return this.applyPull();
+  }
+
+  /**
+   * Pull, network phase: streams the server's changes into the changes file. Touches neither the
+   * database nor the metadata, so the worker keeps serving queries meanwhile.
+   */
+  async downloadPull(url: string): Promise<void> {
+    this.#download = null;
+    this.#download = await this.#downloadChanges(this.#deps.remoteFor(url));
     killPoint('pull:downloaded');
+  }
+
+  /** Pull, local phase: installs what downloadPull() fetched. Resolves true if it brought changes. */
+  async applyPull(): Promise<boolean> {
+    this.#assertNoTransaction('pull');
+    const changes = this.#download;
+    this.#download = null;
+    if (!changes) throw new WalsyncError('INTERNAL', 'applyPull() without a finished download');
     if (changes.summary.pageCount === 0) {
       await this.#saveMeta({ ...this.#meta, revision: changes.summary.revision, lastPullUnixTime: nowSeconds() });
       changes.clear();
@@ -157,7 +200,7 @@ export class SyncEngine {
   }
 
   /** Streams the server's answer into the changes file; returns it ready to read. */
-  async #download(remote: SyncRemote): Promise<ChangesFileReader> {
+  async #downloadChanges(remote: SyncRemote): Promise<ChangesFileReader> {
     const response = await this.#counted(remote, () =>
       remote.pullUpdates(this.#meta.revision, this.#deps.config.longPollTimeoutMs),
     );
@@ -286,41 +329,92 @@ export class SyncEngine {
    * Push (ARCHITECTURE.md §5): read this client's high-water mark on the server, send the local
    * changes above it as SQL in all-or-nothing server transactions that also move the mark.
    * A lost response is harmless: the next push re-reads the mark and resumes after it.
+   * The phases alternate between network (no database access) and local work, so the worker
+   * keeps serving queries while a push waits for the server.
    */
   async push(url: string): Promise<void> {
-    this.#assertNoTransaction('push');
+    await this.beginPush(url);
+    while (await this.preparePushChunk()) await this.sendPushChunk();
+    await this.finishPush();
+  }
+
+  /** Push, network phase: reads this client's position on the server. */
+  async beginPush(url: string): Promise<void> {
+    this.#push = null;
     const remote = this.#deps.remoteFor(url);
+    const mark = await this.#counted(remote, () => remote.readHighWater(this.clientId));
+    this.#push = { remote, mark, localPullGen: null, last: 0, chunk: null };
+  }
+
+  /** Push, local phase: the next chunk of whole transactions as statements; false when none is left. */
+  async preparePushChunk(): Promise<boolean> {
+    this.#assertNoTransaction('push');
+    const push = this.#pushInProgress();
     const db = this.#local.connection;
     const { capture } = this.#deps;
-    const localPullGen = readSyncRow(db, this.clientId)?.pullGen ?? 0;
-    const mark = await this.#counted(remote, () => remote.readHighWater(this.clientId));
-    if (mark && mark.pullGen > localPullGen) {
-      throw new WalsyncError('PROTOCOL_ERROR', `the server knows change-log generation ${mark.pullGen} of this client, which is newer than the local ${localPullGen}`);
-    }
-    let last = mark && mark.pullGen === localPullGen ? mark.changeId : 0;
-    for (;;) {
-      const chunk = readWholeTransactions(capture, db, last, PUSH_CHUNK_CHANGES);
-      if (chunk.length === 0) break;
-      const results = await this.#transform(db, chunk);
-      const statements: PushStatement[] = [];
-      const owners: CapturedChange[] = [];
-      chunk.forEach((change, i) => {
-        for (const stmt of capture.pushStatements(db, change, results[i]!)) {
-          statements.push(stmt);
-          owners.push(change);
-        }
-      });
-      const chunkEnd = chunk[chunk.length - 1]!.changeId;
-      try {
-        await this.#counted(remote, () => remote.push(statements, this.clientId, { pullGen: localPullGen, changeId: chunkEnd }));
-      } catch (e) {
-        throw nameRejectedChange(e, statements, owners);
+    if (push.localPullGen === null) {
+      // Read under the local phase: a pull between the phases would have moved it (pushes and pulls
+      // do not overlap, so it is stable from here to finishPush()).
+      const localPullGen = readSyncRow(db, this.clientId)?.pullGen ?? 0;
+      const { mark } = push;
+      if (mark && mark.pullGen > localPullGen) {
+        throw new WalsyncError('PROTOCOL_ERROR', `the server knows change-log generation ${mark.pullGen} of this client, which is newer than the local ${localPullGen}`);
       }
-      last = chunkEnd;
+      push.localPullGen = localPullGen;
+      push.last = mark && mark.pullGen === localPullGen ? mark.changeId : 0;
     }
+    const chunk = readWholeTransactions(capture, db, push.last, PUSH_CHUNK_CHANGES);
+    if (chunk.length === 0) {
+      push.chunk = null;
+      return false;
+    }
+    const results = await this.#transform(db, chunk);
+    const statements: PushStatement[] = [];
+    const owners: CapturedChange[] = [];
+    chunk.forEach((change, i) => {
+      for (const stmt of capture.pushStatements(db, change, results[i]!)) {
+        statements.push(stmt);
+        owners.push(change);
+      }
+    });
+    push.chunk = { statements, owners, end: chunk[chunk.length - 1]!.changeId };
+    return true;
+  }
+
+  /** Push, network phase: sends the prepared chunk in one server transaction. */
+  async sendPushChunk(): Promise<void> {
+    const push = this.#pushInProgress();
+    const chunk = push.chunk;
+    if (!chunk || push.localPullGen === null) throw new WalsyncError('INTERNAL', 'sendPushChunk() without a prepared chunk');
+    try {
+      await this.#counted(push.remote, () =>
+        push.remote.push(chunk.statements, this.clientId, { pullGen: push.localPullGen!, changeId: chunk.end }),
+      );
+    } catch (e) {
+      this.#push = null;
+      throw nameRejectedChange(e, chunk.statements, chunk.owners);
+    }
+    push.last = chunk.end;
+    push.chunk = null;
     killPoint('push:sent');
+  }
+
+  /** Push, local phase: records how far the server is. */
+  async finishPush(): Promise<void> {
+    const push = this.#pushInProgress();
+    this.#push = null;
     killPoint('push:before-metadata');
-    await this.#saveMeta({ ...this.#meta, lastPushedChangeId: last, lastPushedPullGen: localPullGen, lastPushUnixTime: nowSeconds() });
+    await this.#saveMeta({
+      ...this.#meta,
+      lastPushedChangeId: push.last,
+      lastPushedPullGen: push.localPullGen ?? this.#meta.lastPushedPullGen,
+      lastPushUnixTime: nowSeconds(),
+    });
+  }
+
+  #pushInProgress(): PushProgress {
+    if (!this.#push) throw new WalsyncError('INTERNAL', 'no push in progress');
+    return this.#push;
   }
 
   // ── checkpoint, stats ─────────────────────────────────────────────────────────────────────────
@@ -456,10 +550,22 @@ async function bootstrap(deps: SyncEngineDeps, meta: SyncMetadata, remote: SyncR
   files.wal.truncate(0);
   files.revert.truncate(0);
   const response = await remote.pullUpdates(null, 0);
+  // Runs of consecutive pages go to the file in one write (servers send them mostly in order).
+  const run = new Uint8Array(BOOTSTRAP_WRITE_PAGES * PAGE_SIZE);
+  let runStart = 0;
+  let runPages = 0;
+  const flushRun = () => {
+    if (runPages > 0) files.db.write(run.subarray(0, runPages * PAGE_SIZE), (runStart - 1) * PAGE_SIZE);
+    runPages = 0;
+  };
   for await (const page of response.pages) {
     if (page.data.length !== PAGE_SIZE) throw new WalsyncError('PROTOCOL_ERROR', `the server sent a ${page.data.length}-byte page`);
-    files.db.write(page.data, (page.pgno - 1) * PAGE_SIZE);
+    if (runPages === BOOTSTRAP_WRITE_PAGES || (runPages > 0 && page.pgno !== runStart + runPages)) flushRun();
+    if (runPages === 0) runStart = page.pgno;
+    run.set(page.data, runPages * PAGE_SIZE);
+    runPages++;
   }
+  flushRun();
   files.db.truncate(response.dbSizePages * PAGE_SIZE);
   files.db.flush();
   killPoint('bootstrap:pages-written');

@@ -1,0 +1,17 @@
+/** Benchmark page: exposes the workloads on `window` for Playwright's page.evaluate(). */
+import { comlinkRoundTrip, postMessageRoundTrip } from './echo-workers.js';
+import { removeBenchFiles } from './opfs-cleanup.js';
+import * as workloads from './workloads.js';
+
+const bench = { ...workloads, removeBenchFiles, postMessageRoundTrip, comlinkRoundTrip };
+export type BenchPageApi = typeof bench;
+
+declare global {
+  interface Window {
+    bench: BenchPageApi;
+    walsyncReady: boolean;
+  }
+}
+
+window.bench = bench;
+window.walsyncReady = true;

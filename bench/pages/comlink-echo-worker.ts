@@ -1,0 +1,4 @@
+/** A Comlink-exposed echo: the Comlink round-trip floor. */
+import { expose } from 'comlink';
+
+expose({ echo: (value: number) => value });

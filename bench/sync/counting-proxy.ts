@@ -1,0 +1,76 @@
+/**
+ * A loopback TCP proxy in front of the sync server that counts every byte in each direction
+ * (HTTP headers, bodies, CORS preflights: what actually crosses the wire). Both clients talk to the
+ * server through it, so their byte counts are measured the same way.
+ */
+import { createServer, connect, type Socket } from 'node:net';
+
+export interface CountingProxy {
+  readonly url: string;
+  /** Bytes from the browser to the server / from the server to the browser since the last reset. */
+  readonly up: number;
+  readonly down: number;
+  readonly requests: number;
+  reset(): void;
+  stop(): Promise<void>;
+}
+
+export async function startCountingProxy(targetPort: number): Promise<CountingProxy> {
+  let up = 0;
+  let down = 0;
+  let requests = 0;
+  const sockets = new Set<Socket>();
+  const server = createServer((client) => {
+    const upstream = connect(targetPort, '127.0.0.1');
+    sockets.add(client).add(upstream);
+    client.on('data', (chunk: Buffer) => {
+      up += chunk.length;
+      // Rough request count: request lines start a chunk (fine for counting, not for parsing).
+      if (/^(GET|POST|OPTIONS|PUT|HEAD) /.test(chunk.subarray(0, 8).toString('latin1'))) {
+        requests++;
+        if (process.env.BENCH_TRACE === '1') {
+          const head = chunk.subarray(0, Math.min(chunk.length, 2000)).toString('latin1');
+          const line = head.split('\r\n', 1)[0];
+          const type = /\r\ncontent-type: ([^\r]*)/i.exec(head)?.[1] ?? '-';
+          const length = /\r\ncontent-length: ([^\r]*)/i.exec(head)?.[1] ?? '-';
+          console.log(`    [wire] ${line} content-type=${type} content-length=${length}`);
+        }
+      }
+    });
+    upstream.on('data', (chunk: Buffer) => (down += chunk.length));
+    client.pipe(upstream);
+    upstream.pipe(client);
+    const end = () => {
+      client.destroy();
+      upstream.destroy();
+      sockets.delete(client);
+      sockets.delete(upstream);
+    };
+    client.on('error', end).on('close', end);
+    upstream.on('error', end).on('close', end);
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  const address = server.address();
+  const port = typeof address === 'object' && address ? address.port : 0;
+  return {
+    url: `http://127.0.0.1:${port}`,
+    get up() {
+      return up;
+    },
+    get down() {
+      return down;
+    },
+    get requests() {
+      return requests;
+    },
+    reset() {
+      up = 0;
+      down = 0;
+      requests = 0;
+    },
+    async stop() {
+      for (const s of sockets) s.destroy();
+      await new Promise<void>((r) => server.close(() => r()));
+    },
+  };
+}
