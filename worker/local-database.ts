@@ -54,6 +54,7 @@ export class LocalDatabase {
   readonly #statements = new StatementCache();
   #db: Database | null;
   #observer: StatementObserver | null = null;
+  #walLog: WalLog | null = null;
 
   private constructor(runtime: SqliteRuntime, options: LocalDatabaseOptions, files: DatabaseFiles | null, db: Database) {
     this.#runtime = runtime;
@@ -113,9 +114,11 @@ export class LocalDatabase {
     return this.#db;
   }
 
+  /** The WAL's frame-level view; one per database, so it remembers how far it has read the log. */
   walLog(): WalLog {
     if (!this.#files) throw new WalsyncError('INTERNAL', 'this database has no WAL files (in-memory storage)');
-    return new WalLog(this.#files.db, this.#files.wal, PAGE_SIZE);
+    this.#walLog ??= new WalLog(this.#files.db, this.#files.wal, PAGE_SIZE);
+    return this.#walLog;
   }
 
   exec(sql: string): void {

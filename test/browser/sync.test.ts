@@ -103,6 +103,9 @@ describe('push and pull', () => {
     assert.equal(r.error.code, 'PUSH_REJECTED');
     assert.match(r.error.message, /UNIQUE constraint failed: u\.y/);
     assert.equal(r.error.context.tableName, 'u');
+    // Row 4 and row 3 travel in one two-row statement; the refusal still names the exact change.
+    assert.equal(r.error.context.changeId, 2);
+    assert.match(String(r.error.context.sql), /VALUES \(\?,\?\) ON CONFLICT/);
     assert.deepEqual(r.server, [
       [1, 'taken'],
       [2, 'dup'],
@@ -243,7 +246,7 @@ describe('bootstrap and maintenance options', () => {
       await a.pull();
       const onA = await window.kit.dump(a, 'boot');
       // This client's position on the server carries its id: <clientName>-<uuid v4>.
-      const ids = await a.prepare('SELECT client_id FROM turso_sync_last_change_id ORDER BY client_id').all();
+      const ids = await a.prepare("SELECT client_id FROM turso_sync_last_change_id WHERE client_id LIKE 'boot%' ORDER BY client_id").all();
       await a.close();
       await b.close();
       return { tablesBefore, revisionBefore, brought, rows, onA, ids: ids.map((row) => row.client_id) };

@@ -144,3 +144,36 @@ test('a checkpoint folds the WAL into the database file and the scanner sees an 
   assert.equal(db.selectValue('SELECT sum(v) FROM t'), 6);
   db.close();
 });
+
+test('a remembered state is extended by later frames, and forgotten by a truncation or a restarted log', async () => {
+  const { sqlite3, vfs } = await loadSqlite();
+  const files = registerMemoryFiles(vfs);
+  let db = openWalConnection(sqlite3, files.name, settings);
+  const log = new WalLog(files.db, files.wal, PAGE_SIZE);
+  const fresh = () => new WalLog(files.db, files.wal, PAGE_SIZE).state();
+  const same = (label: string) => {
+    const a = log.state();
+    const b = fresh();
+    assert.equal(a.frames, b.frames, label);
+    assert.deepEqual(a.checksum, b.checksum, label);
+    assert.deepEqual([...a.framePgnos], [...b.framePgnos], label);
+    assert.deepEqual([...a.frameCommitSizes], [...b.frameCommitSizes], label);
+  };
+  db.exec('CREATE TABLE t(id INTEGER PRIMARY KEY, v TEXT)');
+  same('first read');
+  for (let i = 0; i < 30; i++) db.exec({ sql: 'INSERT INTO t(v) VALUES (?)', bind: ['y'.repeat(500)] });
+  same('after SQLite appended');
+  const cut = log.state().frames;
+  db.exec('INSERT INTO t(v) VALUES (1); INSERT INTO t(v) VALUES (2)');
+  same('before the truncation');
+  db.close();
+  log.truncateAt(cut);
+  db = openWalConnection(sqlite3, files.name, settings);
+  // More frames than were cut, so the old frame numbers are reused by other pages.
+  db.exec("UPDATE t SET v = v || 'z'");
+  same('after a truncation and new frames at the same places');
+  db.exec('PRAGMA wal_checkpoint(TRUNCATE)');
+  db.exec("INSERT INTO t(v) VALUES ('after restart')");
+  same('after a checkpoint restarted the log');
+  db.close();
+});

@@ -6,9 +6,19 @@
 import type { SqlValue } from '../rpc.js';
 import { type TableInfo, quoteId, rowidName } from './table-info.js';
 
+/** A one-row `INSERT … VALUES (?,…) ON CONFLICT … DO UPDATE …` as its parts: `head` + row tuples + `tail`. */
+export interface UpsertShape {
+  readonly head: string;
+  readonly tail: string;
+  /** Placeholders per row. */
+  readonly width: number;
+}
+
 export interface ChangeStatement {
   readonly sql: string;
   readonly args: readonly SqlValue[];
+  /** For a keyed insert: its parts, so a push can send many rows in one statement. */
+  readonly upsert?: UpsertShape;
 }
 
 export interface RowImages {
@@ -63,12 +73,12 @@ export function rowChangeSql(info: TableInfo, change: RowImages): ChangeStatemen
       const key = keyArgs(after);
       // ON CONFLICT never matches a key with a NULL part (NULLs are distinct): clear such a row first.
       if (key.some((v) => v === null)) out.push({ sql: `DELETE FROM ${table} WHERE ${keyWhere}`, args: key });
-      out.push({
-        sql:
-          `INSERT INTO ${table}(${names.join(', ')}) VALUES (${names.map(() => '?').join(',')}) ` +
-          `ON CONFLICT(${info.primaryKey.map(quoteId).join(',')}) DO UPDATE SET ${names.map((n) => `${n} = excluded.${n}`).join(',')}`,
-        args: after,
-      });
+      const upsert: UpsertShape = {
+        head: `INSERT INTO ${table}(${names.join(', ')}) VALUES `,
+        tail: ` ON CONFLICT(${info.primaryKey.map(quoteId).join(',')}) DO UPDATE SET ${names.map((n) => `${n} = excluded.${n}`).join(',')}`,
+        width: names.length,
+      };
+      out.push({ sql: `${upsert.head}${rowTuple(upsert.width)}${upsert.tail}`, args: after, upsert });
       return out;
     }
     case 'update': {
@@ -86,4 +96,9 @@ export function rowChangeSql(info: TableInfo, change: RowImages): ChangeStatemen
     case 'delete':
       return [{ sql: `DELETE FROM ${table} WHERE ${keyWhere}`, args: keyArgs(change.before ?? []) }];
   }
+}
+
+/** `(?,?,…)` for one row of `width` values. */
+export function rowTuple(width: number): string {
+  return `(${new Array<string>(width).fill('?').join(',')})`;
 }

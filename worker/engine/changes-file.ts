@@ -1,15 +1,18 @@
 /**
  * The changes file (`<db>-changes`): pages of one pull, streamed to disk as they arrive so a large
  * pull never sits in memory. Layout: a header page (magic, version, db size, page count, revision),
- * then entries of [pgno u32][page]. The header is written last, after the entries are flushed: a
+ * then entries of [pgno u32][page], then the entries' pgnos (u32 each, so the set of pulled pages
+ * costs one read). The header is written last, after everything else is flushed: a
  * file without a complete header is an unfinished download and is ignored.
  */
 import { WalsyncError } from '../errors.js';
 import type { FileStore } from '../vfs/file-store.js';
 
 const MAGIC = 0x57534348; // "WSCH"
-const VERSION = 1;
+const VERSION = 2;
 const HEADER_SIZE = 4096;
+/** Entries gathered per file write or read (about 1 MiB): one I/O call per batch, not per page. */
+const BATCH_ENTRIES = 256;
 
 export interface ChangesSummary {
   readonly revision: string;
@@ -22,10 +25,16 @@ export class ChangesFileWriter {
   readonly #pageSize: number;
   #count = 0;
   readonly #seen = new Map<number, number>();
+  /** New entries not written yet: entries #count - #buffered … #count - 1. */
+  readonly #buffer: Uint8Array;
+  readonly #view: DataView;
+  #buffered = 0;
 
   constructor(file: FileStore, pageSize: number) {
     this.#file = file;
     this.#pageSize = pageSize;
+    this.#buffer = new Uint8Array(BATCH_ENTRIES * (4 + pageSize));
+    this.#view = new DataView(this.#buffer.buffer);
     this.#file.truncate(0);
   }
 
@@ -34,17 +43,41 @@ export class ChangesFileWriter {
     if (data.length !== this.#pageSize) {
       throw new WalsyncError('PROTOCOL_ERROR', `the server sent a ${data.length}-byte page; pages must be ${this.#pageSize} bytes`);
     }
-    const entry = new Uint8Array(4 + this.#pageSize);
-    new DataView(entry.buffer).setUint32(0, pgno);
-    entry.set(data, 4);
+    const entrySize = 4 + this.#pageSize;
     const existing = this.#seen.get(pgno);
-    const index = existing ?? this.#count++;
-    this.#seen.set(pgno, index);
-    this.#file.write(entry, HEADER_SIZE + index * entry.length);
+    if (existing !== undefined) {
+      // Rare (servers send each page once): put it in place, in the buffer or in the file.
+      const inBuffer = existing - (this.#count - this.#buffered);
+      if (inBuffer >= 0) {
+        this.#buffer.set(data, inBuffer * entrySize + 4);
+      } else {
+        const entry = new Uint8Array(entrySize);
+        new DataView(entry.buffer).setUint32(0, pgno);
+        entry.set(data, 4);
+        this.#file.write(entry, HEADER_SIZE + existing * entrySize);
+      }
+      return;
+    }
+    this.#seen.set(pgno, this.#count++);
+    this.#view.setUint32(this.#buffered * entrySize, pgno);
+    this.#buffer.set(data, this.#buffered * entrySize + 4);
+    if (++this.#buffered === BATCH_ENTRIES) this.#writeBuffer();
+  }
+
+  #writeBuffer(): void {
+    if (this.#buffered === 0) return;
+    const entrySize = 4 + this.#pageSize;
+    this.#file.write(this.#buffer.subarray(0, this.#buffered * entrySize), HEADER_SIZE + (this.#count - this.#buffered) * entrySize);
+    this.#buffered = 0;
   }
 
   /** Makes the download durable and complete. */
   finish(revision: string, dbSizePages: number): ChangesSummary {
+    this.#writeBuffer();
+    const index = new Uint8Array(this.#count * 4);
+    const indexView = new DataView(index.buffer);
+    for (const [pgno, at] of this.#seen) indexView.setUint32(at * 4, pgno);
+    this.#file.write(index, HEADER_SIZE + this.#count * (4 + this.#pageSize));
     this.#file.flush();
     const header = new Uint8Array(HEADER_SIZE);
     const v = new DataView(header.buffer);
@@ -84,24 +117,25 @@ export class ChangesFileReader {
     this.summary = summary;
   }
 
-  /** Page numbers in the file, in file order (no data read). */
+  /** Page numbers in the file, in file order (from the index after the entries). */
   pgnos(): number[] {
-    const out: number[] = [];
-    const buf = new Uint8Array(4);
-    for (let i = 0; i < this.summary.pageCount; i++) {
-      this.#file.read(buf, HEADER_SIZE + i * (4 + this.#pageSize));
-      out.push(new DataView(buf.buffer).getUint32(0));
-    }
-    return out;
+    const index = new Uint8Array(this.summary.pageCount * 4);
+    this.#file.read(index, HEADER_SIZE + this.summary.pageCount * (4 + this.#pageSize));
+    const view = new DataView(index.buffer);
+    return Array.from({ length: this.summary.pageCount }, (_, i) => view.getUint32(i * 4));
   }
 
-  /** Streams the pages from disk, one at a time. */
+  /** Streams the pages from disk, a batch of entries per read; each page is its own copy. */
   *pages(): Generator<{ pgno: number; data: Uint8Array }> {
     const entrySize = 4 + this.#pageSize;
-    for (let i = 0; i < this.summary.pageCount; i++) {
-      const entry = new Uint8Array(entrySize);
-      this.#file.read(entry, HEADER_SIZE + i * entrySize);
-      yield { pgno: new DataView(entry.buffer).getUint32(0), data: entry.subarray(4) };
+    for (let first = 0; first < this.summary.pageCount; first += BATCH_ENTRIES) {
+      const count = Math.min(BATCH_ENTRIES, this.summary.pageCount - first);
+      const batch = new Uint8Array(count * entrySize);
+      this.#file.read(batch, HEADER_SIZE + first * entrySize);
+      const view = new DataView(batch.buffer);
+      for (let i = 0; i < count; i++) {
+        yield { pgno: view.getUint32(i * entrySize), data: batch.subarray(i * entrySize + 4, (i + 1) * entrySize) };
+      }
     }
   }
 

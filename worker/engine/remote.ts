@@ -1,4 +1,5 @@
 /** What the engine needs from the server, independent of how the protocol layer spells it. */
+import type { UpsertShape } from '../cdc/row-change-sql.js';
 import type { SqlValue } from '../rpc.js';
 
 export interface PulledPage {
@@ -23,6 +24,8 @@ export interface PushStatement {
   readonly args: readonly SqlValue[];
   /** A failure of this statement does not stop the push (e.g. adding a column another client added first). */
   readonly ignoreError?: boolean;
+  /** Set on a one-row upsert that may be merged with its neighbours of the same shape into one statement. */
+  readonly upsert?: UpsertShape;
 }
 
 export interface SyncRemote {

@@ -15,6 +15,7 @@ import { checkpointSyncedDatabase } from './checkpoint.js';
 import { killPoint } from './kill-points.js';
 import { type MetadataStore, type PullIntent, type SyncMetadata, newMetadata } from './metadata.js';
 import { applyPullPlan, planPullApply } from './pull-apply.js';
+import { mergeUpserts } from './push-statements.js';
 import type { HighWaterMark, PushStatement, SyncRemote } from './remote.js';
 import { RevertStore } from './revert-store.js';
 import { SyncedBase, effectiveWatermark } from './synced-base.js';
@@ -386,13 +387,26 @@ export class SyncEngine {
     const push = this.#pushInProgress();
     const chunk = push.chunk;
     if (!chunk || push.localPullGen === null) throw new WalsyncError('INTERNAL', 'sendPushChunk() without a prepared chunk');
+    const mark = { pullGen: push.localPullGen, changeId: chunk.end };
+    const send = (statements: readonly PushStatement[]) =>
+      this.#counted(push.remote, () => push.remote.push(statements, this.clientId, mark));
+    const merged = mergeUpserts(chunk.statements);
     try {
-      await this.#counted(push.remote, () =>
-        push.remote.push(chunk.statements, this.clientId, { pullGen: push.localPullGen!, changeId: chunk.end }),
-      );
+      await send(merged.statements);
     } catch (e) {
-      this.#push = null;
-      throw nameRejectedChange(e, chunk.statements, chunk.owners);
+      const refused = isWalsyncError(e, 'PUSH_REJECTED') ? merged.sources[Number(e.context.statementIndex)] : undefined;
+      if (!refused || refused.length === 1) {
+        this.#push = null;
+        throw nameRejectedChange(e, chunk.statements, chunk.owners, refused?.[0]);
+      }
+      // A refused multi-row statement does not say which row: nothing was applied, so send the
+      // chunk again one statement per change, to name the change the server refuses.
+      try {
+        await send(chunk.statements);
+      } catch (exact) {
+        this.#push = null;
+        throw nameRejectedChange(exact, chunk.statements, chunk.owners);
+      }
     }
     push.last = chunk.end;
     push.chunk = null;
@@ -527,16 +541,21 @@ function readWholeTransactions(capture: ChangeCapture, db: LocalDatabase['connec
 }
 
 /** Adds the refused change's identity to a PUSH_REJECTED error. */
-function nameRejectedChange(e: unknown, statements: readonly PushStatement[], owners: readonly CapturedChange[]): unknown {
+function nameRejectedChange(
+  e: unknown,
+  statements: readonly PushStatement[],
+  owners: readonly CapturedChange[],
+  statementIndex?: number,
+): unknown {
   if (!isWalsyncError(e, 'PUSH_REJECTED')) return e;
-  const index = Number(e.context.statementIndex ?? -1);
+  const index = statementIndex ?? Number(e.context.statementIndex ?? -1);
   const change = owners[index];
   if (!change) return e;
   return new WalsyncError(
     'PUSH_REJECTED',
     `the server refused local change ${change.changeId} on table ${change.tableName}: ${e.message}; nothing of this push was applied`,
     {
-      context: { ...e.context, changeId: change.changeId, tableName: change.tableName, sql: statements[index]?.sql },
+      context: { ...e.context, statementIndex: index, changeId: change.changeId, tableName: change.tableName, sql: statements[index]?.sql },
       cause: e,
     },
   );

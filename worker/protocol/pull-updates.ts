@@ -149,15 +149,36 @@ export function decodePullPage(bytes: Uint8Array): PullPage {
   if (data.length !== PAGE_BYTES) {
     throw new WalsyncError('PROTOCOL_ERROR', `the server sent a ${data.length}-byte page; walsync needs ${PAGE_BYTES}-byte pages`);
   }
-  return { pgno: pageId + 1, data: data.slice() };
+  // A view into the received bytes (never reused by the stream), not a copy: callers copy it once,
+  // into their write buffer.
+  return { pgno: pageId + 1, data };
 }
 
-/** Splits a byte stream into length-delimited messages as the bytes arrive. */
+/**
+ * Splits a byte stream into length-delimited messages as the bytes arrive. Messages are views into
+ * the received chunks; only a message that straddles two chunks is copied (with its prefix), so the
+ * stream is not copied as a whole.
+ */
 export async function* readDelimitedMessages(chunks: AsyncIterable<Uint8Array>): AsyncGenerator<Uint8Array> {
-  let buffer: Uint8Array = new Uint8Array(0);
+  let carry: Uint8Array = new Uint8Array(0);
   for await (const chunk of chunks) {
-    buffer = buffer.length === 0 ? chunk : concat(buffer, chunk);
+    let buffer = chunk;
     let pos = 0;
+    if (carry.length > 0) {
+      // Complete the straddling message from the head of this chunk.
+      const joined = concat(carry, chunk.subarray(0, 10));
+      const prefix = readPrefix(joined, 0);
+      const total = prefix ? prefix[0] + prefix[1] : Infinity;
+      if (prefix && prefix[0] > MAX_MESSAGE_BYTES) throw malformed(`a message claims ${prefix[0]} bytes`);
+      if (carry.length + chunk.length < total) {
+        carry = concat(carry, chunk);
+        continue;
+      }
+      const message = concat(carry, chunk.subarray(0, total - carry.length));
+      yield message.subarray(prefix![1]);
+      pos = total - carry.length;
+      carry = new Uint8Array(0);
+    }
     for (;;) {
       const prefix = readPrefix(buffer, pos);
       if (!prefix) break;
@@ -167,9 +188,9 @@ export async function* readDelimitedMessages(chunks: AsyncIterable<Uint8Array>):
       yield buffer.subarray(start, start + length);
       pos = start + length;
     }
-    buffer = buffer.subarray(pos);
+    carry = buffer.subarray(pos);
   }
-  if (buffer.length > 0) {
+  if (carry.length > 0) {
     throw new WalsyncError('PROTOCOL_ERROR', 'the /pull-updates response was cut off in the middle of a message (truncated)');
   }
 }

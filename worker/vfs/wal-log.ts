@@ -45,6 +45,8 @@ export class WalLog {
   readonly #db: FileStore;
   readonly #wal: FileStore;
   readonly pageSize: number;
+  /** The last state read, so the next read scans only newer frames. */
+  #last: WalState | null = null;
 
   constructor(db: FileStore, wal: FileStore, pageSize: number) {
     this.#db = db;
@@ -52,8 +54,19 @@ export class WalLog {
     this.pageSize = pageSize;
   }
 
-  /** Scans the WAL the way SQLite's recovery does: valid salts and checksum chain, up to the last commit. */
+  /**
+   * The WAL as SQLite's recovery sees it: valid salts and checksum chain, up to the last commit.
+   * Only frames after the last state read are scanned: while the header (salts) stays the same,
+   * SQLite never rewrites a committed frame — it only appends, and a checkpoint that restarts the
+   * log writes a new header. Our own truncateAt() forgets the remembered state.
+   */
   state(): WalState {
+    this.#last = this.#scan(this.#last ?? undefined);
+    return this.#last;
+  }
+
+  /** Scans from scratch, or only after `known`, an earlier state of this same log. */
+  #scan(known?: WalState): WalState {
     const dbFilePages = Math.floor(this.#db.size() / this.pageSize);
     const empty = (header: WalHeader | null): WalState => ({
       header,
@@ -78,8 +91,24 @@ export class WalLog {
     let lastCommit = 0;
     let lastCommitChecksum = checksum;
     let lastCommitSize = dbFilePages;
+    let start = 1;
+    const sameLog =
+      known?.header &&
+      known.header.salt1 === header.salt1 &&
+      known.header.salt2 === header.salt2 &&
+      known.header.checksum1 === header.checksum1 &&
+      known.header.checksum2 === header.checksum2 &&
+      known.frames <= maxFrames;
+    if (known && sameLog && known.frames > 0) {
+      pgnos.set(known.framePgnos.subarray(0, known.frames));
+      commitSizes.set(known.frameCommitSizes.subarray(0, known.frames));
+      checksum = lastCommitChecksum = known.checksum;
+      lastCommit = known.frames;
+      lastCommitSize = known.dbSizePages;
+      start = known.frames + 1;
+    }
     const buf = new Uint8Array(frameSize * SCAN_BATCH_FRAMES);
-    scan: for (let first = 1; first <= maxFrames; first += SCAN_BATCH_FRAMES) {
+    scan: for (let first = start; first <= maxFrames; first += SCAN_BATCH_FRAMES) {
       const count = Math.min(SCAN_BATCH_FRAMES, maxFrames - first + 1);
       const chunk = buf.subarray(0, count * frameSize);
       if (this.#wal.read(chunk, walFrameOffset(first, this.pageSize)) < chunk.length) break;
@@ -215,6 +244,8 @@ export class WalLog {
     if (inBatch > 0) flushBatch();
     this.#wal.truncate(offset);
     this.#wal.flush();
+    // Read back what was appended (not the whole log): the check that SQLite will accept it.
+    this.#last = state.header ? state : null;
     const after = this.state();
     if (after.frames !== state.frames + written) {
       throw new WalsyncError('INTERNAL', `appended ${written} WAL frames but the log now has ${after.frames - state.frames} more`);
@@ -224,6 +255,7 @@ export class WalLog {
 
   /** Cuts the WAL right after commit frame `frame` (0 empties it). Only whole transactions can be cut. */
   truncateAt(frame: number, state: WalState = this.state()): void {
+    this.#last = null;
     if (frame === 0) {
       this.#wal.truncate(0);
     } else {
