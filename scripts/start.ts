@@ -32,11 +32,16 @@ export interface DemoOptions {
 export async function startDemo(options: DemoOptions = {}): Promise<Demo> {
   const sync = await startSyncServer(options.serverDataDir ? { dataDir: options.serverDataDir } : {});
   let vite: ViteDevServer;
-  try {
-    // Vite hands VITE_* variables of its environment to the app (import.meta.env).
-    process.env.VITE_WALSYNC_SERVER = sync.url;
+  // Vite hands VITE_* variables of its environment to the app (import.meta.env) when the server is
+  // created; they are put back afterwards so that they do not leak into later builds in this process.
+  const env = {
+    VITE_WALSYNC_SERVER: sync.url,
     // Tells this server from an earlier one on the same port: the app drops copies synced with that one.
-    process.env.VITE_WALSYNC_SERVER_ID = `${sync.pid}-${Date.now()}`;
+    VITE_WALSYNC_SERVER_ID: `${sync.pid}-${Date.now()}`,
+  };
+  const saved = Object.fromEntries(Object.keys(env).map((k) => [k, process.env[k]]));
+  try {
+    Object.assign(process.env, env);
     vite = await createServer({
       configFile: resolve(repoRoot, 'vite.config.ts'),
       logLevel: options.logLevel ?? 'info',
@@ -46,6 +51,11 @@ export async function startDemo(options: DemoOptions = {}): Promise<Demo> {
   } catch (e) {
     await sync.stop();
     throw e;
+  } finally {
+    for (const [k, v] of Object.entries(saved)) {
+      if (v === undefined) delete process.env[k];
+      else process.env[k] = v;
+    }
   }
   const address = vite.httpServer?.address();
   if (!address || typeof address === 'string') throw new Error('Vite did not report a port');

@@ -7,7 +7,7 @@
  */
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { FrameLocator, Locator, Page } from 'playwright-core';
@@ -270,6 +270,10 @@ describe('the demo app (production build)', () => {
   before(async () => {
     outDir = mkdtempSync(join(tmpdir(), 'walsync-demo-dist-'));
     await build({ configFile: join(repoRoot, 'vite.config.ts'), logLevel: 'error', build: { outDir } });
+    // No sync server is built in (the dev-server suite above must not leak its VITE_* variables).
+    for (const file of readdirSync(join(outDir, 'assets'))) {
+      assert.doesNotMatch(readFileSync(join(outDir, 'assets', file), 'latin1'), /http:\/\/127\.0\.0\.1:\d+/, file);
+    }
     server = await startSyncServer();
     web = await preview({ configFile: join(repoRoot, 'vite.config.ts'), logLevel: 'error', build: { outDir }, preview: { port: 0, host: '127.0.0.1' } });
     session = await launchBrowser();
@@ -294,6 +298,7 @@ describe('the demo app (production build)', () => {
     const b = device(page, 'B');
     for (const dev of [a, b]) await setSwitch(dev, 'auto-sync', false);
     assert.equal(await a.locator('#server').innerText(), server!.url);
+    assert.equal(await page.locator('#server-url').innerText(), server!.url);
     await addTask(a, 'Pack the tent');
     await click(a, 'sync');
     await click(b, 'pull');
