@@ -95,7 +95,11 @@ export async function startSyncServer(options: SyncServerOptions = {}): Promise<
     dbPath,
     async stop() {
       if (child.exitCode === null) {
-        process.kill(child.pid!, 'SIGTERM');
+        try {
+          process.kill(child.pid!, 'SIGTERM');
+        } catch {
+          // It died on its own and Node has not seen the exit yet: nothing left to stop.
+        }
         await Promise.race([exited, new Promise((r) => setTimeout(r, 3000))]);
         if (child.exitCode === null) child.kill('SIGKILL');
       }

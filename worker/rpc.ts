@@ -58,7 +58,7 @@ export interface DatabaseRowMutation {
   readonly changeType: 'insert' | 'update' | 'delete';
   readonly before?: Record<string, SqlValue>;
   readonly after?: Record<string, SqlValue>;
-  /** Update only: the columns the update assigned, with their new values. */
+  /** Update only: the columns whose value the update changed, with their new values (only these are pushed). */
   readonly updates?: Record<string, SqlValue>;
 }
 
