@@ -66,7 +66,8 @@ export interface BrowserSession {
   readonly browser: Browser;
   readonly context: BrowserContext;
   readonly userDataDir: string;
-  newPage(url: string): Promise<Page>;
+  /** Opens `url` in a new tab and waits until the page sets `window[readyFlag]`. */
+  newPage(url: string, readyFlag?: string): Promise<Page>;
   close(): Promise<void>;
 }
 
@@ -86,11 +87,11 @@ export async function launchBrowser(): Promise<BrowserSession> {
     browser,
     context,
     userDataDir,
-    async newPage(url: string) {
+    async newPage(url: string, readyFlag = 'walsyncReady') {
       const page = await context.newPage();
       page.on('pageerror', (e) => console.error('[page error]', e.message));
       await page.goto(url);
-      await page.waitForFunction(() => (globalThis as { walsyncReady?: boolean }).walsyncReady === true);
+      await page.waitForFunction((flag) => (globalThis as Record<string, unknown>)[flag] !== undefined, readyFlag);
       return page;
     },
     async close() {
