@@ -335,13 +335,14 @@ async function openOpfsDatabaseFiles(runtime: SqliteRuntime, path: string): Prom
   assertOpfsAvailable();
   const { dirs, fileName } = parseDatabasePath(path);
   const directory = await openDirectory(dirs);
-  const opened: FileStore[] = [];
-  try {
-    for (const suffix of FILE_SUFFIXES) opened.push(await openOpfsFile(directory, fileName + suffix));
-  } catch (e) {
-    for (const f of opened) f.close();
-    throw e;
+  // All at once: each open is an asynchronous round trip to the browser's storage process.
+  const attempts = await Promise.allSettled(FILE_SUFFIXES.map((suffix) => openOpfsFile(directory, fileName + suffix)));
+  const failed = attempts.find((a): a is PromiseRejectedResult => a.status === 'rejected');
+  if (failed) {
+    for (const a of attempts) if (a.status === 'fulfilled') a.value.close();
+    throw failed.reason;
   }
+  const opened: FileStore[] = attempts.map((a) => (a as PromiseFulfilledResult<FileStore>).value);
   const name = `/${[...dirs, fileName].join('/')}`;
   const files: DatabaseFiles = {
     name,
