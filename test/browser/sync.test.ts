@@ -479,24 +479,44 @@ describe('schema and names', () => {
     assert.deepEqual(r, [[1, 'y']]);
   });
 
-  test('tablesIgnore keeps a table local', async () => {
+  test('tablesIgnore keeps a table local, and its rows survive pulls', async () => {
     const r = await env.page.evaluate(async (url) => {
       const a = await window.walsync.connect({ path: 'ign-a.db', url, clientName: 'a', tablesIgnore: ['scratch'] });
-      await a.exec('CREATE TABLE kept(id INTEGER PRIMARY KEY); CREATE TABLE scratch(id INTEGER PRIMARY KEY)');
-      await a.exec('INSERT INTO kept VALUES (1); INSERT INTO scratch VALUES (1)');
+      await a.exec('CREATE TABLE kept(id INTEGER PRIMARY KEY); CREATE TABLE scratch(id INTEGER PRIMARY KEY, note TEXT)');
+      await a.exec("INSERT INTO kept VALUES (1); INSERT INTO scratch VALUES (1, 'local only')");
+      const pendingBeforePush = (await a.stats()).cdcOperations;
       await a.push();
+      const pendingAfterPush = (await a.stats()).cdcOperations;
       const b = await window.walsync.connect({ path: 'ign-b.db', url, clientName: 'b' });
       const kept = await window.kit.dump(b, 'kept');
       const scratch = await window.kit.errorOf(() => b.prepare('SELECT count(*) AS c FROM scratch').get()).then(async (e) =>
         e.code === 'none' ? (await b.prepare('SELECT count(*) AS c FROM scratch').get())!.c : e.message,
       );
+      // A pull rolls the database back to the server's state and replays local changes: the
+      // ignored table's rows are local changes too and must come back.
+      await b.exec('INSERT INTO kept VALUES (2)');
+      await b.push();
+      await a.exec("UPDATE scratch SET note = 'edited locally' WHERE id = 1; INSERT INTO scratch VALUES (2, 'second')");
+      await a.pull();
+      await a.pull();
+      const aScratch = await window.kit.dump(a, 'scratch');
+      const aKept = await window.kit.dump(a, 'kept');
+      const pendingAfterPull = (await a.stats()).cdcOperations;
       await a.close();
       await b.close();
-      return { kept, scratch };
+      return { kept, scratch, aScratch, aKept, pendingBeforePush, pendingAfterPush, pendingAfterPull };
     }, env.server.url);
     assert.deepEqual(r.kept, [[1]]);
     // The table's definition syncs (schema changes are always pushed), its rows do not.
     assert.equal(r.scratch, 0);
+    assert.deepEqual(r.aScratch, [
+      [1, 'edited locally'],
+      [2, 'second'],
+    ]);
+    assert.deepEqual(r.aKept, [[1], [2]]);
+    assert.equal(r.pendingBeforePush, 3, 'two CREATEs and the kept row; rows of the ignored table never count as pending');
+    assert.equal(r.pendingAfterPush, 0);
+    assert.equal(r.pendingAfterPull, 0);
   });
 });
 

@@ -11,11 +11,14 @@ import { type TableInfo, listSyncedTables, quoteId, quoteLiteral, readTableInfo,
 
 const TRIGGER_PREFIX = 'walsync_cdc_';
 
-/** Drops every capture trigger and creates them again for the tables synced now. */
-export function refreshCaptureTriggers(db: Database, ignore: ReadonlySet<string>): void {
+/**
+ * Drops every capture trigger and creates them again for the user's tables now. Tables in
+ * `tablesIgnore` are captured too: their rows are not pushed, but a pull must replay them.
+ */
+export function refreshCaptureTriggers(db: Database): void {
   const existing = db.selectValues("SELECT name FROM temp.sqlite_schema WHERE type = 'trigger' AND name LIKE 'walsync\\_cdc\\_%' ESCAPE '\\'") as string[];
   for (const name of existing) db.exec(`DROP TRIGGER IF EXISTS temp.${quoteId(name)}`);
-  for (const table of listSyncedTables(db, ignore)) {
+  for (const table of listSyncedTables(db, new Set())) {
     const info = readTableInfo(db, table);
     if (info) for (const sql of captureTriggerSql(info)) db.exec(sql);
   }

@@ -62,9 +62,11 @@ export function readCdcRows(db: Database, afterChangeId: number, limit: number):
   }));
 }
 
-export function countCdcRowsAfter(db: Database, afterChangeId: number): number {
+/** Changes after `afterChangeId`, not counting row changes of `localTables` (they are never pushed). */
+export function countCdcRowsAfter(db: Database, afterChangeId: number, localTables: readonly string[] = []): number {
   if (!cdcTableExists(db)) return 0;
-  return Number(db.selectValue(`SELECT count(*) FROM ${CDC_TABLE} WHERE change_id > ?`, [afterChangeId]) ?? 0);
+  const local = localTables.length === 0 ? '' : ` AND (change_type = ${ChangeType.schema} OR table_name NOT IN (${localTables.map(() => '?').join(',')}))`;
+  return Number(db.selectValue(`SELECT count(*) FROM ${CDC_TABLE} WHERE change_id > ?${local}`, [afterChangeId, ...localTables]) ?? 0);
 }
 
 export function maxTxnId(db: Database): number {

@@ -57,10 +57,14 @@ class TriggerChangeCapture implements ChangeCapture<CdcChange> {
     this.#ignore = ignore;
   }
 
+  get hasLocalOnlyTables(): boolean {
+    return this.#ignore.size > 0;
+  }
+
   enable(db: Database): void {
     db.exec(CREATE_CDC_TABLE);
     registerCaptureFunctions(this.#sqlite3, db, () => this.#txnId());
-    refreshCaptureTriggers(db, this.#ignore);
+    refreshCaptureTriggers(db);
     this.#tables.clear();
     this.#txn = null;
     this.#nextTxn = Math.max(this.#nextTxn, maxTxnId(db) + 1);
@@ -82,7 +86,7 @@ class TriggerChangeCapture implements ChangeCapture<CdcChange> {
         insertSchemaChange(db, changed[0]!.tblName, stripLeadingComments(sql), this.#txnId());
       }
       this.#tables.clear();
-      refreshCaptureTriggers(db, this.#ignore);
+      refreshCaptureTriggers(db);
       if (autocommit) db.exec('RELEASE walsync_schema_change');
       return result;
     } catch (e) {
@@ -98,16 +102,18 @@ class TriggerChangeCapture implements ChangeCapture<CdcChange> {
       txnId: row.txnId,
       tableName: row.tableName,
       isSchemaChange: row.changeType === ChangeType.schema,
+      localOnly: row.changeType !== ChangeType.schema && this.#ignore.has(row.tableName),
       row,
     }));
   }
 
   countAfter(db: Database, afterChangeId: number): number {
-    return countCdcRowsAfter(db, afterChangeId);
+    return countCdcRowsAfter(db, afterChangeId, [...this.#ignore]);
   }
 
   mutation(db: Database, change: CdcChange): DatabaseRowMutation | null {
-    if (change.isSchemaChange) return null;
+    // Local-only rows are replayed as they are; the transform hook is about what goes to the server.
+    if (change.isSchemaChange || change.localOnly) return null;
     const info = this.#table(db, change.tableName);
     if (!info) return null;
     const { row } = change;
@@ -136,6 +142,7 @@ class TriggerChangeCapture implements ChangeCapture<CdcChange> {
       // Another client may have added the same column first: that is not a reason to refuse the push.
       return [{ sql: idempotentDdl(ddl), args: [], ignoreError: parseAddColumn(ddl) !== null }];
     }
+    if (change.localOnly) return [];
     return this.#rowStatements(db, change, transformed);
   }
 

@@ -10,15 +10,23 @@ export interface CapturedChange {
   readonly tableName: string;
   /** True for schema changes (CREATE / ALTER / DROP). */
   readonly isSchemaChange: boolean;
+  /**
+   * A row change of a table that stays local (`tablesIgnore`): never pushed, so the server never
+   * holds it, and every pull must replay it whatever the push position says.
+   */
+  readonly localOnly: boolean;
 }
 
 export interface ChangeCapture<C extends CapturedChange = CapturedChange> {
+  /** True when some tables stay local (their changes are captured, replayed, never pushed). */
+  readonly hasLocalOnlyTables: boolean;
   /** Creates the change log if needed and starts capturing on this connection. */
   enable(db: Database): void;
   /** Runs one user statement, recording it if it changes the schema. */
   around<T>(db: Database, sql: string, run: () => T): T;
   /** Changes with id > afterChangeId, oldest first. Works on a read-only (snapshot) connection. */
   read(db: Database, afterChangeId: number, limit: number): C[];
+  /** Pending changes after `afterChangeId`: what a push would send (local-only changes excluded). */
   countAfter(db: Database, afterChangeId: number): number;
   /** The transform hook's view of a row change; null for schema changes (never transformed). */
   mutation(db: Database, change: C): DatabaseRowMutation | null;

@@ -284,9 +284,13 @@ export class SyncEngine {
       db.exec('BEGIN IMMEDIATE');
       try {
         capture.enable(db);
-        for (let after = floor; ; ) {
-          const batch = capture.read(snapshot, after, CHANGE_BATCH);
-          if (batch.length === 0) break;
+        // From the log's start when local-only changes may sit below the floor: the server never
+        // got them, so they come back only by replay (the rollback removed them with the rest).
+        for (let after = capture.hasLocalOnlyTables ? 0 : floor; ; ) {
+          const read = capture.read(snapshot, after, CHANGE_BATCH);
+          if (read.length === 0) break;
+          after = read[read.length - 1]!.changeId;
+          const batch = read.filter((change) => change.changeId > floor || change.localOnly);
           const results = await this.#transform(db, batch);
           batch.forEach((change, i) => {
             for (const stmt of capture.replayStatements(db, change, results[i]!)) {
@@ -300,7 +304,6 @@ export class SyncEngine {
               }
             }
           });
-          after = batch[batch.length - 1]!.changeId;
         }
         writeSyncRow(db, this.clientId, { pullGen: intent.localPullGen + 1, changeId: 0 });
         db.exec('COMMIT');
