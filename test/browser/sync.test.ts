@@ -479,6 +479,35 @@ describe('schema and names', () => {
     assert.deepEqual(r, [[1, 'y']]);
   });
 
+  test('a trigger stays on the device that made it (not pushed) and survives pulls', async () => {
+    const r = await env.page.evaluate(async (url) => {
+      const a = await window.walsync.connect({ path: 'trg-a.db', url, clientName: 'a' });
+      await a.exec('CREATE TABLE trg_items(id INTEGER PRIMARY KEY, v TEXT); CREATE TABLE trg_audit(id INTEGER PRIMARY KEY, item INTEGER)');
+      await a.exec('CREATE TRIGGER trg_items_audit AFTER INSERT ON trg_items BEGIN INSERT INTO trg_audit(item) VALUES (NEW.id); END');
+      await a.exec("INSERT INTO trg_items VALUES (1, 'one')");
+      await a.push();
+      const b = await window.walsync.connect({ path: 'trg-b.db', url, clientName: 'b' });
+      const onB = await b.prepare("SELECT count(*) AS n FROM sqlite_schema WHERE type = 'trigger'").get();
+      await b.exec("INSERT INTO trg_items VALUES (2, 'two')");
+      await b.push();
+      await a.pull();
+      const triggerOnA = await a.prepare("SELECT name FROM sqlite_schema WHERE type = 'trigger'").all();
+      await a.exec("INSERT INTO trg_items VALUES (3, 'three')");
+      const audit = await window.kit.dump(a, 'trg_audit', 'item');
+      await a.sync();
+      await b.pull();
+      const auditOnB = await window.kit.dump(b, 'trg_audit', 'item');
+      await a.close();
+      await b.close();
+      return { onB, triggerOnA, audit, auditOnB };
+    }, env.server.url);
+    assert.deepEqual(r.onB, { n: 0 }, 'the trigger was not pushed');
+    assert.deepEqual(r.triggerOnA, [{ name: 'trg_items_audit' }], 'the pull kept the local trigger');
+    // Rows 1 and 3 were inserted on a (its trigger wrote their audit rows); row 2 came from b.
+    assert.deepEqual(r.audit.map((row) => row[1]), [1, 3]);
+    assert.deepEqual(r.auditOnB.map((row) => row[1]), [1, 3], 'the audit rows the trigger wrote are ordinary synced rows');
+  });
+
   test('tablesIgnore keeps a table local, and its rows survive pulls', async () => {
     const r = await env.page.evaluate(async (url) => {
       const a = await window.walsync.connect({ path: 'ign-a.db', url, clientName: 'a', tablesIgnore: ['scratch'] });

@@ -15,25 +15,25 @@ const TRIGGER_PREFIX = 'walsync_cdc_';
  * Drops every capture trigger and creates them again for the user's tables now. Tables in
  * `tablesIgnore` are captured too: their rows are not pushed, but a pull must replay them.
  */
-export function refreshCaptureTriggers(db: Database): void {
+export function refreshCaptureTriggers(db: Database, localTables: ReadonlySet<string>): void {
   const existing = db.selectValues("SELECT name FROM temp.sqlite_schema WHERE type = 'trigger' AND name LIKE 'walsync\\_cdc\\_%' ESCAPE '\\'") as string[];
   for (const name of existing) db.exec(`DROP TRIGGER IF EXISTS temp.${quoteId(name)}`);
   for (const table of listSyncedTables(db, new Set())) {
     const info = readTableInfo(db, table);
-    if (info) for (const sql of captureTriggerSql(info)) db.exec(sql);
+    if (info) for (const sql of captureTriggerSql(info, localTables.has(table))) db.exec(sql);
   }
 }
 
-/** The CREATE TEMP TRIGGER statements for one table. */
-export function captureTriggerSql(info: TableInfo): string[] {
+/** The CREATE TEMP TRIGGER statements for one table; `localOnly` marks its changes as never pushed. */
+export function captureTriggerSql(info: TableInfo, localOnly: boolean): string[] {
   const table = `main.${quoteId(info.name)}`;
   const name = (kind: string) => quoteId(`${TRIGGER_PREFIX}${kind}_${info.name}`);
   const image = (row: 'NEW' | 'OLD') => `walsync_record(${info.columns.map((c) => `${row}.${quoteId(c)}`).join(', ')})`;
   const rowid = info.withoutRowid ? null : rowidName(info);
   const id = (row: 'NEW' | 'OLD') => (rowid ? `${row}.${quoteId(rowid)}` : 'NULL');
   const log = (type: number, row: 'NEW' | 'OLD', before: string, after: string) =>
-    `INSERT INTO main.${CDC_TABLE}(change_time, change_type, table_name, id, before, after, txn_id) ` +
-    `VALUES (unixepoch(), ${type}, ${quoteLiteral(info.name)}, ${id(row)}, ${before}, ${after}, walsync_txn());`;
+    `INSERT INTO main.${CDC_TABLE}(change_time, change_type, table_name, id, before, after, txn_id, local_only) ` +
+    `VALUES (unixepoch(), ${type}, ${quoteLiteral(info.name)}, ${id(row)}, ${before}, ${after}, walsync_txn(), ${localOnly ? 1 : 0});`;
   const changed = info.columns.map((c) => `OLD.${quoteId(c)} IS NOT NEW.${quoteId(c)}`).join(' OR ');
   const sameRow = rowid ? `OLD.${quoteId(rowid)} IS NEW.${quoteId(rowid)} AND ` : '';
 

@@ -2,7 +2,8 @@
  * The local change log, `turso_cdc`: one row per captured change, in commit order. It lives in the
  * database itself, so a change and its log row commit (or roll back) together. Columns follow
  * Turso's CDC table where they mean the same thing; `txn_id` groups the changes of one local
- * transaction and `ddl` holds the text of a schema change.
+ * transaction, `ddl` holds the text of a schema change, and `local_only` marks changes that are
+ * never pushed but replayed by every pull (rows of `tablesIgnore` tables, the user's triggers).
  */
 import type { Database } from '@sqlite.org/sqlite-wasm';
 
@@ -18,7 +19,8 @@ export const CREATE_CDC_TABLE = `CREATE TABLE IF NOT EXISTS ${CDC_TABLE} (
   after BLOB,
   updates BLOB,
   txn_id INTEGER NOT NULL,
-  ddl TEXT
+  ddl TEXT,
+  local_only INTEGER NOT NULL DEFAULT 0
 )`;
 
 /** `change_type` values: Turso's for row changes, plus one for schema changes. */
@@ -35,6 +37,7 @@ export interface CdcRow {
   readonly after: Uint8Array | null;
   readonly txnId: number;
   readonly ddl: string | null;
+  readonly localOnly: boolean;
 }
 
 export function cdcTableExists(db: Database): boolean {
@@ -45,7 +48,7 @@ export function cdcTableExists(db: Database): boolean {
 export function readCdcRows(db: Database, afterChangeId: number, limit: number): CdcRow[] {
   if (!cdcTableExists(db)) return [];
   const rows = db.selectArrays(
-    `SELECT change_id, change_time, change_type, table_name, id, before, after, txn_id, ddl FROM ${CDC_TABLE}
+    `SELECT change_id, change_time, change_type, table_name, id, before, after, txn_id, ddl, local_only FROM ${CDC_TABLE}
      WHERE change_id > ? ORDER BY change_id LIMIT ?`,
     [afterChangeId, limit],
   ) as unknown[][];
@@ -59,14 +62,14 @@ export function readCdcRows(db: Database, afterChangeId: number, limit: number):
     after: (r[6] ?? null) as Uint8Array | null,
     txnId: Number(r[7]),
     ddl: (r[8] ?? null) as string | null,
+    localOnly: Number(r[9]) !== 0,
   }));
 }
 
-/** Changes after `afterChangeId`, not counting row changes of `localTables` (they are never pushed). */
-export function countCdcRowsAfter(db: Database, afterChangeId: number, localTables: readonly string[] = []): number {
+/** Changes after `afterChangeId` that a push would send (local-only ones are never pushed). */
+export function countCdcRowsAfter(db: Database, afterChangeId: number): number {
   if (!cdcTableExists(db)) return 0;
-  const local = localTables.length === 0 ? '' : ` AND (change_type = ${ChangeType.schema} OR table_name NOT IN (${localTables.map(() => '?').join(',')}))`;
-  return Number(db.selectValue(`SELECT count(*) FROM ${CDC_TABLE} WHERE change_id > ?${local}`, [afterChangeId, ...localTables]) ?? 0);
+  return Number(db.selectValue(`SELECT count(*) FROM ${CDC_TABLE} WHERE change_id > ? AND local_only = 0`, [afterChangeId]) ?? 0);
 }
 
 export function maxTxnId(db: Database): number {
@@ -74,9 +77,9 @@ export function maxTxnId(db: Database): number {
   return Number(db.selectValue(`SELECT coalesce(max(txn_id), 0) FROM ${CDC_TABLE}`) ?? 0);
 }
 
-export function insertSchemaChange(db: Database, tableName: string, ddl: string, txnId: number): void {
+export function insertSchemaChange(db: Database, tableName: string, ddl: string, txnId: number, localOnly: boolean): void {
   db.exec({
-    sql: `INSERT INTO ${CDC_TABLE}(change_time, change_type, table_name, txn_id, ddl) VALUES (unixepoch(), ?, ?, ?, ?)`,
-    bind: [ChangeType.schema, tableName, txnId, ddl],
+    sql: `INSERT INTO ${CDC_TABLE}(change_time, change_type, table_name, txn_id, ddl, local_only) VALUES (unixepoch(), ?, ?, ?, ?, ?)`,
+    bind: [ChangeType.schema, tableName, txnId, ddl, localOnly ? 1 : 0],
   });
 }

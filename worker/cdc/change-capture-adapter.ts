@@ -21,11 +21,12 @@ import { type ChangeStatement, changedColumns, rowChangeSql } from './row-change
 import {
   changedSchemaObjects,
   idempotentDdl,
+  isLocalOnlySchemaChange,
   looksLikeSchemaChange,
   parseAddColumn,
   readSchemaSnapshot,
   stripLeadingComments,
-  syncedSchemaObjects,
+  userSchemaObjects,
 } from './schema-change.js';
 import { type TableInfo, readTableInfo } from './table-info.js';
 
@@ -57,14 +58,10 @@ class TriggerChangeCapture implements ChangeCapture<CdcChange> {
     this.#ignore = ignore;
   }
 
-  get hasLocalOnlyTables(): boolean {
-    return this.#ignore.size > 0;
-  }
-
   enable(db: Database): void {
     db.exec(CREATE_CDC_TABLE);
     registerCaptureFunctions(this.#sqlite3, db, () => this.#txnId());
-    refreshCaptureTriggers(db);
+    refreshCaptureTriggers(db, this.#ignore);
     this.#tables.clear();
     this.#txn = null;
     this.#nextTxn = Math.max(this.#nextTxn, maxTxnId(db) + 1);
@@ -81,12 +78,12 @@ class TriggerChangeCapture implements ChangeCapture<CdcChange> {
     if (autocommit) db.exec('SAVEPOINT walsync_schema_change');
     try {
       const result = run();
-      const changed = syncedSchemaObjects(changedSchemaObjects(before, readSchemaSnapshot(db)));
+      const changed = userSchemaObjects(changedSchemaObjects(before, readSchemaSnapshot(db)));
       if (changed.length > 0) {
-        insertSchemaChange(db, changed[0]!.tblName, stripLeadingComments(sql), this.#txnId());
+        insertSchemaChange(db, changed[0]!.tblName, stripLeadingComments(sql), this.#txnId(), isLocalOnlySchemaChange(changed));
       }
       this.#tables.clear();
-      refreshCaptureTriggers(db);
+      refreshCaptureTriggers(db, this.#ignore);
       if (autocommit) db.exec('RELEASE walsync_schema_change');
       return result;
     } catch (e) {
@@ -102,13 +99,13 @@ class TriggerChangeCapture implements ChangeCapture<CdcChange> {
       txnId: row.txnId,
       tableName: row.tableName,
       isSchemaChange: row.changeType === ChangeType.schema,
-      localOnly: row.changeType !== ChangeType.schema && this.#ignore.has(row.tableName),
+      localOnly: row.localOnly,
       row,
     }));
   }
 
   countAfter(db: Database, afterChangeId: number): number {
-    return countCdcRowsAfter(db, afterChangeId, [...this.#ignore]);
+    return countCdcRowsAfter(db, afterChangeId);
   }
 
   mutation(db: Database, change: CdcChange): DatabaseRowMutation | null {
@@ -137,12 +134,12 @@ class TriggerChangeCapture implements ChangeCapture<CdcChange> {
   }
 
   pushStatements(db: Database, change: CdcChange, transformed: DatabaseRowTransformResult): PushStatement[] {
+    if (change.localOnly) return [];
     if (change.isSchemaChange) {
       const ddl = change.row.ddl ?? '';
       // Another client may have added the same column first: that is not a reason to refuse the push.
       return [{ sql: idempotentDdl(ddl), args: [], ignoreError: parseAddColumn(ddl) !== null }];
     }
-    if (change.localOnly) return [];
     return this.#rowStatements(db, change, transformed);
   }
 

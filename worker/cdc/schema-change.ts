@@ -42,13 +42,18 @@ export function changedSchemaObjects(before: Map<string, string>, after: Map<str
   return changed;
 }
 
+/** The objects whose change is logged: not walsync's, Turso's or SQLite's own. */
+export function userSchemaObjects(objects: readonly SchemaObject[]): SchemaObject[] {
+  return objects.filter((o) => !isInternalTable(o.name) && !isInternalTable(o.tblName));
+}
+
 /**
- * The objects whose change is synced: not walsync's, Turso's or SQLite's own, and not triggers
- * (like Turso's clients, walsync does not sync triggers: a trigger on the server would fire again
- * for rows whose effects the client already pushes).
+ * Schema changes that stay on this device: the user's triggers. Like Turso's clients, walsync does
+ * not push triggers (on the server a trigger would fire again for rows whose effects the client
+ * pushes itself); they are kept locally by replaying their DDL on every pull.
  */
-export function syncedSchemaObjects(objects: readonly SchemaObject[]): SchemaObject[] {
-  return objects.filter((o) => o.type !== 'trigger' && !isInternalTable(o.name) && !isInternalTable(o.tblName));
+export function isLocalOnlySchemaChange(objects: readonly SchemaObject[]): boolean {
+  return objects.every((o) => o.type === 'trigger');
 }
 
 const CREATE_HEAD = /^(CREATE\s+(?:(?:TEMP|TEMPORARY|UNIQUE|VIRTUAL)\s+)*(?:TABLE|INDEX|VIEW|TRIGGER)\s+)(?!IF\s+NOT\s+EXISTS\b)/i;

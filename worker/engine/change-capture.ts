@@ -11,15 +11,14 @@ export interface CapturedChange {
   /** True for schema changes (CREATE / ALTER / DROP). */
   readonly isSchemaChange: boolean;
   /**
-   * A row change of a table that stays local (`tablesIgnore`): never pushed, so the server never
-   * holds it, and every pull must replay it whatever the push position says.
+   * A change that stays on this device (a row of a `tablesIgnore` table, the user's trigger DDL):
+   * never pushed, so the server never holds it, and every pull must replay it whatever the push
+   * position says.
    */
   readonly localOnly: boolean;
 }
 
 export interface ChangeCapture<C extends CapturedChange = CapturedChange> {
-  /** True when some tables stay local (their changes are captured, replayed, never pushed). */
-  readonly hasLocalOnlyTables: boolean;
   /** Creates the change log if needed and starts capturing on this connection. */
   enable(db: Database): void;
   /** Runs one user statement, recording it if it changes the schema. */

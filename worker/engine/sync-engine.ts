@@ -284,9 +284,9 @@ export class SyncEngine {
       db.exec('BEGIN IMMEDIATE');
       try {
         capture.enable(db);
-        // From the log's start when local-only changes may sit below the floor: the server never
-        // got them, so they come back only by replay (the rollback removed them with the rest).
-        for (let after = capture.hasLocalOnlyTables ? 0 : floor; ; ) {
+        // From the log's start: local-only changes below the floor never reached the server, so
+        // they come back only by replay (the rollback removed them with everything local).
+        for (let after = 0; ; ) {
           const read = capture.read(snapshot, after, CHANGE_BATCH);
           if (read.length === 0) break;
           after = read[read.length - 1]!.changeId;
