@@ -508,6 +508,28 @@ describe('schema and names', () => {
     assert.deepEqual(r.auditOnB.map((row) => row[1]), [1, 3], 'the audit rows the trigger wrote are ordinary synced rows');
   });
 
+  test('PRAGMA user_version (an app\'s migration mark) stays local and survives pulls', async () => {
+    const r = await env.page.evaluate(async (url) => {
+      const a = await window.walsync.connect({ path: 'uv-a.db', url, clientName: 'a' });
+      await a.exec('CREATE TABLE uv(id INTEGER PRIMARY KEY)');
+      await a.exec('PRAGMA user_version = 7');
+      const pending = (await a.stats()).cdcOperations;
+      await a.push();
+      const b = await window.walsync.connect({ path: 'uv-b.db', url, clientName: 'b' });
+      const onB = await b.prepare('PRAGMA user_version').get();
+      await b.exec('INSERT INTO uv VALUES (1)');
+      await b.push();
+      await a.pull();
+      const onA = await a.prepare('PRAGMA user_version').get();
+      await a.close();
+      await b.close();
+      return { pending, onB, onA };
+    }, env.server.url);
+    assert.equal(r.pending, 1, 'only the CREATE waits to be pushed');
+    assert.deepEqual(r.onB, { user_version: 0 });
+    assert.deepEqual(r.onA, { user_version: 7 });
+  });
+
   test('tablesIgnore keeps a table local, and its rows survive pulls', async () => {
     const r = await env.page.evaluate(async (url) => {
       const a = await window.walsync.connect({ path: 'ign-a.db', url, clientName: 'a', tablesIgnore: ['scratch'] });

@@ -20,6 +20,7 @@ import { decodeRecord } from './record.js';
 import { type ChangeStatement, changedColumns, rowChangeSql } from './row-change-sql.js';
 import {
   changedSchemaObjects,
+  headerSettingOf,
   idempotentDdl,
   isLocalOnlySchemaChange,
   looksLikeSchemaChange,
@@ -71,6 +72,8 @@ class TriggerChangeCapture implements ChangeCapture<CdcChange> {
     const autocommit = this.#isAutocommit(db);
     // Outside a transaction every statement starts a new one.
     if (autocommit) this.#txn = null;
+    const setting = headerSettingOf(sql);
+    if (setting) return this.#aroundHeaderSetting(db, setting, autocommit, run);
     if (!looksLikeSchemaChange(sql)) return run();
 
     const before = readSchemaSnapshot(db);
@@ -89,6 +92,21 @@ class TriggerChangeCapture implements ChangeCapture<CdcChange> {
     } catch (e) {
       if (autocommit && !this.#isAutocommit(db)) db.exec('ROLLBACK TO walsync_schema_change; RELEASE walsync_schema_change');
       this.#tables.clear();
+      throw e;
+    }
+  }
+
+  /** Runs a header-setting PRAGMA and logs its resulting value as a local-only change, atomically. */
+  #aroundHeaderSetting<T>(db: Database, setting: 'user_version' | 'application_id', autocommit: boolean, run: () => T): T {
+    if (autocommit) db.exec('SAVEPOINT walsync_header_setting');
+    try {
+      const result = run();
+      const value = Number(db.selectValue(`PRAGMA ${setting}`));
+      insertSchemaChange(db, setting, `PRAGMA ${setting} = ${value}`, this.#txnId(), true);
+      if (autocommit) db.exec('RELEASE walsync_header_setting');
+      return result;
+    } catch (e) {
+      if (autocommit && !this.#isAutocommit(db)) db.exec('ROLLBACK TO walsync_header_setting; RELEASE walsync_header_setting');
       throw e;
     }
   }

@@ -18,6 +18,16 @@ export function looksLikeSchemaChange(sql: string): boolean {
   return /^(?:CREATE|ALTER|DROP)\b/i.test(stripLeadingComments(sql));
 }
 
+/**
+ * For `PRAGMA user_version = …` / `application_id = …`: the setting's name. They live in the
+ * database header, which a pull replaces with the server's; apps use user_version for their
+ * migrations, so walsync keeps them as local-only changes, replayed by every pull.
+ */
+export function headerSettingOf(sql: string): 'user_version' | 'application_id' | null {
+  const m = /^PRAGMA\s+(?:main\s*\.\s*)?(user_version|application_id)\s*=/i.exec(stripLeadingComments(sql));
+  return m ? (m[1]!.toLowerCase() as 'user_version' | 'application_id') : null;
+}
+
 export interface SchemaObject {
   readonly type: string;
   readonly name: string;
