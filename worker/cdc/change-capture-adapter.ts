@@ -77,36 +77,45 @@ class TriggerChangeCapture implements ChangeCapture<CdcChange> {
     if (!looksLikeSchemaChange(sql)) return run();
 
     const before = readSchemaSnapshot(db);
-    // The schema change and its log row must commit together: give an autocommit DDL a transaction.
-    if (autocommit) db.exec('SAVEPOINT walsync_schema_change');
     try {
-      const result = run();
-      const changed = userSchemaObjects(changedSchemaObjects(before, readSchemaSnapshot(db)));
-      if (changed.length > 0) {
-        insertSchemaChange(db, changed[0]!.tblName, stripLeadingComments(sql), this.#txnId(), isLocalOnlySchemaChange(changed));
-      }
+      return this.#withLogRow(db, autocommit, () => {
+        const result = run();
+        const changed = userSchemaObjects(changedSchemaObjects(before, readSchemaSnapshot(db)));
+        if (changed.length > 0) {
+          insertSchemaChange(db, changed[0]!.tblName, stripLeadingComments(sql), this.#txnId(), isLocalOnlySchemaChange(changed));
+        }
+        this.#tables.clear();
+        refreshCaptureTriggers(db, this.#ignore);
+        return result;
+      });
+    } finally {
       this.#tables.clear();
-      refreshCaptureTriggers(db, this.#ignore);
-      if (autocommit) db.exec('RELEASE walsync_schema_change');
-      return result;
-    } catch (e) {
-      if (autocommit && !this.#isAutocommit(db)) db.exec('ROLLBACK TO walsync_schema_change; RELEASE walsync_schema_change');
-      this.#tables.clear();
-      throw e;
     }
   }
 
-  /** Runs a header-setting PRAGMA and logs its resulting value as a local-only change, atomically. */
+  /** Runs a header-setting PRAGMA and logs its resulting value as a local-only change. */
   #aroundHeaderSetting<T>(db: Database, setting: 'user_version' | 'application_id', autocommit: boolean, run: () => T): T {
-    if (autocommit) db.exec('SAVEPOINT walsync_header_setting');
-    try {
+    return this.#withLogRow(db, autocommit, () => {
       const result = run();
       const value = Number(db.selectValue(`PRAGMA ${setting}`));
       insertSchemaChange(db, setting, `PRAGMA ${setting} = ${value}`, this.#txnId(), true);
-      if (autocommit) db.exec('RELEASE walsync_header_setting');
+      return result;
+    });
+  }
+
+  /**
+   * A statement and the log row that records it must commit together: outside a transaction they
+   * get a savepoint of their own, rolled back whole if either fails.
+   */
+  #withLogRow<T>(db: Database, autocommit: boolean, work: () => T): T {
+    if (!autocommit) return work();
+    db.exec('SAVEPOINT walsync_logged_statement');
+    try {
+      const result = work();
+      db.exec('RELEASE walsync_logged_statement');
       return result;
     } catch (e) {
-      if (autocommit && !this.#isAutocommit(db)) db.exec('ROLLBACK TO walsync_header_setting; RELEASE walsync_header_setting');
+      if (!this.#isAutocommit(db)) db.exec('ROLLBACK TO walsync_logged_statement; RELEASE walsync_logged_statement');
       throw e;
     }
   }
