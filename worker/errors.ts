@@ -33,6 +33,8 @@ export type WalsyncErrorCode =
   | 'PROTOCOL_ERROR'
   /** The server refused a pushed change; nothing of that push was applied. */
   | 'PUSH_REJECTED'
+  /** The server no longer has the database this copy was synced with (it was reset or replaced). */
+  | 'SERVER_RESET'
   /** An internal invariant failed; this is a bug in walsync. */
   | 'INTERNAL';
 

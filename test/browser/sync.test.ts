@@ -5,6 +5,7 @@
  */
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
+import { startSyncServer } from '../../scripts/sync-server.js';
 import { useSyncTestPage } from '../support/sync-test-page.js';
 
 const env = useSyncTestPage();
@@ -228,6 +229,64 @@ describe('push and pull', () => {
     );
     assert.ok(r.seen.some((s) => s.path === '/pull-updates') && r.seen.some((s) => s.path === '/v2/pipeline'));
   });
+});
+
+describe('a server that was reset', () => {
+  // Behind: the new server has less history than our revision (an empty answer under another
+  // revision). Ahead: more history (an answer with pages, of another database).
+  for (const variant of ['behind', 'ahead'] as const) {
+    test(`is refused with SERVER_RESET before anything changes (new server ${variant} of our revision)`, async () => {
+      const first = await startSyncServer();
+      let second: Awaited<ReturnType<typeof startSyncServer>> | undefined;
+      try {
+        await env.page.evaluate(
+          async ({ url, path }) => {
+            const db = await window.walsync.connect({ path, url, clientName: 'reset' });
+            await db.exec("CREATE TABLE reset_t(id INTEGER PRIMARY KEY, v TEXT); INSERT INTO reset_t VALUES (1, 'kept')");
+            await db.sync();
+            await db.close();
+          },
+          { url: first.url, path: `reset-${variant}.db` },
+        );
+        await first.stop();
+        // A fresh server on the same address.
+        second = await startSyncServer({ port: first.port });
+        if (variant === 'ahead') {
+          await env.page.evaluate(async (url) => {
+            const other = await window.walsync.connect({ path: 'reset-other.db', url, clientName: 'other' });
+            for (let i = 0; i < 5; i++) {
+              await other.exec(`CREATE TABLE elsewhere_${i}(id INTEGER PRIMARY KEY); INSERT INTO elsewhere_${i} VALUES (${i})`);
+              await other.push();
+            }
+            await other.close();
+          }, second.url);
+        }
+        const r = await env.page.evaluate(
+          async ({ url, path }) => {
+            const db = await window.walsync.connect({ path, url, clientName: 'reset' });
+            const before = await db.stats();
+            const error = await window.kit.errorOf(() => db.pull());
+            const after = await db.stats();
+            const rows = await window.kit.dump(db, 'reset_t');
+            const tables = await db.prepare("SELECT count(*) AS n FROM sqlite_schema WHERE name LIKE 'elsewhere%'").get();
+            const check = await db.prepare('PRAGMA integrity_check').get();
+            await db.close();
+            return { error, revisionBefore: before.revision, revisionAfter: after.revision, rows, tables, check };
+          },
+          { url: second.url, path: `reset-${variant}.db` },
+        );
+        assert.equal(r.error.code, 'SERVER_RESET', JSON.stringify(r));
+        assert.match(r.error.message, /reset or replaced/);
+        assert.equal(r.revisionAfter, r.revisionBefore, 'the new revision was not adopted');
+        assert.deepEqual(r.rows, [[1, 'kept']]);
+        assert.deepEqual(r.tables, { n: 0 }, 'no page of the other database was installed');
+        assert.deepEqual(r.check, { integrity_check: 'ok' });
+      } finally {
+        await second?.stop();
+        await first.stop();
+      }
+    });
+  }
 });
 
 describe('bootstrap and maintenance options', () => {

@@ -49,6 +49,12 @@ export interface SyncMetadata {
   readonly lastPushUnixTime: number | null;
   readonly lastPullUnixTime: number | null;
   readonly pullIntent: PullIntent | null;
+  /**
+   * True once a push of this client committed on the server: from then on the server's database
+   * holds this client's row in `turso_sync_last_change_id` for good, so a pulled state without it
+   * comes from a server that was reset or replaced. (Absent in older records: no such check.)
+   */
+  readonly pushedToServer?: boolean;
 }
 
 export interface MetadataStore {
@@ -111,5 +117,6 @@ export function newMetadata(clientId: string): SyncMetadata {
     lastPushUnixTime: null,
     lastPullUnixTime: null,
     pullIntent: null,
+    pushedToServer: false,
   };
 }

@@ -30,6 +30,8 @@ export interface PushStatement {
 
 export interface SyncRemote {
   pullUpdates(clientRevision: string | null, longPollTimeoutMs: number): Promise<PullResponse>;
+  /** The database's first page (its header) as of `revision`; null if the database is empty then. */
+  readFirstPage(revision: string): Promise<Uint8Array | null>;
   /** This client's row of `turso_sync_last_change_id` on the server; null if it has none. */
   readHighWater(clientId: string): Promise<HighWaterMark | null>;
   /**

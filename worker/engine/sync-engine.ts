@@ -19,7 +19,7 @@ import { mergeUpserts } from './push-statements.js';
 import type { HighWaterMark, PushStatement, SyncRemote } from './remote.js';
 import { RevertStore } from './revert-store.js';
 import { SyncedBase, effectiveWatermark } from './synced-base.js';
-import { readSyncRow, writeSyncRow } from './sync-table.js';
+import { hasSyncRowOnTable, readSyncRow, writeSyncRow } from './sync-table.js';
 
 /** Pages gathered into one file write while bootstrapping (1 MiB). */
 const BOOTSTRAP_WRITE_PAGES = 256;
@@ -37,6 +37,8 @@ interface PushProgress {
   /** The last change id the server holds. */
   last: number;
   chunk: { statements: PushStatement[]; owners: CapturedChange[]; end: number } | null;
+  /** A chunk committed on the server during this push. */
+  committed: boolean;
 }
 
 export interface SyncEngineDeps {
@@ -57,8 +59,8 @@ export class SyncEngine {
   #meta: SyncMetadata;
   #sentBytes = 0;
   #receivedBytes = 0;
-  /** A finished pull download waiting for applyPull(). */
-  #download: ChangesFileReader | null = null;
+  /** A finished pull download waiting for applyPull(), with the server's first page when it must be checked. */
+  #download: { changes: ChangesFileReader; serverFirstPage: Uint8Array | null | undefined } | null = null;
   /** The push in progress: the server's position, and the chunk being sent. */
   #push: PushProgress | null = null;
 
@@ -155,16 +157,27 @@ export class SyncEngine {
    */
   async downloadPull(url: string): Promise<void> {
     this.#download = null;
-    this.#download = await this.#downloadChanges(this.#deps.remoteFor(url));
+    const remote = this.#deps.remoteFor(url);
+    const changes = await this.#downloadChanges(remote);
+    // "Nothing changed" under a new revision: harmless on a server whose state moved on without a
+    // page (no page changed means its first page is still ours), but it is also what a server that
+    // was reset answers, and pulling later changes of another database onto ours would corrupt it.
+    // One small request tells the two apart: the server's header page at the new revision.
+    const { revision } = changes.summary;
+    const suspicious = changes.summary.pageCount === 0 && this.#meta.revision !== null && revision !== this.#meta.revision;
+    const serverFirstPage = suspicious ? await this.#counted(remote, () => remote.readFirstPage(revision)) : undefined;
+    this.#download = { changes, serverFirstPage };
     killPoint('pull:downloaded');
   }
 
   /** Pull, local phase: installs what downloadPull() fetched. Resolves true if it brought changes. */
   async applyPull(): Promise<boolean> {
     this.#assertNoTransaction('pull');
-    const changes = this.#download;
+    const download = this.#download;
     this.#download = null;
-    if (!changes) throw new WalsyncError('INTERNAL', 'applyPull() without a finished download');
+    if (!download) throw new WalsyncError('INTERNAL', 'applyPull() without a finished download');
+    const { changes } = download;
+    if (download.serverFirstPage !== undefined) this.#assertSameDatabase(download.serverFirstPage, changes.summary.revision);
     if (changes.summary.pageCount === 0) {
       await this.#saveMeta({ ...this.#meta, revision: changes.summary.revision, lastPullUnixTime: nowSeconds() });
       changes.clear();
@@ -198,6 +211,22 @@ export class SyncEngine {
     killPoint('pull:applied');
     await this.#finishPull(intent);
     return true;
+  }
+
+  /**
+   * Checks that the server's header page equals our synced base's (but for the schema cookie, which
+   * every pull bumps locally): otherwise the server holds another database than the one we synced.
+   */
+  #assertSameDatabase(serverFirstPage: Uint8Array | null, revision: string): void {
+    const log = this.#log();
+    const state = log.state();
+    const base = new SyncedBase(log, state, this.#revert, effectiveWatermark(this.#meta.watermark, state), this.#meta.basePages);
+    const ours = base.page(1);
+    const same =
+      ours === null || serverFirstPage === null
+        ? ours === serverFirstPage
+        : ours.every((byte, i) => (i >= 40 && i < 44) || byte === serverFirstPage[i]);
+    if (!same) throw serverResetError(revision, this.#meta.revision);
   }
 
   /** Streams the server's answer into the changes file; returns it ready to read. */
@@ -276,6 +305,12 @@ export class SyncEngine {
     if (remoteRow && remoteRow.pullGen > intent.localPullGen) {
       throw new WalsyncError('PROTOCOL_ERROR', `the server knows change-log generation ${remoteRow.pullGen} of this client, which is newer than the local ${intent.localPullGen}`);
     }
+    if (this.#meta.pushedToServer && !hasSyncRowOnTable(db, this.clientId)) {
+      // Our pushes left our row on the server for good; a state without it is another database
+      // (pages of two databases mixed: hence a scan of the table itself, not of its index).
+      // Thrown before the replay: the caller undoes the pull, so nothing changes here.
+      throw serverResetError(intent.revision, this.#meta.revision);
+    }
     const floor = remoteRow && remoteRow.pullGen === intent.localPullGen ? remoteRow.changeId : 0;
     const snapshotName = `${files.name}-snapshot`;
     runtime.vfs.registerFile(snapshotName, this.#log().snapshotAt(intent.localEndFrame));
@@ -347,7 +382,7 @@ export class SyncEngine {
     this.#push = null;
     const remote = this.#deps.remoteFor(url);
     const mark = await this.#counted(remote, () => remote.readHighWater(this.clientId));
-    this.#push = { remote, mark, localPullGen: null, last: 0, chunk: null };
+    this.#push = { remote, mark, localPullGen: null, last: 0, chunk: null, committed: false };
   }
 
   /** Push, local phase: the next chunk of whole transactions as statements; false when none is left. */
@@ -413,6 +448,7 @@ export class SyncEngine {
     }
     push.last = chunk.end;
     push.chunk = null;
+    push.committed = true;
     killPoint('push:sent');
   }
 
@@ -426,6 +462,7 @@ export class SyncEngine {
       lastPushedChangeId: push.last,
       lastPushedPullGen: push.localPullGen ?? this.#meta.lastPushedPullGen,
       lastPushUnixTime: nowSeconds(),
+      pushedToServer: this.#meta.pushedToServer === true || push.committed,
     });
   }
 
@@ -601,6 +638,14 @@ async function bootstrap(deps: SyncEngineDeps, meta: SyncMetadata, remote: SyncR
   };
   await deps.metadata.save(done);
   return done;
+}
+
+function serverResetError(revision: string, syncedRevision: string | null): WalsyncError {
+  return new WalsyncError(
+    'SERVER_RESET',
+    `the sync server no longer has the database this copy was synced with (revision ${revision} after ${syncedRevision ?? 'none'} is another database): it was reset or replaced. Nothing was changed here; delete this local database and connect again to start from the server's data, or point it back at the right server`,
+    { context: { revision, syncedRevision } },
+  );
 }
 
 function resetToEmpty(files: DatabaseFiles, meta: SyncMetadata): SyncMetadata {

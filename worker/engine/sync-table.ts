@@ -27,3 +27,17 @@ export function writeSyncRow(db: Database, clientId: string, row: SyncRow): void
   db.exec(CREATE_SYNC_TABLE);
   db.exec({ sql: UPSERT_SYNC_ROW, bind: [clientId, row.pullGen, row.changeId] });
 }
+
+/**
+ * Whether the table itself (not its index) holds this client's row: after pages of another
+ * database were laid over ours, index and table can disagree, and only the table is evidence.
+ */
+export function hasSyncRowOnTable(db: Database, clientId: string): boolean {
+  try {
+    const exists = db.selectValue("SELECT 1 FROM sqlite_schema WHERE type = 'table' AND name = ?", [SYNC_TABLE]);
+    return exists !== undefined && db.selectValue(`SELECT 1 FROM ${SYNC_TABLE} NOT INDEXED WHERE client_id = ?`, [clientId]) !== undefined;
+  } catch {
+    // Unreadable (a mix of two databases can be corrupt): not ours either.
+    return false;
+  }
+}

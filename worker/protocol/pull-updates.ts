@@ -13,7 +13,14 @@ export interface PullRequest {
   /** Revision we have; null asks for the whole database. */
   readonly clientRevision: string | null;
   readonly longPollTimeoutMs: number;
+  /** Pin the answer to this revision of the server (empty: its latest). */
+  readonly serverRevision?: string;
+  /** Only these pages (a serialized RoaringBitmap of zero-based page ids); absent: all. */
+  readonly pagesSelector?: Uint8Array;
 }
+
+/** The RoaringBitmap {0} (sync-protocol.md §2.7): selects the database's first page only. */
+export const FIRST_PAGE_SELECTOR = Uint8Array.from([0x3a, 0x30, 0, 0, 1, 0, 0, 0, 0, 0, 0, 0, 0x10, 0, 0, 0, 0, 0]);
 
 export interface PullHeader {
   readonly revision: string;
@@ -28,11 +35,16 @@ export interface PullPage {
 /** Encodes PullUpdatesRequest. encoding (RAW) and stream_kind (PAGES) are 0, i.e. omitted. */
 export function encodePullRequest(request: PullRequest): Uint8Array {
   const out: number[] = [];
+  if (request.serverRevision) {
+    const rev = new TextEncoder().encode(request.serverRevision);
+    out.push(0x12, ...varint(rev.length), ...rev);
+  }
   if (request.clientRevision) {
     const rev = new TextEncoder().encode(request.clientRevision);
     out.push(0x1a, ...varint(rev.length), ...rev);
     if (request.longPollTimeoutMs > 0) out.push(0x20, ...varint(request.longPollTimeoutMs));
   }
+  if (request.pagesSelector) out.push(0x2a, ...varint(request.pagesSelector.length), ...request.pagesSelector);
   return Uint8Array.from(out);
 }
 
