@@ -72,9 +72,11 @@ class TriggerChangeCapture implements ChangeCapture<CdcChange> {
     const autocommit = this.#isAutocommit(db);
     // Outside a transaction every statement starts a new one.
     if (autocommit) this.#txn = null;
-    const setting = headerSettingOf(sql);
+    // Every statement of a synced database passes here: strip its leading comments once.
+    const text = stripLeadingComments(sql);
+    const setting = headerSettingOf(text);
     if (setting) return this.#aroundHeaderSetting(db, setting, autocommit, run);
-    if (!looksLikeSchemaChange(sql)) return run();
+    if (!looksLikeSchemaChange(text)) return run();
 
     const before = readSchemaSnapshot(db);
     try {
@@ -82,9 +84,8 @@ class TriggerChangeCapture implements ChangeCapture<CdcChange> {
         const result = run();
         const changed = userSchemaObjects(changedSchemaObjects(before, readSchemaSnapshot(db)));
         if (changed.length > 0) {
-          insertSchemaChange(db, changed[0]!.tblName, stripLeadingComments(sql), this.#txnId(), isLocalOnlySchemaChange(changed));
+          insertSchemaChange(db, changed[0]!.tblName, text, this.#txnId(), isLocalOnlySchemaChange(changed));
         }
-        this.#tables.clear();
         refreshCaptureTriggers(db, this.#ignore);
         return result;
       });
