@@ -26,6 +26,8 @@ export interface RowImages {
   readonly id: number | bigint | null;
   readonly before: readonly SqlValue[] | null;
   readonly after: readonly SqlValue[] | null;
+  /** Update only: the column indexes to set; default: those whose value differs between the images. */
+  readonly changed?: readonly number[];
 }
 
 /** Two stored values are the same value of the same type. */
@@ -128,7 +130,7 @@ export function rowChangeSql(info: TableInfo, change: RowImages): ChangeStatemen
     case 'update': {
       const before = change.before ?? [];
       const after = change.after ?? [];
-      const changed = changedColumns(before, after).filter((i) => i < info.columns.length);
+      const changed = (change.changed ?? changedColumns(before, after)).filter((i) => i < info.columns.length);
       if (changed.length === 0) return [];
       const sql = text(t, `update:${changed.join(',')}`, () => `UPDATE ${table} SET ${changed.map((i) => `${quoteId(info.columns[i]!)} = ?`).join(', ')} WHERE ${keyWhere}`);
       return [{ sql, args: [...changed.map((i) => after[i] ?? null), ...keyArgs(before)] }];
