@@ -1,7 +1,7 @@
 /** The main-thread API: Database, Statement and Transaction, each a thin proxy to the worker. */
 import { type Remote, transfer } from 'comlink';
 import { WalsyncError } from '../worker/errors.js';
-import type { BatchRequest, BatchResults, BindArgs, RunResult, SyncStats, WorkerApi } from '../worker/rpc.js';
+import type { BatchRequest, BatchResults, BindArgs, PendingChange, RunResult, SyncStats, WorkerApi } from '../worker/rpc.js';
 import { type Row, toRow, toRows } from './rows.js';
 import { type WorkerChannel, releaseChannel } from './worker-channel.js';
 
@@ -266,6 +266,41 @@ export class Database {
   /** Sync and storage counters: pending changes, log sizes, last push/pull times, bytes sent/received. */
   stats(): Promise<SyncStats> {
     return this.#executor.call((api) => api.stats());
+  }
+
+  /**
+   * The local changes waiting to be pushed, oldest first, one entry per logged change (schema
+   * changes included, with their SQL): what a `PUSH_REJECTED` error's `context.changeIds` refer to.
+   * Pages through a long queue with `afterChangeId` (the last id seen) and `limit` (default 1000).
+   */
+  pendingChanges(options: { afterChangeId?: number; limit?: number } = {}): Promise<PendingChange[]> {
+    const afterChangeId = options.afterChangeId ?? 0;
+    const limit = options.limit ?? 1000;
+    if (!Number.isSafeInteger(afterChangeId) || !Number.isSafeInteger(limit) || limit < 1) {
+      return Promise.reject(new WalsyncError('INVALID_ARGUMENT', 'pendingChanges(): afterChangeId must be an integer and limit a positive integer'));
+    }
+    return this.#executor.call((api) => api.pendingChanges(afterChangeId, limit));
+  }
+
+  /**
+   * Removes pending changes from the push queue, so they are never pushed: the way out when the
+   * server refuses a change (the `PUSH_REJECTED` error names it in `context.changeIds`) or a pull
+   * cannot replay it. Takes one change id or several; discards all of them or, if one is not
+   * pending, none (`INVALID_ARGUMENT`). Resolves with how many were discarded. The changes' effect
+   * stays in the local database until the next `pull()`, which rebuilds the local state from the
+   * server's and replays only the changes still pending: then it is undone locally too. Waits for
+   * a running push or pull to end.
+   */
+  discardChange(changeIds: number | readonly number[]): Promise<number> {
+    const ids = typeof changeIds === 'number' ? [changeIds] : Array.isArray(changeIds) ? [...(changeIds as readonly number[])] : null;
+    if (ids === null || ids.some((id) => typeof id !== 'number' || !Number.isSafeInteger(id))) {
+      return Promise.reject(new WalsyncError('INVALID_ARGUMENT', 'discardChange() takes a change id or an array of change ids'));
+    }
+    if (!this.#syncUrl) {
+      return Promise.reject(new WalsyncError('SYNC_NOT_CONFIGURED', 'this database does not sync: connect() was called without a "url"', { context: { path: this.path } }));
+    }
+    // Not in the middle of a push: a chunk already prepared would send the change anyway.
+    return this.channel.syncLock.run(() => this.#executor.call((api) => api.discardChanges(ids)));
   }
 
   /**

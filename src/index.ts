@@ -8,4 +8,4 @@ export type { ConnectOptions } from './options.js';
 export { Database, Statement, Transaction, type BatchInput, type BatchResultSet, type TransactionMode } from './database.js';
 export type { Row } from './rows.js';
 export { WalsyncError, isWalsyncError, type WalsyncErrorCode, type WalsyncErrorContext } from '../worker/errors.js';
-export type { BindArgs, DatabaseRowMutation, DatabaseRowTransformResult, RunResult, SqlValue, SyncStats } from '../worker/rpc.js';
+export type { BindArgs, DatabaseRowMutation, DatabaseRowTransformResult, PendingChange, RunResult, SqlValue, SyncStats } from '../worker/rpc.js';

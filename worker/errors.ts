@@ -38,8 +38,11 @@ export type WalsyncErrorCode =
   /** An internal invariant failed; this is a bug in walsync. */
   | 'INTERNAL';
 
-/** Extra facts about an error, e.g. the SQL or the HTTP status. Values must be structured-cloneable. */
-export type WalsyncErrorContext = Record<string, string | number | boolean | null | undefined>;
+/**
+ * Extra facts about an error, e.g. the SQL or the HTTP status (`changeIds`: the local changes a
+ * refused change stands for). Values must be structured-cloneable.
+ */
+export type WalsyncErrorContext = Record<string, string | number | boolean | null | undefined | readonly number[]>;
 
 export class WalsyncError extends Error {
   override readonly name = 'WalsyncError';

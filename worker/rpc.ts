@@ -50,16 +50,44 @@ export interface ProxiedResponse {
   readonly body: ArrayBuffer;
 }
 
-/** A local change as the transform hook sees it (values keyed by column name). */
+/**
+ * A local change as the transform hook sees it (values keyed by column name): the net effect of
+ * the pending changes of one row (an insert then updates arrive as one insert of the final row;
+ * several updates as one, `before` the row before the first, `after` after the last), or a schema
+ * change (`changeType: 'schema'`, its statement in `sql`).
+ */
 export interface DatabaseRowMutation {
   readonly changeTime: number;
   readonly tableName: string;
   readonly id: number | bigint | null;
-  readonly changeType: 'insert' | 'update' | 'delete';
+  readonly changeType: 'insert' | 'update' | 'delete' | 'schema';
   readonly before?: Record<string, SqlValue>;
   readonly after?: Record<string, SqlValue>;
-  /** Update only: the columns whose value the update changed, with their new values (only these are pushed). */
+  /** Update only: the columns the update(s) changed, with their new values (only these are pushed). */
   readonly updates?: Record<string, SqlValue>;
+  /** Schema changes only: the statement (CREATE / ALTER / DROP) as the app ran it. */
+  readonly sql?: string;
+}
+
+/** A local change waiting to be pushed, as `pendingChanges()` lists it (one logged change, not merged). */
+export interface PendingChange {
+  /** Its id in the local change log: what `discardChange()` takes and a `PUSH_REJECTED` error names. */
+  readonly changeId: number;
+  /** Changes made in one local transaction share it. */
+  readonly transactionId: number;
+  /** Unix time (seconds) of the change. */
+  readonly changeTime: number;
+  readonly tableName: string;
+  readonly changeType: 'insert' | 'update' | 'delete' | 'schema';
+  /** True for schema changes (CREATE / ALTER / DROP); `sql` holds the statement. */
+  readonly isSchemaChange: boolean;
+  readonly sql?: string;
+  /** The row's rowid (null for WITHOUT ROWID tables and schema changes). */
+  readonly id: number | bigint | null;
+  /** How the server finds the row: its primary key by column name (or `{ rowid }` for a table without one). */
+  readonly key?: Record<string, SqlValue>;
+  readonly before?: Record<string, SqlValue>;
+  readonly after?: Record<string, SqlValue>;
 }
 
 /** What the transform hook decides for one change: keep it (null), skip it, or replace it with other SQL. */
@@ -161,6 +189,10 @@ export interface WorkerApi {
   /** Push, local phase: records the new position. */
   pushFinish(): Promise<void>;
   stats(): Promise<SyncStats>;
+  /** Local changes not yet pushed, oldest first: up to `limit` with an id above `afterChangeId`. */
+  pendingChanges(afterChangeId: number, limit: number): Promise<PendingChange[]>;
+  /** Removes pending changes from the push queue (all or none); returns how many. */
+  discardChanges(changeIds: number[]): Promise<number>;
   exec(sql: string): Promise<void>;
   all(sql: string, args: BindArgs): Promise<QueryResult>;
   get(sql: string, args: BindArgs): Promise<{ columns: string[]; row: SqlValue[] | undefined }>;

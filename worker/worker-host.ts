@@ -14,6 +14,7 @@ import type {
   LocalStats,
   OpenRequest,
   OpenResult,
+  PendingChange,
   QueryResult,
   RunResult,
   SqlValue,
@@ -153,6 +154,14 @@ export class WorkerHost implements WorkerApi {
         networkReceivedBytes: 0,
       };
     });
+  }
+
+  pendingChanges(afterChangeId: number, limit: number): Promise<PendingChange[]> {
+    return this.#serial(() => this.#syncEngine().pendingChanges(afterChangeId, limit));
+  }
+
+  discardChanges(changeIds: number[]): Promise<number> {
+    return this.#serial(() => this.#syncEngine().discardChanges(changeIds));
   }
 
   /** Test hook: the worker stops dead at `point` (crash tests). */

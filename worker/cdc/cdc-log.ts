@@ -72,6 +72,17 @@ export function countCdcRowsAfter(db: Database, afterChangeId: number): number {
   return Number(db.selectValue(`SELECT count(*) FROM ${CDC_TABLE} WHERE change_id > ? AND local_only = 0`, [afterChangeId]) ?? 0);
 }
 
+/** Deletes the log rows with these change ids; returns how many there were. */
+export function deleteCdcRows(db: Database, changeIds: readonly number[]): number {
+  if (!cdcTableExists(db) || changeIds.length === 0) return 0;
+  let deleted = 0;
+  for (const id of changeIds) {
+    db.exec({ sql: `DELETE FROM ${CDC_TABLE} WHERE change_id = ?`, bind: [id] });
+    deleted += db.changes();
+  }
+  return deleted;
+}
+
 export function maxTxnId(db: Database): number {
   if (!cdcTableExists(db)) return 0;
   return Number(db.selectValue(`SELECT coalesce(max(txn_id), 0) FROM ${CDC_TABLE}`) ?? 0);

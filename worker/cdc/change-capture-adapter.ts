@@ -12,10 +12,11 @@
 import type { Database, Sqlite3Static } from '@sqlite.org/sqlite-wasm';
 import type { CapturedChange, ChangeCapture } from '../engine/change-capture.js';
 import type { PushStatement } from '../engine/remote.js';
-import type { DatabaseRowMutation, DatabaseRowTransformResult, SqlValue } from '../rpc.js';
+import { type LoggedChange, type NetRowChange, addressOf, netChanges } from '../engine/net-changes.js';
+import type { DatabaseRowMutation, DatabaseRowTransformResult, PendingChange, SqlValue } from '../rpc.js';
 import { registerCaptureFunctions } from './capture-functions.js';
 import { refreshCaptureTriggers } from './capture-triggers.js';
-import { CREATE_CDC_TABLE, ChangeType, type CdcRow, countCdcRowsAfter, insertSchemaChange, maxTxnId, readCdcRows } from './cdc-log.js';
+import { CREATE_CDC_TABLE, ChangeType, type CdcRow, countCdcRowsAfter, deleteCdcRows, insertSchemaChange, maxTxnId, readCdcRows } from './cdc-log.js';
 import { decodeRecord } from './record.js';
 import { type ChangeStatement, changedColumns, rowChangeSql } from './row-change-sql.js';
 import {
@@ -29,11 +30,25 @@ import {
   stripLeadingComments,
   userSchemaObjects,
 } from './schema-change.js';
-import { type TableInfo, readTableInfo } from './table-info.js';
+import { type TableInfo, readTableInfo, rowidName } from './table-info.js';
 
 export interface CdcChange extends CapturedChange {
+  /** The logged row (for a merged change: its last one, for the time and rowid). */
   readonly row: CdcRow;
+  /** A merged change's images (coalesce()); the row's images otherwise. */
+  readonly net?: NetRowChange;
 }
+
+/** A change's type and images, decoded. */
+interface Images {
+  readonly changeType: 'insert' | 'update' | 'delete';
+  readonly before: readonly SqlValue[] | null;
+  readonly after: readonly SqlValue[] | null;
+  readonly changed?: readonly number[];
+}
+
+/** ALTER TABLE … RENAME TO: the one schema change that touches the rows of two table names. */
+const RENAME_TABLE = /^ALTER\s+TABLE\b[\s\S]*\bRENAME\s+TO\b/i;
 
 export function createChangeCapture(sqlite3: Sqlite3Static, tablesIgnore: readonly string[]): ChangeCapture<CdcChange> {
   return new TriggerChangeCapture(sqlite3, new Set(tablesIgnore));
@@ -124,6 +139,7 @@ class TriggerChangeCapture implements ChangeCapture<CdcChange> {
   read(db: Database, afterChangeId: number, limit: number): CdcChange[] {
     return readCdcRows(db, afterChangeId, limit).map((row) => ({
       changeId: row.changeId,
+      changeIds: [row.changeId],
       txnId: row.txnId,
       tableName: row.tableName,
       isSchemaChange: row.changeType === ChangeType.schema,
@@ -136,20 +152,64 @@ class TriggerChangeCapture implements ChangeCapture<CdcChange> {
     return countCdcRowsAfter(db, afterChangeId);
   }
 
+  coalesce(db: Database, changes: readonly CdcChange[]): CdcChange[] {
+    const images = changes.map((c) => (c.isSchemaChange || c.localOnly ? null : this.#images(c)));
+    const logged = changes.map((c, i): LoggedChange => {
+      if (c.localOnly) return { kind: 'other' };
+      if (c.isSchemaChange) return { kind: 'schema', tableName: c.tableName, allTables: RENAME_TABLE.test(c.row.ddl ?? '') };
+      const info = this.#table(db, c.tableName);
+      const image = images[i]!;
+      if (!info) return { kind: 'other' };
+      const keyIndexes = info.primaryKey.map((k) => info.columns.indexOf(k));
+      const hasKey = keyIndexes.length > 0 && keyIndexes.every((k) => k >= 0);
+      // The server finds a row by its primary key, or by rowid for a table without one.
+      const address = (values: readonly SqlValue[] | null): string | null =>
+        hasKey ? addressOf(keyIndexes.map((k) => values?.[k] ?? null)) : c.row.id === null ? null : addressOf([c.row.id]);
+      const { changeType, before, after } = image;
+      return {
+        kind: 'row',
+        tableName: c.tableName,
+        changeType,
+        address: address(changeType === 'insert' ? after : before),
+        ...(changeType === 'update' ? { movedTo: address(after) } : {}),
+        before,
+        after,
+      };
+    });
+    const out: CdcChange[] = [];
+    for (const entry of netChanges(logged)) {
+      const sources = entry.sources.map((i) => changes[i]!);
+      if (entry.net === 'nothing') continue;
+      if (entry.net === null) {
+        out.push(sources[0]!);
+        continue;
+      }
+      const last = sources[sources.length - 1]!;
+      out.push({
+        changeId: sources[0]!.changeId,
+        changeIds: sources.map((c) => c.changeId),
+        txnId: last.txnId,
+        tableName: last.tableName,
+        isSchemaChange: false,
+        localOnly: false,
+        row: last.row,
+        net: entry.net,
+      });
+    }
+    return out;
+  }
+
   mutation(db: Database, change: CdcChange): DatabaseRowMutation | null {
-    // Local-only rows are replayed as they are; the transform hook is about what goes to the server.
-    if (change.isSchemaChange || change.localOnly) return null;
+    // Local-only changes are replayed as they are; the transform hook is about what goes to the server.
+    if (change.localOnly) return null;
+    const { row } = change;
+    if (change.isSchemaChange) {
+      return { changeTime: row.changeTime, tableName: row.tableName, id: null, changeType: 'schema', sql: row.ddl ?? '' };
+    }
     const info = this.#table(db, change.tableName);
     if (!info) return null;
-    const { row } = change;
-    const before = row.before ? decodeRecord(row.before) : null;
-    const after = row.after ? decodeRecord(row.after) : null;
-    const named = (values: readonly SqlValue[], indexes: Iterable<number> = values.keys()) => {
-      const out: Record<string, SqlValue> = {};
-      for (const i of indexes) if (i < info.columns.length) out[info.columns[i]!] = values[i] ?? null;
-      return out;
-    };
-    const changeType = CHANGE_TYPES[row.changeType]!;
+    const { changeType, before, after, changed } = this.#images(change);
+    const named = this.#named(info);
     return {
       changeTime: row.changeTime,
       tableName: row.tableName,
@@ -157,12 +217,63 @@ class TriggerChangeCapture implements ChangeCapture<CdcChange> {
       changeType,
       ...(before ? { before: named(before) } : {}),
       ...(after ? { after: named(after) } : {}),
-      ...(changeType === 'update' && before && after ? { updates: named(after, changedColumns(before, after)) } : {}),
+      ...(changeType === 'update' && before && after ? { updates: named(after, changed ?? changedColumns(before, after)) } : {}),
+    };
+  }
+
+  describe(db: Database, change: CdcChange): PendingChange {
+    const { row } = change;
+    const common = { changeId: row.changeId, transactionId: row.txnId, changeTime: row.changeTime, tableName: row.tableName, id: row.id };
+    if (change.isSchemaChange) return { ...common, changeType: 'schema', isSchemaChange: true, sql: row.ddl ?? '' };
+    const { changeType, before, after } = this.#images(change);
+    const info = this.#table(db, change.tableName);
+    if (!info) return { ...common, changeType, isSchemaChange: false };
+    const named = this.#named(info);
+    const keyIndexes = info.primaryKey.map((k) => info.columns.indexOf(k));
+    const image = before ?? after ?? [];
+    const rowid = rowidName(info);
+    const key =
+      keyIndexes.length > 0 && keyIndexes.every((k) => k >= 0)
+        ? named(image, keyIndexes)
+        : rowid && row.id !== null
+          ? { [rowid]: row.id }
+          : undefined;
+    return {
+      ...common,
+      changeType,
+      isSchemaChange: false,
+      ...(key ? { key } : {}),
+      ...(before ? { before: named(before) } : {}),
+      ...(after ? { after: named(after) } : {}),
+    };
+  }
+
+  discard(db: Database, changeIds: readonly number[]): number {
+    return deleteCdcRows(db, changeIds);
+  }
+
+  /** Values of a row image keyed by column name (the given column indexes, or all). */
+  #named(info: TableInfo) {
+    return (values: readonly SqlValue[], indexes: Iterable<number> = values.keys()) => {
+      const out: Record<string, SqlValue> = {};
+      for (const i of indexes) if (i < info.columns.length) out[info.columns[i]!] = values[i] ?? null;
+      return out;
+    };
+  }
+
+  #images(change: CdcChange): Images {
+    if (change.net) return change.net;
+    const { row } = change;
+    return {
+      changeType: CHANGE_TYPES[row.changeType]!,
+      before: row.before ? decodeRecord(row.before) : null,
+      after: row.after ? decodeRecord(row.after) : null,
     };
   }
 
   pushStatements(db: Database, change: CdcChange, transformed: DatabaseRowTransformResult): PushStatement[] {
     if (change.localOnly) return [];
+    if (change.isSchemaChange && transformed) return this.#transformedStatements(transformed);
     if (change.isSchemaChange) {
       const ddl = change.row.ddl ?? '';
       // Another client may have added the same column first: that is not a reason to refuse the push.
@@ -172,6 +283,7 @@ class TriggerChangeCapture implements ChangeCapture<CdcChange> {
   }
 
   replayStatements(db: Database, change: CdcChange, transformed: DatabaseRowTransformResult): ChangeStatement[] {
+    if (change.isSchemaChange && transformed) return this.#transformedStatements(transformed);
     if (change.isSchemaChange) {
       const ddl = change.row.ddl ?? '';
       const added = parseAddColumn(ddl);
@@ -182,18 +294,16 @@ class TriggerChangeCapture implements ChangeCapture<CdcChange> {
   }
 
   #rowStatements(db: Database, change: CdcChange, transformed: DatabaseRowTransformResult): ChangeStatement[] {
-    if (transformed?.operation === 'skip') return [];
-    if (transformed?.operation === 'rewrite') return [{ sql: transformed.stmt.sql, args: transformed.stmt.values }];
+    if (transformed) return this.#transformedStatements(transformed);
     // A table dropped after the change: its rows are gone wherever the drop arrives.
     const info = this.#table(db, change.tableName);
     if (!info) return [];
-    const { row } = change;
-    return rowChangeSql(info, {
-      changeType: CHANGE_TYPES[row.changeType]!,
-      id: row.id,
-      before: row.before ? decodeRecord(row.before) : null,
-      after: row.after ? decodeRecord(row.after) : null,
-    });
+    return rowChangeSql(info, { id: change.row.id, ...this.#images(change) });
+  }
+
+  #transformedStatements(transformed: NonNullable<DatabaseRowTransformResult>): ChangeStatement[] {
+    if (transformed.operation === 'skip') return [];
+    return [{ sql: transformed.stmt.sql, args: transformed.stmt.values }];
   }
 
   #table(db: Database, name: string): TableInfo | null {

@@ -1,10 +1,12 @@
 /** What the engine needs from change capture (worker/cdc), as one small interface. */
 import type { Database } from '@sqlite.org/sqlite-wasm';
-import type { DatabaseRowMutation, DatabaseRowTransformResult, SqlValue } from '../rpc.js';
+import type { DatabaseRowMutation, DatabaseRowTransformResult, PendingChange, SqlValue } from '../rpc.js';
 import type { PushStatement } from './remote.js';
 
 export interface CapturedChange {
   readonly changeId: number;
+  /** The logged changes this one stands for, ascending: just its own id, or several once coalesce() merged them. */
+  readonly changeIds: readonly number[];
   /** Changes of one local transaction share it; pushes split only between transactions. */
   readonly txnId: number;
   readonly tableName: string;
@@ -27,8 +29,17 @@ export interface ChangeCapture<C extends CapturedChange = CapturedChange> {
   read(db: Database, afterChangeId: number, limit: number): C[];
   /** Pending changes after `afterChangeId`: what a push would send (local-only changes excluded). */
   countAfter(db: Database, afterChangeId: number): number;
-  /** The transform hook's view of a row change; null for schema changes (never transformed). */
+  /**
+   * The net effect of `changes` (oldest first) per row (net-changes.ts): fewer changes, each
+   * standing for the logged ones it merges (`changeIds`); changes that cancel out are left out.
+   */
+  coalesce(db: Database, changes: readonly C[]): C[];
+  /** The transform hook's view of a change; null for local-only changes (never transformed). */
   mutation(db: Database, change: C): DatabaseRowMutation | null;
+  /** A logged change as pendingChanges() lists it. */
+  describe(db: Database, change: C): PendingChange;
+  /** Removes logged changes; returns how many it removed. */
+  discard(db: Database, changeIds: readonly number[]): number;
   /** Statements that apply `change` on the server. */
   pushStatements(db: Database, change: C, transformed: DatabaseRowTransformResult): PushStatement[];
   /** Statements that re-apply `change` locally on top of freshly pulled remote state (idempotent DDL). */

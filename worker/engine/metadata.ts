@@ -55,6 +55,8 @@ export interface SyncMetadata {
    * comes from a server that was reset or replaced. (Absent in older records: no such check.)
    */
   readonly pushedToServer?: boolean;
+  /** A pending change was discarded: the next pull rolls back and replays even if the server has nothing new. */
+  readonly rebaseOnPull?: boolean;
 }
 
 export interface MetadataStore {

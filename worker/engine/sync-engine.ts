@@ -6,7 +6,7 @@
 import { v4 as uuidv4 } from 'uuid';
 import { WalsyncError, isWalsyncError } from '../errors.js';
 import type { LocalDatabase, DatabaseFiles } from '../local-database.js';
-import type { DatabaseRowTransformResult, SyncCallbacks, SyncConfig, SyncStats } from '../rpc.js';
+import type { DatabaseRowTransformResult, PendingChange, SyncCallbacks, SyncConfig, SyncStats } from '../rpc.js';
 import { openSnapshotConnection, PAGE_SIZE } from '../connection.js';
 import { newWalSalts, type WalLog } from '../vfs/wal-log.js';
 import type { CapturedChange, ChangeCapture } from './change-capture.js';
@@ -36,9 +36,16 @@ interface PushProgress {
   localPullGen: number | null;
   /** The last change id the server holds. */
   last: number;
-  chunk: { statements: PushStatement[]; owners: CapturedChange[]; end: number } | null;
+  chunk: { statements: PushStatement[]; owners: CapturedChange[]; end: number; merged: boolean } | null;
   /** A chunk committed on the server during this push. */
   committed: boolean;
+  /**
+   * The server refused the net form of the chunk after `last` (PUSH_REJECTED as `error`): the next
+   * chunk is prepared as logged, change by change, which the server may take where the net form
+   * fails (a value moved through a third row under a UNIQUE constraint). If that is refused too,
+   * the push fails with `error`, which names the net change: fixing or discarding it is the way on.
+   */
+  fallback: { error: unknown } | null;
 }
 
 export interface SyncEngineDeps {
@@ -178,7 +185,9 @@ export class SyncEngine {
     if (!download) throw new WalsyncError('INTERNAL', 'applyPull() without a finished download');
     const { changes } = download;
     if (download.serverFirstPage !== undefined) this.#assertSameDatabase(download.serverFirstPage, changes.summary.revision);
-    if (changes.summary.pageCount === 0) {
+    // A discarded change is undone locally by a pull's rollback and replay: an empty answer does one
+    // too while a discard waits for it (the base then equals the server, so the replay is exact).
+    if (changes.summary.pageCount === 0 && !(this.#meta.rebaseOnPull && changes.summary.dbSizePages > 0)) {
       await this.#saveMeta({ ...this.#meta, revision: changes.summary.revision, lastPullUnixTime: nowSeconds() });
       changes.clear();
       return false;
@@ -268,10 +277,22 @@ export class SyncEngine {
     const replayed = (readSyncRow(db, this.clientId)?.pullGen ?? -1) === intent.localPullGen + 1;
     if (!replayed) {
       try {
-        await this.#replayLocalChanges(intent);
+        await this.#replayLocalChanges(intent, true);
       } catch (e) {
-        await this.#undoPull(intent);
-        throw e;
+        // The net form of the changes failed on the pulled data: try them as logged (the replay
+        // rolled back), which can succeed where the net form fails (see PushProgress.fallback).
+        // If that fails too, the error names the net change: fix or discard it.
+        let failure = e;
+        if (isWalsyncError(e) && e.context.changeIds !== undefined) {
+          failure = await this.#replayLocalChanges(intent, false).then(
+            () => null,
+            () => e,
+          );
+        }
+        if (failure !== null) {
+          await this.#undoPull(intent);
+          throw failure;
+        }
       }
     }
     killPoint('pull:replayed');
@@ -287,6 +308,7 @@ export class SyncEngine {
       lastPullUnixTime: nowSeconds(),
       lastPushedChangeId: 0,
       lastPushedPullGen: intent.localPullGen + 1,
+      rebaseOnPull: false,
     });
     this.#deps.files.changes.truncate(0);
     await this.afterWrite();
@@ -297,7 +319,7 @@ export class SyncEngine {
    * transaction. The old local state is read from a snapshot of the WAL cut at the intent's local
    * end frame; the replay re-captures every change into a fresh log (new ids, generation + 1).
    */
-  async #replayLocalChanges(intent: PullIntent): Promise<void> {
+  async #replayLocalChanges(intent: PullIntent, net: boolean): Promise<void> {
     const { capture, files } = this.#deps;
     const runtime = this.#local.runtime;
     const db = this.#local.connection;
@@ -325,15 +347,17 @@ export class SyncEngine {
           const read = capture.read(snapshot, after, CHANGE_BATCH);
           if (read.length === 0) break;
           after = read[read.length - 1]!.changeId;
-          const batch = read.filter((change) => change.changeId > floor || change.localOnly);
+          const pending = read.filter((change) => change.changeId > floor || change.localOnly);
+          // The net effect per row, within this batch of the log.
+          const batch = net ? capture.coalesce(db, pending) : pending;
           const results = await this.#transform(db, batch);
           batch.forEach((change, i) => {
             for (const stmt of capture.replayStatements(db, change, results[i]!)) {
               try {
                 capture.around(db, stmt.sql, () => db.exec({ sql: stmt.sql, bind: stmt.args as never }));
               } catch (e) {
-                throw new WalsyncError('SQLITE_ERROR', `a local change could not be replayed on the pulled data: ${sqliteMessage(e)} (change ${change.changeId} on table ${change.tableName}); the pull was undone, use transform to skip or rewrite the change`, {
-                  context: { changeId: change.changeId, tableName: change.tableName, sql: stmt.sql },
+                throw new WalsyncError('SQLITE_ERROR', `a local change could not be replayed on the pulled data: ${sqliteMessage(e)} (change ${describeIds(change)} on table ${change.tableName}); the pull was undone: fix the row locally, or discard the change (discardChange) or skip or rewrite it with transform`, {
+                  context: { changeId: change.changeId, changeIds: [...change.changeIds], tableName: change.tableName, sql: stmt.sql },
                   cause: e,
                 });
               }
@@ -382,7 +406,7 @@ export class SyncEngine {
     this.#push = null;
     const remote = this.#deps.remoteFor(url);
     const mark = await this.#counted(remote, () => remote.readHighWater(this.clientId));
-    this.#push = { remote, mark, localPullGen: null, last: 0, chunk: null, committed: false };
+    this.#push = { remote, mark, localPullGen: null, last: 0, chunk: null, committed: false, fallback: null };
   }
 
   /** Push, local phase: the next chunk of whole transactions as statements; false when none is left. */
@@ -402,11 +426,15 @@ export class SyncEngine {
       push.localPullGen = localPullGen;
       push.last = mark && mark.pullGen === localPullGen ? mark.changeId : 0;
     }
-    const chunk = readWholeTransactions(capture, db, push.last, PUSH_CHUNK_CHANGES);
-    if (chunk.length === 0) {
+    const logged = readWholeTransactions(capture, db, push.last, PUSH_CHUNK_CHANGES);
+    if (logged.length === 0) {
       push.chunk = null;
       return false;
     }
+    // The net effect per row, so that a row fixed after a refusal goes as fixed (net-changes.ts);
+    // as logged when the server refused the net form of this chunk.
+    const chunk = push.fallback ? logged : capture.coalesce(db, logged);
+    const merged = chunk.length !== logged.length || chunk.some((c) => c.changeIds.length > 1);
     const results = await this.#transform(db, chunk);
     const statements: PushStatement[] = [];
     const owners: CapturedChange[] = [];
@@ -416,7 +444,7 @@ export class SyncEngine {
         owners.push(change);
       }
     });
-    push.chunk = { statements, owners, end: chunk[chunk.length - 1]!.changeId };
+    push.chunk = { statements, owners, end: logged[logged.length - 1]!.changeId, merged };
     return true;
   }
 
@@ -430,22 +458,31 @@ export class SyncEngine {
       this.#counted(push.remote, () => push.remote.push(statements, this.clientId, mark));
     const merged = mergeUpserts(chunk.statements);
     try {
-      await send(merged.statements);
-    } catch (e) {
-      const refused = isWalsyncError(e, 'PUSH_REJECTED') ? merged.sources[Number(e.context.statementIndex)] : undefined;
-      if (!refused || refused.length === 1) {
-        this.#push = null;
-        throw nameRejectedChange(e, chunk.statements, chunk.owners, refused?.[0]);
-      }
-      // A refused multi-row statement does not say which row: nothing was applied, so send the
-      // chunk again one statement per change, to name the change the server refuses.
       try {
-        await send(chunk.statements);
-      } catch (exact) {
-        this.#push = null;
-        throw nameRejectedChange(exact, chunk.statements, chunk.owners);
+        await send(merged.statements);
+      } catch (e) {
+        const refused = isWalsyncError(e, 'PUSH_REJECTED') ? merged.sources[Number(e.context.statementIndex)] : undefined;
+        if (!refused || refused.length === 1) throw nameRejectedChange(e, chunk.statements, chunk.owners, refused?.[0]);
+        // A refused multi-row statement does not say which row: nothing was applied, so send the
+        // chunk again one statement per change, to name the change the server refuses.
+        try {
+          await send(chunk.statements);
+        } catch (exact) {
+          throw nameRejectedChange(exact, chunk.statements, chunk.owners);
+        }
       }
+    } catch (e) {
+      push.chunk = null;
+      if (isWalsyncError(e, 'PUSH_REJECTED') && chunk.merged && !push.fallback) {
+        // Nothing was applied: the next prepare sends this chunk as logged (see PushProgress.fallback).
+        push.fallback = { error: e };
+        return;
+      }
+      const error = isWalsyncError(e, 'PUSH_REJECTED') && push.fallback ? push.fallback.error : e;
+      this.#push = null;
+      throw error;
     }
+    push.fallback = null;
     push.last = chunk.end;
     push.chunk = null;
     push.committed = true;
@@ -464,6 +501,65 @@ export class SyncEngine {
       lastPushUnixTime: nowSeconds(),
       pushedToServer: this.#meta.pushedToServer === true || push.committed,
     });
+  }
+
+  // ── the push queue, as the app sees it ────────────────────────────────────────────────────────
+
+  /** Local changes not yet pushed (local-only ones excluded), oldest first. */
+  pendingChanges(afterChangeId: number, limit: number): PendingChange[] {
+    const db = this.#local.connection;
+    const { capture } = this.#deps;
+    const out: PendingChange[] = [];
+    for (let after = Math.max(afterChangeId, this.#pushedUpTo(db)); out.length < limit; ) {
+      const read = capture.read(db, after, Math.min(CHANGE_BATCH, limit - out.length));
+      if (read.length === 0) break;
+      after = read[read.length - 1]!.changeId;
+      for (const change of read) if (!change.localOnly) out.push(capture.describe(db, change));
+    }
+    return out;
+  }
+
+  /**
+   * Removes pending changes from the push queue, all or none: they are never pushed. Their effect
+   * stays in the local database until the next pull, whose rollback and replay (without them)
+   * undoes it; that pull does a rollback and replay even if the server has nothing new.
+   */
+  async discardChanges(changeIds: readonly number[]): Promise<number> {
+    this.#assertNoTransaction('discard changes');
+    const db = this.#local.connection;
+    const { capture } = this.#deps;
+    const ids = [...new Set(changeIds)];
+    const pushedUpTo = this.#pushedUpTo(db);
+    const pending = new Set<number>();
+    for (const id of ids) {
+      if (!Number.isSafeInteger(id)) throw new WalsyncError('INVALID_ARGUMENT', `discardChange(): ${String(id)} is not a change id`, { context: { changeId: String(id) } });
+      const [change] = capture.read(db, id - 1, 1);
+      if (change && change.changeId === id && id > pushedUpTo && !change.localOnly) pending.add(id);
+    }
+    const missing = ids.filter((id) => !pending.has(id));
+    if (missing.length > 0) {
+      throw new WalsyncError('INVALID_ARGUMENT', `discardChange(): change ${missing.join(', ')} is not waiting to be pushed (pushed already, discarded, local-only, or never logged); nothing was discarded`, {
+        context: { changeIds: missing },
+      });
+    }
+    if (ids.length === 0) return 0;
+    // The mark first: a crash after it and before the delete costs one needless rollback and replay.
+    if (!this.#meta.rebaseOnPull) await this.#saveMeta({ ...this.#meta, rebaseOnPull: true });
+    db.exec('BEGIN IMMEDIATE');
+    try {
+      const removed = capture.discard(db, ids);
+      db.exec('COMMIT');
+      return removed;
+    } catch (e) {
+      if (!this.#local.isAutocommit()) db.exec('ROLLBACK');
+      throw e;
+    }
+  }
+
+  /** The last local change id the server holds, as far as this client knows. */
+  #pushedUpTo(db: LocalDatabase['connection']): number {
+    const localPullGen = readSyncRow(db, this.clientId)?.pullGen ?? 0;
+    return this.#meta.lastPushedPullGen === localPullGen ? this.#meta.lastPushedChangeId : 0;
   }
 
   #pushInProgress(): PushProgress {
@@ -497,10 +593,8 @@ export class SyncEngine {
 
   stats(): SyncStats {
     const db = this.#local.connection;
-    const localPullGen = readSyncRow(db, this.clientId)?.pullGen ?? 0;
-    const pushedUpTo = this.#meta.lastPushedPullGen === localPullGen ? this.#meta.lastPushedChangeId : 0;
     return {
-      cdcOperations: this.#deps.capture.countAfter(db, pushedUpTo),
+      cdcOperations: this.#deps.capture.countAfter(db, this.#pushedUpTo(db)),
       mainWalSize: this.#deps.files.wal.size(),
       revertWalSize: this.#deps.files.revert.size(),
       lastPullUnixTime: this.#meta.lastPullUnixTime,
@@ -540,7 +634,7 @@ export class SyncEngine {
     }
   }
 
-  /** Asks the app's transform hook about a batch of changes (schema changes are always kept). */
+  /** Asks the app's transform hook about a batch of changes (local-only ones are always kept). */
   async #transform(db: LocalDatabase['connection'], changes: readonly CapturedChange[]): Promise<DatabaseRowTransformResult[]> {
     const results: DatabaseRowTransformResult[] = changes.map(() => null);
     const callbacks = this.#deps.callbacks;
@@ -593,12 +687,26 @@ function nameRejectedChange(
   if (!change) return e;
   return new WalsyncError(
     'PUSH_REJECTED',
-    `the server refused local change ${change.changeId} on table ${change.tableName}: ${e.message}; nothing of this push was applied`,
+    `the server refused local change ${describeIds(change)} on table ${change.tableName}: ${e.message}; nothing of this push was applied`,
     {
-      context: { ...e.context, statementIndex: index, changeId: change.changeId, tableName: change.tableName, sql: statements[index]?.sql },
+      context: {
+        ...e.context,
+        statementIndex: index,
+        changeId: change.changeId,
+        changeIds: [...change.changeIds],
+        tableName: change.tableName,
+        sql: statements[index]?.sql,
+        isSchemaChange: change.isSchemaChange,
+      },
       cause: e,
     },
   );
+}
+
+/** "7", or "3 (with 5, 9)" for a net change that stands for several logged ones. */
+function describeIds(change: CapturedChange): string {
+  const others = change.changeIds.filter((id) => id !== change.changeId);
+  return others.length === 0 ? String(change.changeId) : `${change.changeId} (with ${others.join(', ')})`;
 }
 
 async function bootstrap(deps: SyncEngineDeps, meta: SyncMetadata, remote: SyncRemote): Promise<SyncMetadata> {
