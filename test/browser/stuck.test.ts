@@ -151,6 +151,40 @@ describe('a refused row change', () => {
   });
 });
 
+describe('net changes and their fallback', () => {
+  test('a swap through a third value under UNIQUE (the net form alone is refused) still replays and pushes, as logged', async () => {
+    const r = await env.page.evaluate(async (url) => {
+      const a = await window.walsync.connect({ path: 'swap-a.db', url, clientName: 'a' });
+      await a.exec("CREATE TABLE swap(id TEXT PRIMARY KEY, pos INTEGER UNIQUE); INSERT INTO swap VALUES ('A', 1), ('B', 2); CREATE TABLE other(id INTEGER PRIMARY KEY)");
+      await a.push();
+      const b = await window.walsync.connect({ path: 'swap-b.db', url, clientName: 'b' });
+      await b.transaction(async (tx) => {
+        await tx.exec("UPDATE swap SET pos = 0 WHERE id = 'A'");
+        await tx.exec("UPDATE swap SET pos = 1 WHERE id = 'B'");
+        await tx.exec("UPDATE swap SET pos = 2 WHERE id = 'A'");
+      })();
+      // The pull brings pages, so b replays its swap on them; then b pushes it.
+      await a.exec('INSERT INTO other VALUES (1)');
+      await a.push();
+      const pull = await window.kit.errorOf(() => b.pull());
+      const push = await window.kit.errorOf(() => b.push());
+      await a.pull();
+      const result = { pull, push, onA: await window.kit.dump(a, 'swap'), onB: await window.kit.dump(b, 'swap'), other: await window.kit.dump(b, 'other') };
+      await a.close();
+      await b.close();
+      return result;
+    }, env.server.url);
+    assert.equal(r.pull.code, 'none', r.pull.message);
+    assert.equal(r.push.code, 'none', r.push.message);
+    assert.deepEqual(r.onB, [
+      ['A', 2],
+      ['B', 1],
+    ]);
+    assert.deepEqual(r.onA, r.onB);
+    assert.deepEqual(r.other, [[1]]);
+  });
+});
+
 describe('a schema the server refuses', () => {
   // tursodb --sync-server (as scripts/sync-server.ts starts it) refuses WITHOUT ROWID tables:
   // "WITHOUT ROWID tables are an experimental feature. Enable with --experimental-without-rowid flag".

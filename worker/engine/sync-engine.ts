@@ -276,15 +276,16 @@ export class SyncEngine {
     const db = this.#local.connection;
     const replayed = (readSyncRow(db, this.clientId)?.pullGen ?? -1) === intent.localPullGen + 1;
     if (!replayed) {
+      const attempt = { net: true, merged: false };
       try {
-        await this.#replayLocalChanges(intent, true);
+        await this.#replayLocalChanges(intent, attempt);
       } catch (e) {
         // The net form of the changes failed on the pulled data: try them as logged (the replay
         // rolled back), which can succeed where the net form fails (see PushProgress.fallback).
         // If that fails too, the error names the net change: fix or discard it.
         let failure = e;
-        if (isWalsyncError(e) && e.context.changeIds !== undefined) {
-          failure = await this.#replayLocalChanges(intent, false).then(
+        if (attempt.merged && isWalsyncError(e) && e.context.changeIds !== undefined) {
+          failure = await this.#replayLocalChanges(intent, { net: false, merged: false }).then(
             () => null,
             () => e,
           );
@@ -319,7 +320,7 @@ export class SyncEngine {
    * transaction. The old local state is read from a snapshot of the WAL cut at the intent's local
    * end frame; the replay re-captures every change into a fresh log (new ids, generation + 1).
    */
-  async #replayLocalChanges(intent: PullIntent, net: boolean): Promise<void> {
+  async #replayLocalChanges(intent: PullIntent, attempt: { readonly net: boolean; merged: boolean }): Promise<void> {
     const { capture, files } = this.#deps;
     const runtime = this.#local.runtime;
     const db = this.#local.connection;
@@ -349,7 +350,8 @@ export class SyncEngine {
           after = read[read.length - 1]!.changeId;
           const pending = read.filter((change) => change.changeId > floor || change.localOnly);
           // The net effect per row, within this batch of the log.
-          const batch = net ? capture.coalesce(db, pending) : pending;
+          const batch = attempt.net ? capture.coalesce(db, pending) : pending;
+          if (batch.length !== pending.length || batch.some((c) => c.changeIds.length > 1)) attempt.merged = true;
           const results = await this.#transform(db, batch);
           batch.forEach((change, i) => {
             for (const stmt of capture.replayStatements(db, change, results[i]!)) {
