@@ -30,7 +30,9 @@ export interface ConnectOptions {
   /**
    * Called (in batches) for every local change about to be pushed, and replayed after a pull:
    * return null to keep it, `{ operation: 'skip' }` to drop it, or `{ operation: 'rewrite', stmt }`
-   * to send other SQL instead (e.g. turn a counter's update into an increment).
+   * to send other SQL instead (e.g. turn a counter's update into an increment). It sees the net
+   * effect of each row's pending changes (an insert then updates as one insert of the final row;
+   * several updates as one), and schema changes too (`changeType: 'schema'`, the statement in `sql`).
    */
   transform?: (mutation: DatabaseRowMutation) => DatabaseRowTransformResult | undefined;
   /** Tables whose rows are never pushed (they stay local). */

@@ -195,8 +195,8 @@ describe('a schema the server refuses', () => {
       await a.exec("CREATE TABLE w(k TEXT PRIMARY KEY, v TEXT) WITHOUT ROWID; INSERT INTO w VALUES ('x', 'one')");
       await a.exec("INSERT INTO fine VALUES (1, 'after the refused table')");
       const refused = await window.kit.errorOf(() => a.push());
-      // Dropping the table locally is not enough: its CREATE is still queued.
-      await a.exec("UPDATE w SET v = 'two' WHERE k = 'x'");
+      // Dropping the table locally is not enough: its CREATE is still queued before the DROP.
+      await a.exec('DROP TABLE w');
       const again = await window.kit.errorOf(() => a.push());
       const pending = await a.pendingChanges();
       const ofW = pending.filter((c) => c.tableName === 'w').map((c) => c.changeId);
@@ -232,7 +232,7 @@ describe('a schema the server refuses', () => {
     assert.match(String(create.sql), /^CREATE TABLE w\(.*\) WITHOUT ROWID;?$/);
     assert.equal(r.refused.context.changeId, create.changeId);
     assert.equal(r.again.code, 'PUSH_REJECTED', 'the refused CREATE still blocks the queue until it is discarded');
-    assert.equal(r.discarded, 3, 'the CREATE, the insert and the update of w');
+    assert.equal(r.discarded, 3, 'the CREATE, the insert and the DROP of w');
     assert.equal(r.pushed.code, 'none', r.pushed.message);
     assert.equal(r.pulled.code, 'none', r.pulled.message);
     assert.deepEqual(r.tablesA, ['fine'], 'the pull undid the discarded table locally');
