@@ -35,7 +35,7 @@ import { type TableInfo, readTableInfo, rowidName } from './table-info.js';
 export interface CdcChange extends CapturedChange {
   /** The logged row (for a merged change: its last one, for the time and rowid). */
   readonly row: CdcRow;
-  /** A merged change's images (coalesce()); the row's images otherwise. */
+  /** The change's images once coalesce() decoded (or merged) them; decoded from `row` otherwise. */
   readonly net?: NetRowChange;
 }
 
@@ -181,7 +181,9 @@ class TriggerChangeCapture implements ChangeCapture<CdcChange> {
       const sources = entry.sources.map((i) => changes[i]!);
       if (entry.net === 'nothing') continue;
       if (entry.net === null) {
-        out.push(sources[0]!);
+        // As logged; its images are decoded already (kept, so that they are not decoded twice).
+        const image = images[entry.sources[0]!];
+        out.push(image ? { ...sources[0]!, net: image } : sources[0]!);
         continue;
       }
       const last = sources[sources.length - 1]!;
