@@ -71,7 +71,7 @@ export class WorkerChannel {
     const name = `walsync:worker-alive:${this.key}:${Date.now()}:${Math.random().toString(36).slice(2)}`;
     if (!(await this.call((api) => api.holdLivenessLock(name)))) return;
     locks
-      .request(name, () => this.#die(new WalsyncError('DATABASE_CLOSED', 'the database worker stopped (it was terminated or crashed)', { context: { key: this.key } })))
+      .request(name, () => this.terminate(new WalsyncError('DATABASE_CLOSED', 'the database worker stopped (it was terminated or crashed)', { context: { key: this.key } })))
       .catch(() => undefined);
   }
 
@@ -106,6 +106,28 @@ const stoppedAt = new Map<string, number>();
 const RECENT_STOP_MS = 10_000;
 const LOCK_WAIT_AFTER_STOP_MS = 5_000;
 
+/**
+ * Marks, in this tab's sessionStorage (which survives a reload but is not shared with other tabs),
+ * that this tab has `key` open: after a reload the previous page's worker may still hold the files
+ * for a moment, and that wait is worth a retry; another tab holding them is not.
+ */
+function markHeld(key: string, held: boolean): void {
+  try {
+    if (held) sessionStorage.setItem(`walsync:held:${key}`, '1');
+    else sessionStorage.removeItem(`walsync:held:${key}`);
+  } catch {
+    // No sessionStorage (a sandboxed frame, a worker): only same-page stops are retried.
+  }
+}
+
+function heldBeforeReload(key: string): boolean {
+  try {
+    return sessionStorage.getItem(`walsync:held:${key}`) !== null;
+  } catch {
+    return false;
+  }
+}
+
 function forget(channel: WorkerChannel): void {
   stoppedAt.set(channel.key, Date.now());
   if (opened.get(channel.key) === channel) {
@@ -128,10 +150,12 @@ export async function acquireChannel(request: OpenRequest, callbacks?: SyncCallb
   const key = request.storage === 'memory' ? `:memory:#${++memoryCounter}` : `${request.storage}:${request.path}`;
   let pending = channels.get(key);
   if (!pending) {
-    // Retry files still held only when our own worker for this path just stopped (it releases them
-    // asynchronously); a database another tab holds fails at once with DATABASE_LOCKED.
+    // Retry files still held only when our own worker for this path just stopped, in this page or
+    // before a reload of this tab (the browser releases a stopped worker's files asynchronously); a
+    // database another tab holds fails at once with DATABASE_LOCKED.
     const stopped = stoppedAt.get(key);
-    const lockWaitMs = stopped !== undefined && Date.now() - stopped < RECENT_STOP_MS ? LOCK_WAIT_AFTER_STOP_MS : 0;
+    const recent = stopped !== undefined ? Date.now() - stopped < RECENT_STOP_MS : heldBeforeReload(key);
+    const lockWaitMs = recent && request.storage !== 'memory' ? LOCK_WAIT_AFTER_STOP_MS : 0;
     pending = (async () => {
       const channel = new WorkerChannel(key, startWorker(request.path));
       try {
@@ -141,7 +165,10 @@ export async function acquireChannel(request: OpenRequest, callbacks?: SyncCallb
         channel.terminate();
         throw e;
       }
-      if (channel.alive) opened.set(key, channel);
+      if (channel.alive) {
+        opened.set(key, channel);
+        if (request.storage !== 'memory') markHeld(key, true);
+      }
       return channel;
     })();
     channels.set(key, pending);
@@ -168,5 +195,6 @@ export async function releaseChannel(channel: WorkerChannel): Promise<void> {
     if (channel.alive) await channel.call((api) => api.close());
   } finally {
     channel.terminate();
+    if (!channels.has(channel.key)) markHeld(channel.key, false);
   }
 }

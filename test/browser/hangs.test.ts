@@ -152,8 +152,8 @@ describe('transaction(fn) whose function calls the database itself', () => {
       const outcome = await window.settle(done);
       await window.settle(other.prepare('SELECT 1').get());
       const rows = await window.settle(db.prepare('SELECT x FROM t ORDER BY x').all());
-      await db.close();
-      await other.close();
+      await window.settle(db.close());
+      await window.settle(other.close());
       return { outcome, order, inside, rows };
     });
     succeeded(r.outcome);
