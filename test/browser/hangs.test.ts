@@ -361,7 +361,7 @@ describe('a worker killed outside the library', () => {
       if (again !== 'hung' && again.ok) {
         const fresh = again.value as typeof db;
         rows = await window.settle(fresh.prepare('SELECT x FROM t').all());
-        await fresh.close();
+        await window.settle(fresh.close());
       }
       return { inFlight, behind, later, closed, again: again === 'hung' ? 'hung' : again.ok, rows, workers: workers.length };
     });
