@@ -145,6 +145,9 @@ describe('transaction(fn) whose function calls the database itself', () => {
         order.push('tx-insert-2');
         inside = {
           checkpoint: await window.settle(db.checkpoint(), 5000),
+          push: await window.settle(db.push(), 5000),
+          pull: await window.settle(db.pull(), 5000),
+          sync: await window.settle(db.sync(), 5000),
           nested: await window.settle(db.transaction(async () => 1)(), 5000),
           close: await window.settle(db.close(), 5000),
         };
