@@ -2,7 +2,7 @@ import { transfer } from 'comlink';
 import { WalsyncError } from '../worker/errors.js';
 import type { DatabaseRowTransformResult, SyncCallbacks } from '../worker/rpc.js';
 import { Database, type SyncUrlSource } from './database.js';
-import { checkUrl, resolveConnectOptions, type ConnectOptions, type ResolvedSyncOptions } from './options.js';
+import { resolveConnectOptions, resolveUrlFunction, type ConnectOptions, type ResolvedSyncOptions } from './options.js';
 import { acquireChannel } from './worker-channel.js';
 
 /**
@@ -31,7 +31,8 @@ export async function connect(options: ConnectOptions): Promise<Database> {
       ...(sync && urlSource
         ? {
             sync: {
-              url: urlSource.current(),
+              url: urlSource.current('connect'),
+              timeouts: sync.timeouts,
               clientName: sync.clientName,
               tablesIgnore: sync.tablesIgnore,
               bootstrapIfEmpty: sync.bootstrapIfEmpty,
@@ -51,14 +52,8 @@ export async function connect(options: ConnectOptions): Promise<Database> {
 function urlSourceFor(sync: ResolvedSyncOptions): SyncUrlSource {
   const url = sync.url;
   return {
-    current(): string | null {
-      const value = typeof url === 'function' ? url() : url;
-      if (value === null || value === undefined) return null;
-      if (typeof value !== 'string') {
-        throw new WalsyncError('INVALID_ARGUMENT', 'the "url" function must return a string or null');
-      }
-      return checkUrl(value);
-    },
+    // A string url was checked by resolveConnectOptions; a function is asked (and checked) each time.
+    current: (call) => (typeof url === 'function' ? resolveUrlFunction(url, call) : url),
   };
 }
 
@@ -67,7 +62,12 @@ function syncCallbacks(sync: ResolvedSyncOptions): SyncCallbacks {
     async authToken() {
       const token = sync.authToken;
       if (token === null) return null;
-      const value = typeof token === 'function' ? await token() : token;
+      let value: unknown;
+      try {
+        value = typeof token === 'function' ? await token() : token;
+      } catch (e) {
+        throw new WalsyncError('AUTH_FAILED', `the "authToken" function threw: ${(e as Error)?.message ?? String(e)}`, { cause: e });
+      }
       if (value !== null && value !== undefined && typeof value !== 'string') {
         throw new WalsyncError('INVALID_ARGUMENT', 'the "authToken" function must return a string or null');
       }

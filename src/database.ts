@@ -1,6 +1,6 @@
 /** The main-thread API: Database, Statement and Transaction, each a thin proxy to the worker. */
 import { type Remote, transfer } from 'comlink';
-import { WalsyncError } from '../worker/errors.js';
+import { WalsyncError, isWalsyncError } from '../worker/errors.js';
 import type { BatchRequest, BatchResults, BindArgs, PendingChange, RunResult, SyncStats, WorkerApi } from '../worker/rpc.js';
 import { type Row, toRow, toRows } from './rows.js';
 import { type WorkerChannel, releaseChannel } from './worker-channel.js';
@@ -100,7 +100,11 @@ function toBatchResultSets(results: BatchResults): BatchResultSet[] {
   return out;
 }
 
-/** The handle a transaction callback gets: its statements run inside the transaction. */
+/**
+ * The handle a transaction function gets as its last argument: its statements run inside the
+ * transaction, like calls on the Database itself while the transaction is open. It stops working
+ * when the transaction ends.
+ */
 export class Transaction {
   readonly #executor: Executor;
 
@@ -109,10 +113,12 @@ export class Transaction {
     this.#executor = executor;
   }
 
+  /** Runs one or more SQL statements inside the transaction. */
   exec(sql: string): Promise<void> {
     return this.#executor.call((api) => api.exec(sql));
   }
 
+  /** A statement that runs inside the transaction. */
   prepare(sql: string): Statement {
     return new Statement(this.#executor, sql);
   }
@@ -131,7 +137,26 @@ type PhaseCall = <R>(op: (api: Remote<WorkerApi>) => Promise<R>) => Promise<R>;
 
 /** @internal Where a synced database finds its server url at the moment of a sync. */
 export interface SyncUrlSource {
-  current(): string | null;
+  /** The url now, or null (sync paused); `call` names the API call asking, for error messages. */
+  current(call: string): string | null;
+}
+
+/** A call that would wait forever for the transaction open on its handle (or cannot run inside it). */
+function insideTransaction(call: string): WalsyncError {
+  return new WalsyncError(
+    'INVALID_ARGUMENT',
+    `${call} cannot run inside a transaction: while transaction() is open, every call on this database belongs to the transaction, and ${call} would have to wait for it to end. Call it after the transaction ends`,
+    { context: { call } },
+  );
+}
+
+/** COMMIT found no transaction: the transaction function ended it itself. */
+function endedByFunction(cause: WalsyncError): WalsyncError {
+  return new WalsyncError(
+    'INVALID_ARGUMENT',
+    'transaction(): the transaction was already ended by the function (it ran COMMIT, END or ROLLBACK itself), so what it wrote until then was committed or rolled back by that statement, and what it wrote afterwards was committed statement by statement. End a transaction() by returning (COMMIT) or throwing (ROLLBACK), never with SQL',
+    { cause },
+  );
 }
 
 /** An open database. Get one from `connect()`. */
@@ -145,6 +170,12 @@ export class Database {
   #closed = false;
   readonly #executor: Executor;
   readonly #syncUrl: SyncUrlSource | null;
+  /**
+   * The transaction open on this handle, if any: while it is set, every call on this Database (and
+   * on statements prepared from it) joins the transaction instead of waiting for the lock the
+   * transaction holds (which would wait forever when the call comes from the transaction's own fn).
+   */
+  #openTransaction: Executor | null = null;
 
   /** @internal */
   constructor(channel: WorkerChannel, path: string, memory: boolean, syncUrl: SyncUrlSource | null = null) {
@@ -155,6 +186,7 @@ export class Database {
     this.#executor = {
       call: (op) => {
         if (this.#closed) return Promise.reject(new WalsyncError('DATABASE_CLOSED', 'the database is closed', { context: { path } }));
+        if (this.#openTransaction) return this.#openTransaction.call(op);
         return channel.lock.run(() => channel.call(op));
       },
     };
@@ -178,42 +210,60 @@ export class Database {
   }
 
   /**
-   * Wraps `fn` in a transaction: the returned function runs BEGIN, awaits `fn(tx, ...args)`, then
-   * COMMIT, or ROLLBACK if `fn` throws (the error is rethrown). Run the transaction's SQL through
-   * `tx`: other calls on this database wait until the transaction ends, so nothing interleaves.
+   * Wraps `fn` in a transaction: the returned function runs BEGIN, awaits `fn(...args, tx)`, then
+   * COMMIT, or ROLLBACK if `fn` throws (the error is rethrown). `fn` gets the returned function's
+   * arguments, then the transaction handle `tx` (sync-wasm and better-sqlite3 style:
+   * `db.transaction(async (users) => { for (const u of users) await insert.run(u.id, u.name) })`).
+   *
+   * While the transaction is open, every call on this Database object (and on statements prepared
+   * from it) runs inside the transaction, whoever makes it: there is one connection, as in
+   * sync-wasm. Calls on other handles of the same path (another `connect()`) wait until the
+   * transaction ends. Calls that cannot run inside a transaction (`push`, `pull`, `sync`,
+   * `checkpoint`, `close`, another `transaction()`) reject at once with `INVALID_ARGUMENT` instead
+   * of waiting for it forever. `fn` must not end the transaction itself (COMMIT, END or ROLLBACK):
+   * the returned function then rejects with `INVALID_ARGUMENT` saying so.
    */
-  transaction<A extends unknown[], T>(
-    fn: (tx: Transaction, ...args: A) => Promise<T> | T,
-    mode: TransactionMode = 'deferred',
-  ): (...args: A) => Promise<T> {
+  transaction<T>(fn: (tx: Transaction) => Promise<T> | T, mode?: TransactionMode): () => Promise<T>;
+  /** The same, for a function of arguments (`tx` follows them): `db.transaction(async (users: User[]) => { ... })(users)`. */
+  transaction<A extends unknown[], T>(fn: (...args: A) => Promise<T> | T, mode?: TransactionMode): (...args: A) => Promise<T>;
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any -- the overloads above carry the types
+  transaction<T>(fn: (...args: any[]) => Promise<T> | T, mode: TransactionMode = 'deferred'): (...args: any[]) => Promise<T> {
     if (typeof fn !== 'function') throw new WalsyncError('INVALID_ARGUMENT', 'transaction() takes a function');
     if (!['deferred', 'immediate', 'exclusive'].includes(mode)) {
       throw new WalsyncError('INVALID_ARGUMENT', `transaction(): unknown mode "${String(mode)}"`);
     }
-    return (...args: A) => {
+    return (...args: any[]) => {
       if (this.#closed) return Promise.reject(new WalsyncError('DATABASE_CLOSED', 'the database is closed'));
+      if (this.#openTransaction) return Promise.reject(insideTransaction('transaction()'));
       const channel = this.channel;
       return channel.lock.run(async () => {
         let active = true;
-        const tx = new Transaction({
+        const executor: Executor = {
           call: (op) =>
             active
               ? channel.call(op)
               : Promise.reject(new WalsyncError('INVALID_ARGUMENT', 'this transaction has already ended')),
-        });
-        await channel.call((api) => api.exec(`BEGIN ${mode.toUpperCase()}`));
+        };
+        // Set before BEGIN goes out, so nothing issued on this handle from now on queues behind us.
+        this.#openTransaction = executor;
         try {
-          const result = await fn(tx, ...args);
-          await channel.call((api) => api.exec('COMMIT'));
-          return result;
-        } catch (e) {
-          // SQLite may already have rolled back (e.g. after SQLITE_FULL); only roll back what is open.
-          if (channel.alive && !(await channel.call((api) => api.isAutocommit()))) {
-            await channel.call((api) => api.exec('ROLLBACK'));
+          await channel.call((api) => api.exec(`BEGIN ${mode.toUpperCase()}`));
+          try {
+            const result = await fn(...args, new Transaction(executor));
+            await channel.call((api) => api.exec('COMMIT'));
+            return result;
+          } catch (e) {
+            // SQLite may already have rolled back (e.g. after SQLITE_FULL); only roll back what is open.
+            if (channel.alive && !(await channel.call((api) => api.isAutocommit()))) {
+              await channel.call((api) => api.exec('ROLLBACK'));
+            } else if (isWalsyncError(e, 'SQLITE_ERROR') && /no transaction is active/.test(e.message)) {
+              throw endedByFunction(e);
+            }
+            throw e;
           }
-          throw e;
         } finally {
           active = false;
+          this.#openTransaction = null;
         }
       });
     };
@@ -239,7 +289,7 @@ export class Database {
    * `PUSH_REJECTED` naming the change; the change stays queued (skip or rewrite it with `transform`).
    */
   push(): Promise<void> {
-    return this.#sync(async (url, local, network) => {
+    return this.#sync('push', async (url, local, network) => {
       await network((api) => api.pushBegin(url));
       while (await local((api) => api.pushPrepare())) await network((api) => api.pushSend());
       await local((api) => api.pushFinish());
@@ -251,7 +301,7 @@ export class Database {
    * nothing local is lost. Resolves true if the server had changes.
    */
   pull(): Promise<boolean> {
-    return this.#sync(async (url, local, network) => {
+    return this.#sync('pull', async (url, local, network) => {
       await network((api) => api.pullDownload(url));
       return local((api) => api.pullApply());
     });
@@ -259,6 +309,7 @@ export class Database {
 
   /** push() then pull(); resolves true if the pull brought changes. */
   async sync(): Promise<boolean> {
+    if (this.#openTransaction) throw insideTransaction('sync()');
     await this.push();
     return this.pull();
   }
@@ -308,7 +359,8 @@ export class Database {
    * database lock like any call (so they wait for an open transaction() to end), its network
    * phases do not, so queries go on while the server answers.
    */
-  #sync<T>(run: (url: string, local: PhaseCall, network: PhaseCall) => Promise<T>): Promise<T> {
+  #sync<T>(call: 'push' | 'pull', run: (url: string, local: PhaseCall, network: PhaseCall) => Promise<T>): Promise<T> {
+    if (this.#openTransaction) return Promise.reject(insideTransaction(`${call}()`));
     if (!this.#syncUrl) {
       return Promise.reject(
         new WalsyncError('SYNC_NOT_CONFIGURED', 'this database does not sync: connect() was called without a "url"', {
@@ -318,7 +370,7 @@ export class Database {
     }
     let url: string | null;
     try {
-      url = this.#syncUrl.current();
+      url = this.#syncUrl.current(call);
     } catch (e) {
       return Promise.reject(e);
     }
@@ -334,17 +386,25 @@ export class Database {
       if (this.#closed) return Promise.reject(new WalsyncError('DATABASE_CLOSED', 'the database is closed', { context: { path: this.path } }));
       return channel.call(op);
     };
-    return channel.syncLock.run(() => run(url!, (op) => this.#executor.call(op), network));
+    // Local phases take the lock even while a transaction is open on this handle: pushing or
+    // replaying changes must never run inside the app's transaction.
+    const local: PhaseCall = (op) => {
+      if (this.#closed) return Promise.reject(new WalsyncError('DATABASE_CLOSED', 'the database is closed', { context: { path: this.path } }));
+      return channel.lock.run(() => channel.call(op));
+    };
+    return channel.syncLock.run(() => run(url!, local, network));
   }
 
   /** Folds the write-ahead log into the database file, keeping the log small. */
   async checkpoint(): Promise<void> {
+    if (this.#openTransaction) throw insideTransaction('checkpoint()');
     await this.#executor.call((api) => api.checkpoint());
   }
 
   /** Closes this handle. The database closes when every handle for its path in this tab is closed. */
   async close(): Promise<void> {
     if (this.#closed) return;
+    if (this.#openTransaction) throw insideTransaction('close()');
     this.#closed = true;
     await this.channel.lock.run(() => releaseChannel(this.channel));
   }

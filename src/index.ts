@@ -4,7 +4,7 @@
  * @packageDocumentation
  */
 export { connect } from './connect.js';
-export type { ConnectOptions } from './options.js';
+export type { ConnectOptions, SyncTimeouts } from './options.js';
 export { Database, Statement, Transaction, type BatchInput, type BatchResultSet, type TransactionMode } from './database.js';
 export type { Row } from './rows.js';
 export { WalsyncError, isWalsyncError, type WalsyncErrorCode, type WalsyncErrorContext } from '../worker/errors.js';

@@ -28,6 +28,12 @@ export interface ConnectOptions {
   /** How long the server may hold a pull open waiting for changes, in ms. Default 0 (answer at once). */
   longPollTimeoutMs?: number;
   /**
+   * Network limits, in milliseconds, so that no sync call waits forever on a server that is silent
+   * or trickles bytes. A request that passes one fails with `NETWORK_ERROR` (its `context.limit`
+   * names the limit) and changes nothing locally.
+   */
+  timeouts?: SyncTimeouts;
+  /**
    * Called (in batches) for every local change about to be pushed, and replayed after a pull:
    * return null to keep it, `{ operation: 'skip' }` to drop it, or `{ operation: 'rewrite', stmt }`
    * to send other SQL instead (e.g. turn a counter's update into an increment). It sees the net
@@ -48,6 +54,35 @@ export interface ConnectOptions {
   fetch?: (url: string, init: RequestInit) => Promise<Response>;
 }
 
+/** Network limits of a synced database (see ConnectOptions.timeouts). Every field is optional. */
+export interface SyncTimeouts {
+  /**
+   * How long the server may stay silent: until its answer starts, then between two chunks of the
+   * answer. Default 15 000 (15 s).
+   */
+  silenceMs?: number;
+  /**
+   * The most one request may take, from asking the `authToken` to the last byte of the answer,
+   * however steadily the server sends. Default 120 000 (2 min); a pull adds `longPollTimeoutMs`.
+   * Raise it for very large databases on slow links (a bootstrap is one request).
+   */
+  requestMs?: number;
+  /**
+   * First connect only: how long `connect()` waits for the server to start answering the bootstrap
+   * before it opens the database empty instead (as when the server is unreachable; the first pull
+   * then brings the remote database). Default 10 000 (10 s).
+   */
+  bootstrapWaitMs?: number;
+}
+
+export interface ResolvedSyncTimeouts {
+  readonly silenceMs: number;
+  readonly requestMs: number;
+  readonly bootstrapWaitMs: number;
+}
+
+export const DEFAULT_TIMEOUTS: ResolvedSyncTimeouts = { silenceMs: 15_000, requestMs: 120_000, bootstrapWaitMs: 10_000 };
+
 export interface ResolvedConnectOptions {
   readonly path: string;
   readonly memory: boolean;
@@ -60,6 +95,7 @@ export interface ResolvedSyncOptions {
   readonly authToken: string | (() => string | null | Promise<string | null>) | null;
   readonly clientName: string;
   readonly longPollTimeoutMs: number;
+  readonly timeouts: ResolvedSyncTimeouts;
   readonly transform: ((mutation: DatabaseRowMutation) => DatabaseRowTransformResult | undefined) | null;
   readonly tablesIgnore: string[];
   readonly bootstrapIfEmpty: boolean;
@@ -73,6 +109,7 @@ const SYNC_OPTIONS = new Set([
   'authToken',
   'clientName',
   'longPollTimeoutMs',
+  'timeouts',
   'transform',
   'tablesIgnore',
   'bootstrapIfEmpty',
@@ -128,6 +165,7 @@ function resolveSyncOptions(o: Record<string, unknown>): ResolvedSyncOptions {
   if (typeof longPollTimeoutMs !== 'number' || !Number.isInteger(longPollTimeoutMs) || longPollTimeoutMs < 0 || longPollTimeoutMs > 0xffffffff) {
     throw invalid('"longPollTimeoutMs" must be a whole number of milliseconds ≥ 0');
   }
+  const timeouts = resolveTimeouts(o.timeouts);
   const transform = o.transform ?? null;
   if (transform !== null && typeof transform !== 'function') throw invalid('"transform" must be a function');
   const tablesIgnore = o.tablesIgnore ?? [];
@@ -148,6 +186,7 @@ function resolveSyncOptions(o: Record<string, unknown>): ResolvedSyncOptions {
     authToken: authToken as ResolvedSyncOptions['authToken'],
     clientName,
     longPollTimeoutMs,
+    timeouts,
     transform: transform as ResolvedSyncOptions['transform'],
     tablesIgnore: [...(tablesIgnore as string[])],
     bootstrapIfEmpty,
@@ -155,16 +194,65 @@ function resolveSyncOptions(o: Record<string, unknown>): ResolvedSyncOptions {
   };
 }
 
+/** The longest delay setTimeout honours (about 24.8 days); larger values would fire at once. */
+const MAX_TIMER_MS = 0x7fffffff;
+
+function resolveTimeouts(value: unknown): ResolvedSyncTimeouts {
+  if (value === undefined) return DEFAULT_TIMEOUTS;
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) {
+    throw invalid('"timeouts" must be an object such as { silenceMs: 15000, requestMs: 120000, bootstrapWaitMs: 10000 }');
+  }
+  const given = value as Record<string, unknown>;
+  const out: Record<string, number> = { ...DEFAULT_TIMEOUTS };
+  for (const [key, v] of Object.entries(given)) {
+    if (!(key in DEFAULT_TIMEOUTS)) throw invalid(`"timeouts" has an unknown limit "${key}" (known: silenceMs, requestMs, bootstrapWaitMs)`, { option: key });
+    if (v === undefined) continue;
+    if (typeof v !== 'number' || !Number.isInteger(v) || v < 1 || v > MAX_TIMER_MS) {
+      throw invalid(`"timeouts.${key}" must be a whole number of milliseconds from 1 to ${MAX_TIMER_MS}`, { option: key });
+    }
+    out[key] = v;
+  }
+  return out as unknown as ResolvedSyncTimeouts;
+}
+
 /** Checks a sync url's form; `libsql://` and `turso://` mean https. */
 export function checkUrl(url: string): string {
+  const problem = urlProblem(url);
+  if (problem === 'invalid') throw invalid(`"url" is not a valid URL: ${JSON.stringify(url)}`, { url });
+  if (problem !== null) throw invalid(`"url" must be http(s)://, libsql:// or turso://, got ${problem}`, { url });
+  return url;
+}
+
+/**
+ * Checks what a `url` function returned, for the call that asked it (`connect`, `push`, `pull`):
+ * a string url, or null (sync paused). Anything else, or a function that throws, is
+ * INVALID_ARGUMENT naming the call and the function, with the thrown error as `cause`.
+ */
+export function resolveUrlFunction(url: () => string | null, call: string): string | null {
+  const fail = (message: string, extra: { context?: Record<string, string>; cause?: unknown } = {}) =>
+    new WalsyncError('INVALID_ARGUMENT', `${call}(): the "url" function ${message}`, extra);
+  let value: unknown;
+  try {
+    value = url();
+  } catch (e) {
+    throw fail(`threw: ${(e as Error)?.message ?? String(e)}`, { cause: e });
+  }
+  if (value === null || value === undefined) return null;
+  if (typeof value !== 'string') throw fail(`must return a string or null, not ${typeof value}`);
+  if (value === '') throw fail('returned an empty string (return null to pause sync)');
+  const problem = urlProblem(value);
+  if (problem === 'invalid') throw fail(`returned an invalid URL: ${JSON.stringify(value)}`, { context: { url: value } });
+  if (problem !== null) throw fail(`returned a url that is not http(s)://, libsql:// or turso://: ${JSON.stringify(value)}`, { context: { url: value } });
+  return value;
+}
+
+/** null if `url` is a usable sync url, 'invalid' if it does not parse, else its wrong protocol. */
+function urlProblem(url: string): string | null {
   let parsed: URL;
   try {
     parsed = new URL(url.replace(/^(libsql|turso):\/\//, 'https://'));
   } catch {
-    throw invalid(`"url" is not a valid URL: ${JSON.stringify(url)}`, { url });
+    return 'invalid';
   }
-  if (parsed.protocol !== 'http:' && parsed.protocol !== 'https:') {
-    throw invalid(`"url" must be http(s)://, libsql:// or turso://, got ${parsed.protocol}`, { url });
-  }
-  return url;
+  return parsed.protocol === 'http:' || parsed.protocol === 'https:' ? null : parsed.protocol;
 }

@@ -58,6 +58,23 @@ export class WorkerChannel {
     return this.#deadReason === null;
   }
 
+  /**
+   * Watches for the worker's death however it happens (terminated behind our back, out of memory,
+   * crashed): nothing reaches the page then, so the worker holds a Web Lock for its whole life and
+   * we queue for the same lock; the browser grants it to us the moment the worker's context goes
+   * away, and every call in flight or queued rejects with DATABASE_CLOSED. This costs nothing
+   * while the worker lives (no heartbeat, which a long synchronous statement could not answer).
+   */
+  async watchLiveness(): Promise<void> {
+    const locks = (globalThis as { navigator?: { locks?: LockManager } }).navigator?.locks;
+    if (!locks) return;
+    const name = `walsync:worker-alive:${this.key}:${Date.now()}:${Math.random().toString(36).slice(2)}`;
+    if (!(await this.call((api) => api.holdLivenessLock(name)))) return;
+    locks
+      .request(name, () => this.terminate(new WalsyncError('DATABASE_CLOSED', 'the database worker stopped (it was terminated or crashed)', { context: { key: this.key } })))
+      .catch(() => undefined);
+  }
+
   /** Calls the worker; rejects instead of hanging if the worker dies meanwhile. */
   call<T>(op: (api: Remote<WorkerApi>) => Promise<T>): Promise<T> {
     if (this.#deadReason) return Promise.reject(this.#deadReason);
@@ -74,12 +91,50 @@ export class WorkerChannel {
   #die(reason: WalsyncError): void {
     if (this.#deadReason) return;
     this.#deadReason = reason;
-    channels.delete(this.key);
+    forget(this);
     this.#kill(reason);
   }
 }
 
+/** The channel (or the one being opened) of each database key in this tab. */
 const channels = new Map<string, Promise<WorkerChannel>>();
+/** The channel behind each settled entry of `channels`, so a dead channel removes only itself. */
+const opened = new Map<string, WorkerChannel>();
+/** When a worker of this tab last stopped, per key: its files may still be held for a moment. */
+const stoppedAt = new Map<string, number>();
+/** How long after a worker of this tab stopped its files are retried when reopened, and for how long. */
+const RECENT_STOP_MS = 10_000;
+const LOCK_WAIT_AFTER_STOP_MS = 5_000;
+
+/**
+ * Marks, in this tab's sessionStorage (which survives a reload but is not shared with other tabs),
+ * that this tab has `key` open: after a reload the previous page's worker may still hold the files
+ * for a moment, and that wait is worth a retry; another tab holding them is not.
+ */
+function markHeld(key: string, held: boolean): void {
+  try {
+    if (held) sessionStorage.setItem(`walsync:held:${key}`, '1');
+    else sessionStorage.removeItem(`walsync:held:${key}`);
+  } catch {
+    // No sessionStorage (a sandboxed frame, a worker): only same-page stops are retried.
+  }
+}
+
+function heldBeforeReload(key: string): boolean {
+  try {
+    return sessionStorage.getItem(`walsync:held:${key}`) !== null;
+  } catch {
+    return false;
+  }
+}
+
+function forget(channel: WorkerChannel): void {
+  stoppedAt.set(channel.key, Date.now());
+  if (opened.get(channel.key) === channel) {
+    opened.delete(channel.key);
+    channels.delete(channel.key);
+  }
+}
 let memoryCounter = 0;
 
 function startWorker(path: string): Worker {
@@ -95,20 +150,38 @@ export async function acquireChannel(request: OpenRequest, callbacks?: SyncCallb
   const key = request.storage === 'memory' ? `:memory:#${++memoryCounter}` : `${request.storage}:${request.path}`;
   let pending = channels.get(key);
   if (!pending) {
+    // Retry files still held only when our own worker for this path just stopped, in this page or
+    // before a reload of this tab (the browser releases a stopped worker's files asynchronously); a
+    // database another tab holds fails at once with DATABASE_LOCKED.
+    const stopped = stoppedAt.get(key);
+    const recent = stopped !== undefined ? Date.now() - stopped < RECENT_STOP_MS : heldBeforeReload(key);
+    const lockWaitMs = recent && request.storage !== 'memory' ? LOCK_WAIT_AFTER_STOP_MS : 0;
     pending = (async () => {
       const channel = new WorkerChannel(key, startWorker(request.path));
       try {
-        await channel.call((api) => api.open(request, callbacks ? proxy(callbacks) : undefined));
+        await channel.watchLiveness();
+        await channel.call((api) => api.open({ ...request, lockWaitMs }, callbacks ? proxy(callbacks) : undefined));
       } catch (e) {
         channel.terminate();
         throw e;
       }
+      if (channel.alive) {
+        opened.set(key, channel);
+        if (request.storage !== 'memory') markHeld(key, true);
+      }
       return channel;
     })();
     channels.set(key, pending);
-    pending.catch(() => channels.delete(key));
+    pending.catch(() => {
+      if (channels.get(key) === pending) channels.delete(key);
+    });
   }
   const channel = await pending;
+  if (!channel.alive) {
+    // The worker died between opening and now: the caller gets a fresh one.
+    if (channels.get(key) === pending) channels.delete(key);
+    return acquireChannel(request, callbacks);
+  }
   channel.refs++;
   return channel;
 }
@@ -117,10 +190,11 @@ export async function acquireChannel(request: OpenRequest, callbacks?: SyncCallb
 export async function releaseChannel(channel: WorkerChannel): Promise<void> {
   channel.refs--;
   if (channel.refs > 0) return;
-  channels.delete(channel.key);
+  forget(channel);
   try {
     if (channel.alive) await channel.call((api) => api.close());
   } finally {
     channel.terminate();
+    if (!channels.has(channel.key)) markHeld(channel.key, false);
   }
 }

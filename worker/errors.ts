@@ -74,11 +74,14 @@ export interface SerializedWalsyncError {
   readonly sqliteCode?: number;
   readonly context?: WalsyncErrorContext;
   readonly stack?: string;
+  /** The error's cause as name, message and stack (the object itself cannot cross). */
+  readonly cause?: { readonly name: string; readonly message: string; readonly stack?: string };
 }
 
 export function serializeError(e: unknown): SerializedWalsyncError {
   if (e instanceof WalsyncError) {
-    return { code: e.code, message: e.message, sqliteCode: e.sqliteCode, context: e.context, stack: e.stack };
+    const serialized: SerializedWalsyncError = { code: e.code, message: e.message, sqliteCode: e.sqliteCode, context: e.context, stack: e.stack };
+    return e.cause === undefined ? serialized : { ...serialized, cause: serializeCause(e.cause) };
   }
   const err = e instanceof Error ? e : new Error(String(e));
   return { code: 'INTERNAL', message: err.message, stack: err.stack };
@@ -88,7 +91,19 @@ export function deserializeError(s: SerializedWalsyncError): WalsyncError {
   const opts: { sqliteCode?: number; context?: WalsyncErrorContext } = {};
   if (s.sqliteCode !== undefined) opts.sqliteCode = s.sqliteCode;
   if (s.context !== undefined) opts.context = s.context;
-  const e = new WalsyncError(s.code, s.message, opts);
+  const e = new WalsyncError(s.code, s.message, s.cause ? { ...opts, cause: deserializeCause(s.cause) } : opts);
   if (s.stack) e.stack = s.stack;
   return e;
+}
+
+function serializeCause(cause: unknown): NonNullable<SerializedWalsyncError['cause']> {
+  if (cause instanceof Error) return { name: cause.name, message: cause.message, ...(cause.stack ? { stack: cause.stack } : {}) };
+  return { name: 'Error', message: String(cause) };
+}
+
+function deserializeCause(s: NonNullable<SerializedWalsyncError['cause']>): Error {
+  const cause = new Error(s.message);
+  cause.name = s.name;
+  if (s.stack) cause.stack = s.stack;
+  return cause;
 }

@@ -45,6 +45,8 @@ export interface LocalDatabaseOptions {
   readonly path: string;
   readonly storage: StorageKind;
   readonly synchronous: 'full' | 'normal';
+  /** How long to retry files another worker still holds (see OpenRequest.lockWaitMs). Default 0. */
+  readonly lockWaitMs?: number;
 }
 
 export class LocalDatabase {
@@ -76,13 +78,13 @@ export class LocalDatabase {
         return new LocalDatabase(runtime, options, null, db);
       }
       case 'opfs':
-        return LocalDatabase.fromFiles(runtime, options, await LocalDatabase.openFiles(runtime, options.path));
+        return LocalDatabase.fromFiles(runtime, options, await LocalDatabase.openFiles(runtime, options.path, options.lockWaitMs));
     }
   }
 
   /** Opens the OPFS files of `path` and registers them with the VFS (no SQLite connection yet). */
-  static openFiles(runtime: SqliteRuntime, path: string): Promise<DatabaseFiles> {
-    return openOpfsDatabaseFiles(runtime, path);
+  static openFiles(runtime: SqliteRuntime, path: string, lockWaitMs = 0): Promise<DatabaseFiles> {
+    return openOpfsDatabaseFiles(runtime, path, lockWaitMs);
   }
 
   /** Opens a connection on already opened files; on failure the files are closed. */
@@ -331,12 +333,12 @@ export class LocalDatabase {
   }
 }
 
-async function openOpfsDatabaseFiles(runtime: SqliteRuntime, path: string): Promise<DatabaseFiles> {
+async function openOpfsDatabaseFiles(runtime: SqliteRuntime, path: string, lockWaitMs: number): Promise<DatabaseFiles> {
   assertOpfsAvailable();
   const { dirs, fileName } = parseDatabasePath(path);
   const directory = await openDirectory(dirs);
   // All at once: each open is an asynchronous round trip to the browser's storage process.
-  const attempts = await Promise.allSettled(FILE_SUFFIXES.map((suffix) => openOpfsFile(directory, fileName + suffix)));
+  const attempts = await Promise.allSettled(FILE_SUFFIXES.map((suffix) => openOpfsFile(directory, fileName + suffix, lockWaitMs)));
   const failed = attempts.find((a): a is PromiseRejectedResult => a.status === 'rejected');
   if (failed) {
     for (const a of attempts) if (a.status === 'fulfilled') a.value.close();

@@ -16,6 +16,12 @@ export interface OpenRequest {
   readonly path: string;
   readonly storage: StorageKind;
   readonly synchronous: 'full' | 'normal';
+  /**
+   * How long to retry OPFS files that another context still holds, in ms (0: fail at once with
+   * DATABASE_LOCKED). The facade sets it only after a worker of this same tab stopped with the
+   * same path: the browser releases a stopped worker's files asynchronously.
+   */
+  readonly lockWaitMs?: number;
   /** Present for databases that sync; absent for local-only ones. */
   readonly sync?: SyncConfig;
 }
@@ -27,6 +33,8 @@ export interface SyncConfig {
   readonly tablesIgnore: readonly string[];
   readonly bootstrapIfEmpty: boolean;
   readonly longPollTimeoutMs: number;
+  /** Network limits in ms (ConnectOptions.timeouts, defaults filled in). */
+  readonly timeouts: { readonly silenceMs: number; readonly requestMs: number; readonly bootstrapWaitMs: number };
   /** Checkpoint automatically once the WAL grows past this many bytes (0 = never). */
   readonly autoCheckpointBytes: number;
   readonly hasTransform: boolean;
@@ -173,6 +181,8 @@ export interface LocalStats {
 /** What the worker exposes over Comlink. */
 export interface WorkerApi {
   open(request: OpenRequest, callbacks?: SyncCallbacks): Promise<OpenResult>;
+  /** Holds the Web Lock `name` until the worker dies (the facade's death detector); false without Web Locks. */
+  holdLivenessLock(name: string): Promise<boolean>;
   // Push and pull come in phases: network phases (`pullDownload`, `pushBegin`, `pushSend`) do not
   // touch the database, so queries keep running while the server answers; local phases run in
   // the worker's queue like any statement. The facade runs one push or pull at a time.

@@ -46,7 +46,7 @@ export class WorkerHost implements WorkerApi {
         this.#database = await LocalDatabase.open(runtime, request);
       } else {
         if (request.storage !== 'opfs') throw new WalsyncError('INVALID_ARGUMENT', 'only OPFS databases can sync');
-        const files = await LocalDatabase.openFiles(runtime, request.path);
+        const files = await LocalDatabase.openFiles(runtime, request.path, request.lockWaitMs);
         const remotes = new Map<string, SyncRemote>();
         try {
           this.#engine = await SyncEngine.open({
@@ -61,6 +61,7 @@ export class WorkerHost implements WorkerApi {
               const remote = new HttpSyncRemote(
                 url,
                 () => callbacks?.authToken() ?? Promise.resolve(null),
+                sync.timeouts,
                 sync.hasFetch && callbacks ? proxiedFetch(callbacks) : undefined,
               );
               remotes.set(url, remote);
@@ -75,6 +76,26 @@ export class WorkerHost implements WorkerApi {
         this.#database = this.#engine.local;
       }
       return { openMs: performance.now() - started };
+    });
+  }
+
+  /**
+   * Holds the Web Lock `name` for as long as this worker lives, so the facade (which queues for the
+   * same lock) learns when the worker dies however it dies: the browser releases a context's locks
+   * when it terminates or crashes, and no other event reaches the page then. Resolves true once the
+   * lock is held, false where Web Locks are missing (the facade then does not watch). Runs beside
+   * the queue: the facade asks before open().
+   */
+  async holdLivenessLock(name: string): Promise<boolean> {
+    const locks = (globalThis as { navigator?: { locks?: LockManager } }).navigator?.locks;
+    if (!locks) return false;
+    return new Promise<boolean>((resolve, reject) => {
+      locks
+        .request(name, () => {
+          resolve(true);
+          return new Promise<never>(() => undefined); // held until the worker goes away
+        })
+        .catch(reject);
     });
   }
 

@@ -199,9 +199,10 @@ describe('a database in OPFS', () => {
       const db = await window.walsync.connect({ path: 'tx.db' });
       await db.exec('CREATE TABLE t(x UNIQUE)');
       await db.prepare('INSERT INTO t VALUES (?)').run(1);
-      const move = db.transaction(async (tx, value: number) => {
-        await tx.prepare('INSERT INTO t VALUES (?)').run(value + 100);
-        await tx.prepare('INSERT INTO t VALUES (?)').run(value); // violates UNIQUE when value = 1
+      // fn gets the call's arguments; calls on db inside it belong to the transaction.
+      const move = db.transaction(async (value: number) => {
+        await db.prepare('INSERT INTO t VALUES (?)').run(value + 100);
+        await db.prepare('INSERT INTO t VALUES (?)').run(value); // violates UNIQUE when value = 1
         return 'ok';
       });
       let error: { code?: string; message?: string } = {};

@@ -2,7 +2,7 @@
  * A fault-injecting HTTP proxy on 127.0.0.1 in front of a real `tursodb --sync-server`: it forwards
  * every request unchanged, except the next N requests that match a programmed rule, which it
  * answers with an error status, a reset connection, a truncated or garbled body, a rewritten
- * `/pull-updates` stream (wrong page size, MVCC/replace-base header) or a delay.
+ * `/pull-updates` stream (wrong page size, MVCC/replace-base header), a delay or a trickle.
  *
  * The server is never mocked: every faulted answer is derived from (or replaces) the real one.
  * Like tursodb, it answers OPTIONS with 204, adds permissive CORS headers (the test page has another
@@ -37,7 +37,13 @@ export type Fault =
   /** `/pull-updates`: make the header advertise these enum values (appended fields win in protobuf). */
   | { kind: 'header'; protocol?: number; streamKind?: number; applyMode?: number }
   /** Forward normally but hold the answer back for `ms` milliseconds. */
-  | { kind: 'stall'; ms: number };
+  | { kind: 'stall'; ms: number }
+  /**
+   * A server that trickles: the status line and headers go out at once, then the first `messages`
+   * whole length-delimited messages (default 1: the `/pull-updates` header), then the rest of the
+   * real body one byte every `intervalMs`, until it is all sent or the client goes away.
+   */
+  | { kind: 'trickle'; intervalMs: number; messages?: number };
 
 export interface FaultRule {
   /** Exact request path, e.g. `/pull-updates` or `/v2/pipeline`. */
@@ -200,6 +206,24 @@ export async function startFaultProxy(target: string, options: FaultProxyOptions
         res.writeHead(answer.status, { ...headers, 'content-length': String(answer.body.length) });
         res.write(part, () => setTimeout(() => req.socket.destroy(), 20));
       }
+      return;
+    }
+    if (fault?.kind === 'trickle') {
+      res.writeHead(answer.status, headers); // chunked: each write reaches the client as it is made
+      const start = messageBoundary(answer.body, fault.messages ?? 1);
+      res.write(answer.body.subarray(0, start));
+      let at = start;
+      const timer = setInterval(() => {
+        if (req.socket.destroyed || at >= answer.body.length) {
+          clearInterval(timer);
+          if (!req.socket.destroyed) res.end();
+          return;
+        }
+        res.write(answer.body.subarray(at, at + 1));
+        at++;
+      }, fault.intervalMs);
+      timer.unref();
+      req.socket.once('close', () => clearInterval(timer));
       return;
     }
     let out = answer.body;

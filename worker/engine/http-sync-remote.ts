@@ -1,16 +1,16 @@
 /** The engine's SyncRemote over HTTP: `/pull-updates` for pages, `/v2/pipeline` for pushes. */
 import { WalsyncError } from '../errors.js';
-import { DEFAULT_SILENCE_TIMEOUT_MS, HttpTransport, type TokenSource } from '../protocol/http-transport.js';
+import { HttpTransport, type TokenSource, type TransportLimits } from '../protocol/http-transport.js';
 import { chainedTransaction, runBatch } from '../protocol/pipeline.js';
 import { FIRST_PAGE_SELECTOR, decodePullHeader, decodePullPage, encodePullRequest, readDelimitedMessages } from '../protocol/pull-updates.js';
-import type { HighWaterMark, PulledPage, PullResponse, PushStatement, SyncRemote } from './remote.js';
+import type { HighWaterMark, PulledPage, PullOptions, PullResponse, PushStatement, SyncRemote } from './remote.js';
 import { CREATE_SYNC_TABLE, SELECT_SYNC_ROW, UPSERT_SYNC_ROW } from './sync-table.js';
 
 export class HttpSyncRemote implements SyncRemote {
   readonly #http: HttpTransport;
 
-  constructor(url: string, token: TokenSource, fetchImpl?: typeof fetch) {
-    this.#http = new HttpTransport(url, token, fetchImpl);
+  constructor(url: string, token: TokenSource, limits: TransportLimits, fetchImpl?: typeof fetch) {
+    this.#http = new HttpTransport(url, token, limits, fetchImpl);
   }
 
   get sentBytes(): number {
@@ -21,10 +21,13 @@ export class HttpSyncRemote implements SyncRemote {
     return this.#http.receivedBytes;
   }
 
-  async pullUpdates(clientRevision: string | null, longPollTimeoutMs: number): Promise<PullResponse> {
+  async pullUpdates(clientRevision: string | null, longPollTimeoutMs: number, options: PullOptions = {}): Promise<PullResponse> {
     const body = encodePullRequest({ clientRevision, longPollTimeoutMs });
     // A long poll may legitimately keep the server silent for its whole duration.
-    const response = await this.#http.post('/pull-updates', body, 'application/protobuf', DEFAULT_SILENCE_TIMEOUT_MS + longPollTimeoutMs);
+    const response = await this.#http.post('/pull-updates', body, 'application/protobuf', {
+      extraMs: longPollTimeoutMs,
+      ...(options.answerWithin ? { answerWithin: options.answerWithin } : {}),
+    });
     const contentType = response.headers.get('content-type') ?? '';
     if (/^text\/html\b/i.test(contentType)) {
       await response.body?.cancel().catch(() => undefined);

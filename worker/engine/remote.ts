@@ -28,8 +28,13 @@ export interface PushStatement {
   readonly upsert?: UpsertShape;
 }
 
+export interface PullOptions {
+  /** Give up (NETWORK_ERROR naming `limit`) unless the answer starts within `ms`: the first connect's bootstrap. */
+  readonly answerWithin?: { readonly ms: number; readonly limit: string };
+}
+
 export interface SyncRemote {
-  pullUpdates(clientRevision: string | null, longPollTimeoutMs: number): Promise<PullResponse>;
+  pullUpdates(clientRevision: string | null, longPollTimeoutMs: number, options?: PullOptions): Promise<PullResponse>;
   /** The database's first page (its header) as of `revision`; null if the database is empty then. */
   readFirstPage(revision: string): Promise<Uint8Array | null>;
   /** This client's row of `turso_sync_last_change_id` on the server; null if it has none. */

@@ -718,7 +718,8 @@ async function bootstrap(deps: SyncEngineDeps, meta: SyncMetadata, remote: SyncR
   files.db.truncate(0);
   files.wal.truncate(0);
   files.revert.truncate(0);
-  const response = await remote.pullUpdates(null, 0);
+  // On the first connect the app is waiting: a server slow to answer means starting empty instead.
+  const response = await remote.pullUpdates(null, 0, { answerWithin: { ms: deps.config.timeouts.bootstrapWaitMs, limit: 'bootstrapWaitMs' } });
   // Runs of consecutive pages go to the file in one write (servers send them mostly in order).
   const run = new Uint8Array(BOOTSTRAP_WRITE_PAGES * PAGE_SIZE);
   let runStart = 0;

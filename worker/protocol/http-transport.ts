@@ -2,46 +2,88 @@
  * HTTP to the sync server: one POST per call, bodies with a known length (the local server does not
  * take chunked uploads), a bearer token from the app when it has one, every failure typed, and the
  * bytes sent and received counted.
+ *
+ * No request waits forever: the server may stay silent for at most `silenceMs` (until its answer
+ * starts, then between two chunks), and a whole request, token included, may take at most
+ * `requestMs` however steadily a server trickles bytes. Both are races against a timer, not only an
+ * abort signal: the app's own `fetch` option may ignore the signal.
  */
 import { WalsyncError } from '../errors.js';
 
 export type TokenSource = () => Promise<string | null>;
 
-/**
- * How long the server may stay silent: until the response headers arrive, then between two chunks of
- * the body. A server (or a black-holed network) that never answers must not hold the database's one
- * operation queue forever. The same as tursodb's own socket read timeout.
- */
-export const DEFAULT_SILENCE_TIMEOUT_MS = 30_000;
+/** The limits of every request (see ConnectOptions.timeouts), in milliseconds. */
+export interface TransportLimits {
+  readonly silenceMs: number;
+  readonly requestMs: number;
+}
+
+/** Per-request adjustments of the limits. */
+export interface RequestOptions {
+  /** Added to both limits: a long poll may legitimately keep the server silent that much longer. */
+  readonly extraMs?: number;
+  /** Wait at most this long for the answer to start (instead of silenceMs), reported as `limit`. */
+  readonly answerWithin?: { readonly ms: number; readonly limit: string };
+}
+
+/** Which limit fired, for the error's context. */
+type Limit = 'silenceMs' | 'requestMs' | (string & {});
+
+/** A request in progress: its abort switch, its deadline and its silence limit. */
+interface InFlight {
+  readonly url: string;
+  readonly controller: AbortController;
+  /** performance.now() by which the whole request must be done. */
+  readonly deadline: number;
+  readonly requestMs: number;
+  readonly silenceMs: number;
+}
 
 export class HttpTransport {
   readonly baseUrl: string;
   readonly #token: TokenSource;
   readonly #fetch: typeof fetch;
+  readonly #limits: TransportLimits;
   sentBytes = 0;
   receivedBytes = 0;
-  /** Per response: the abort switch of its request, and how long the body may stay silent. */
-  readonly #pending = new WeakMap<Response, { controller: AbortController; silenceMs: number }>();
+  readonly #pending = new WeakMap<Response, InFlight>();
 
-  constructor(url: string, token: TokenSource, fetchImpl: typeof fetch = globalThis.fetch.bind(globalThis)) {
+  constructor(url: string, token: TokenSource, limits: TransportLimits, fetchImpl: typeof fetch = globalThis.fetch.bind(globalThis)) {
     // libsql:// and turso:// are https; the server matches paths exactly, so no trailing slash.
     this.baseUrl = url.replace(/^(libsql|turso):\/\//, 'https://').replace(/\/+$/, '');
     this.#token = token;
+    this.#limits = limits;
     this.#fetch = fetchImpl;
   }
 
   /**
-   * POSTs `body` to `path`; resolves with a 200 response whose body is still unread. `silenceMs`
-   * bounds the wait for the headers and for each chunk of the body (NETWORK_ERROR when exceeded).
+   * POSTs `body` to `path`; resolves with a 200 response whose body is still unread (read it with
+   * stream() or readAll(), which keep applying the request's limits).
    */
-  async post(path: string, body: Uint8Array | string, contentType: string, silenceMs = DEFAULT_SILENCE_TIMEOUT_MS): Promise<Response> {
+  async post(path: string, body: Uint8Array | string, contentType: string, options: RequestOptions = {}): Promise<Response> {
     const bytes = typeof body === 'string' ? new TextEncoder().encode(body) : body;
+    const url = this.baseUrl + path;
+    const extra = options.extraMs ?? 0;
+    const requestMs = this.#limits.requestMs + extra;
+    const flight: InFlight = {
+      url,
+      controller: new AbortController(),
+      deadline: performance.now() + requestMs,
+      requestMs,
+      silenceMs: this.#limits.silenceMs + extra,
+    };
     const headers: Record<string, string> = {};
     let token: string | null;
     try {
-      token = await this.#token();
+      // The app's token function gets the request's deadline, not a silence limit: it may be slow.
+      token = await this.#within(flight, this.#token(), Infinity, 'requestMs', (limit, ms) =>
+        new WalsyncError('AUTH_FAILED', `the "authToken" function did not answer within ${seconds(ms)} s (timeouts.${limit})`, {
+          context: { url, limit, limitMs: ms },
+        }),
+      );
     } catch (e) {
-      throw new WalsyncError('AUTH_FAILED', `the authToken function failed: ${(e as Error)?.message ?? String(e)}`, { cause: e });
+      if (e instanceof WalsyncError) throw e;
+      throw new WalsyncError('AUTH_FAILED', `the "authToken" function threw: ${(e as Error)?.message ?? String(e)}`, { cause: e });
     }
     // Without credentials the request stays a CORS "simple request" (a POST of bytes with no
     // content-type, which the sync protocol does not need): no preflight, one round trip saved per
@@ -50,23 +92,28 @@ export class HttpTransport {
       headers.authorization = `Bearer ${token}`;
       headers['content-type'] = contentType;
     }
-    const url = this.baseUrl + path;
-    const controller = new AbortController();
+    const answer = options.answerWithin ?? { ms: flight.silenceMs, limit: 'silenceMs' };
     let response: Response;
-    const timer = setTimeout(() => controller.abort(), silenceMs);
     try {
-      response = await this.#fetch(url, { method: 'POST', headers, body: bytes as Uint8Array<ArrayBuffer>, cache: 'no-store', signal: controller.signal });
+      response = await this.#within(
+        flight,
+        this.#fetch(url, { method: 'POST', headers, body: bytes as Uint8Array<ArrayBuffer>, cache: 'no-store', signal: flight.controller.signal }),
+        answer.ms,
+        answer.limit,
+        (limit, ms) =>
+          new WalsyncError('NETWORK_ERROR', `could not reach the sync server at ${this.baseUrl}: ${limit === 'requestMs' ? `the request took longer than ${seconds(ms)} s` : `no answer within ${seconds(ms)} s`} (timeouts.${limit})`, {
+            context: { url, limit, limitMs: ms },
+          }),
+      );
     } catch (e) {
-      const why = controller.signal.aborted ? `no answer within ${silenceMs / 1000} s` : ((e as Error)?.message ?? String(e));
-      throw new WalsyncError('NETWORK_ERROR', `could not reach the sync server at ${this.baseUrl}: ${why}`, {
+      if (e instanceof WalsyncError) throw e;
+      throw new WalsyncError('NETWORK_ERROR', `could not reach the sync server at ${this.baseUrl}: ${(e as Error)?.message ?? String(e)}`, {
         context: { url },
         cause: e,
       });
-    } finally {
-      clearTimeout(timer);
     }
     this.sentBytes += bytes.length;
-    this.#pending.set(response, { controller, silenceMs });
+    this.#pending.set(response, flight);
     if (response.status === 200) return response;
     const text = await this.#readErrorText(response);
     const context = { url, status: response.status, body: text };
@@ -93,45 +140,82 @@ export class HttpTransport {
     return out;
   }
 
-  /** The response body as chunks, counted as they arrive. */
+  /** The response body as chunks, counted as they arrive, within the request's limits. */
   async *stream(response: Response): AsyncGenerator<Uint8Array> {
     if (!response.body) return;
-    const pending = this.#pending.get(response);
+    const flight = this.#pending.get(response);
     const reader = response.body.getReader();
+    let done = false;
     try {
       for (;;) {
         let step: ReadableStreamReadResult<Uint8Array>;
-        const timer = pending ? setTimeout(() => pending.controller.abort(), pending.silenceMs) : undefined;
         try {
-          step = await reader.read();
+          step = flight
+            ? await this.#within(flight, reader.read(), flight.silenceMs, 'silenceMs', (limit, ms) =>
+                new WalsyncError(
+                  'NETWORK_ERROR',
+                  limit === 'requestMs'
+                    ? `the request to the sync server took longer than ${seconds(ms)} s (timeouts.requestMs); the answer was still arriving`
+                    : `the connection to the sync server broke mid-response: no data for ${seconds(ms)} s (timeouts.${limit})`,
+                  { context: { url: flight.url, limit, limitMs: ms } },
+                ),
+              )
+            : await reader.read();
         } catch (e) {
-          const why = pending?.controller.signal.aborted ? `no data for ${pending.silenceMs / 1000} s` : ((e as Error)?.message ?? String(e));
-          throw new WalsyncError('NETWORK_ERROR', `the connection to the sync server broke mid-response: ${why}`, {
+          if (e instanceof WalsyncError) throw e;
+          throw new WalsyncError('NETWORK_ERROR', `the connection to the sync server broke mid-response: ${(e as Error)?.message ?? String(e)}`, {
             cause: e,
           });
-        } finally {
-          clearTimeout(timer);
         }
-        if (step.done) return;
+        if (step.done) {
+          done = true;
+          return;
+        }
         this.receivedBytes += step.value.length;
         yield step.value;
       }
     } finally {
+      // A reader that stops early (an error, a limit) drops the connection rather than leave it open.
+      if (!done) flight?.controller.abort();
       reader.releaseLock();
     }
   }
 
   async #readErrorText(response: Response): Promise<string> {
-    const pending = this.#pending.get(response);
-    const timer = pending ? setTimeout(() => pending.controller.abort(), pending.silenceMs) : undefined;
     try {
-      const text = await response.text();
-      this.receivedBytes += text.length;
+      const text = new TextDecoder().decode(await this.readAll(response));
       return text.length > 500 ? `${text.slice(0, 500)}…` : text.trim();
     } catch {
       return '';
+    }
+  }
+
+  /**
+   * Awaits `work`, but at most `waitMs` (the limit named `limit`) and never past the request's
+   * deadline; on either, aborts the request and rejects with `timeout(limit, ms)`.
+   */
+  async #within<T>(flight: InFlight, work: Promise<T>, waitMs: number, limit: Limit, timeout: (limit: Limit, ms: number) => WalsyncError): Promise<T> {
+    const left = Math.max(0, flight.deadline - performance.now());
+    const byDeadline = left <= waitMs;
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const expired = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => {
+        // Reject before aborting, so the race settles with this error and not the fetch's AbortError.
+        reject(byDeadline ? timeout('requestMs', flight.requestMs) : timeout(limit, waitMs));
+        flight.controller.abort();
+      }, Math.min(byDeadline ? left : waitMs, MAX_TIMER_MS));
+    });
+    try {
+      return await Promise.race([work, expired]);
     } finally {
       clearTimeout(timer);
     }
   }
+}
+
+/** setTimeout fires at once for delays past 2^31 - 1 ms; longer waits are clamped (about 24.8 days). */
+const MAX_TIMER_MS = 0x7fffffff;
+
+function seconds(ms: number): string {
+  return String(Math.round(ms / 100) / 10);
 }

@@ -78,10 +78,13 @@ export async function openDirectory(dirs: readonly string[]): Promise<FileSystem
 }
 
 /**
- * Opens (creating if needed) `name` in `dir`. A handle that another context still holds is retried
- * for a moment: after a worker is terminated, the browser releases its handles asynchronously.
+ * Opens (creating if needed) `name` in `dir`. A file another context holds is DATABASE_LOCKED at
+ * once, unless `waitMs` > 0: then it is retried for that long, because after a worker of this tab
+ * stopped (closed or terminated) the browser releases its handles asynchronously, and reopening
+ * the same path a moment later would otherwise fail for nothing. Another tab holding the file is
+ * not transient: the facade passes 0 unless its own worker for the path just stopped.
  */
-export async function openOpfsFile(dir: FileSystemDirectoryHandle, name: string, waitMs = 5000): Promise<OpfsFileStore> {
+export async function openOpfsFile(dir: FileSystemDirectoryHandle, name: string, waitMs = 0): Promise<OpfsFileStore> {
   const fileHandle = await dir.getFileHandle(name, { create: true });
   const deadline = Date.now() + waitMs;
   for (;;) {

@@ -1,0 +1,77 @@
+/** connect() option validation: network timeouts and url functions. */
+import { describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { DEFAULT_TIMEOUTS, resolveConnectOptions, resolveUrlFunction } from '../../src/options.js';
+import { WalsyncError } from '../../worker/errors.js';
+
+const base = { path: 'app.db', url: 'http://127.0.0.1:8080' };
+
+describe('timeouts', () => {
+  test('default to 15 s of silence, 2 min per request and 10 s for the first answer of a bootstrap', () => {
+    assert.deepEqual(resolveConnectOptions(base).sync!.timeouts, { silenceMs: 15_000, requestMs: 120_000, bootstrapWaitMs: 10_000 });
+    assert.equal(DEFAULT_TIMEOUTS.silenceMs, 15_000);
+  });
+
+  test('each limit can be set alone; the others keep their default', () => {
+    assert.deepEqual(resolveConnectOptions({ ...base, timeouts: { requestMs: 5000 } }).sync!.timeouts, {
+      silenceMs: 15_000,
+      requestMs: 5000,
+      bootstrapWaitMs: 10_000,
+    });
+  });
+
+  test('bad values are INVALID_ARGUMENT naming the limit', () => {
+    const cases: [unknown, RegExp][] = [
+      [{ silenceMs: 0 }, /"timeouts\.silenceMs" must be a whole number/],
+      [{ requestMs: 2 ** 31 }, /"timeouts\.requestMs" must be a whole number/],
+      [{ bootstrapWaitMs: 1.5 }, /"timeouts\.bootstrapWaitMs"/],
+      [{ silenceMs: '100' }, /"timeouts\.silenceMs"/],
+      [{ connectMs: 100 }, /unknown limit "connectMs"/],
+      [[], /"timeouts" must be an object/],
+      [null, /"timeouts" must be an object/],
+    ];
+    for (const [timeouts, message] of cases) {
+      assert.throws(
+        () => resolveConnectOptions({ ...base, timeouts }),
+        (e: unknown) => e instanceof WalsyncError && e.code === 'INVALID_ARGUMENT' && message.test(e.message),
+        JSON.stringify(timeouts),
+      );
+    }
+  });
+
+  test('need a url', () => {
+    assert.throws(() => resolveConnectOptions({ path: 'app.db', timeouts: {} }), /"timeouts" needs a "url"/);
+  });
+});
+
+describe('url functions', () => {
+  const check = (f: () => string | null, call: string, message: RegExp, cause?: string) =>
+    assert.throws(
+      () => resolveUrlFunction(f, call),
+      (e: unknown) =>
+        e instanceof WalsyncError &&
+        e.code === 'INVALID_ARGUMENT' &&
+        message.test(e.message) &&
+        (cause === undefined || (e.cause as Error).message === cause),
+    );
+
+  test('what they return is checked, and errors name the call and the function', () => {
+    assert.equal(resolveUrlFunction(() => 'libsql://db.example', 'push'), 'libsql://db.example');
+    assert.equal(resolveUrlFunction(() => null, 'push'), null);
+    check(() => '', 'push', /^push\(\): the "url" function returned an empty string/);
+    check(() => 'not a url', 'pull', /^pull\(\): the "url" function returned an invalid URL: "not a url"/);
+    check(() => 'ws://x', 'connect', /^connect\(\): the "url" function returned a url that is not http/);
+    check(() => 42 as unknown as string, 'push', /^push\(\): the "url" function must return a string or null, not number/);
+  });
+
+  test('a function that throws keeps its error as the cause', () => {
+    check(
+      () => {
+        throw new Error('no tenant');
+      },
+      'push',
+      /^push\(\): the "url" function threw: no tenant/,
+      'no tenant',
+    );
+  });
+});
