@@ -43,9 +43,10 @@ export class WorkerChannel {
     this.#dead.catch(() => undefined);
     // Crash tests: a worker that reached an armed kill point asks to be killed on the spot.
     worker.addEventListener('message', (event: MessageEvent) => {
-      const data = event.data as { type?: string; point?: string } | null;
+      const data = event.data as { type?: string; point?: string; metadataBeforeLastWriteJson?: string | null } | null;
       if (data && data.type === 'walsync:kill-point') {
-        this.terminate(new WalsyncError('DATABASE_CLOSED', `the worker was killed at ${data.point} (crash test)`));
+        const context = { metadataBeforeLastWriteJson: data.metadataBeforeLastWriteJson ?? null };
+        this.terminate(new WalsyncError('DATABASE_CLOSED', `the worker was killed at ${data.point} (crash test)`, { context }));
       }
     });
     worker.addEventListener('error', (event) => {

@@ -8,7 +8,7 @@ import { WalsyncError, isWalsyncError } from '../errors.js';
 import type { LocalDatabase, DatabaseFiles } from '../local-database.js';
 import type { DatabaseRowTransformResult, SyncCallbacks, SyncConfig, SyncStats } from '../rpc.js';
 import { openSnapshotConnection, PAGE_SIZE } from '../connection.js';
-import { newWalSalts, type WalLog } from '../vfs/wal-log.js';
+import { newWalSalts, type WalLog, type WalState } from '../vfs/wal-log.js';
 import type { CapturedChange, ChangeCapture } from './change-capture.js';
 import { ChangesFileReader, ChangesFileWriter } from './changes-file.js';
 import { checkpointSyncedDatabase } from './checkpoint.js';
@@ -90,6 +90,14 @@ export class SyncEngine {
       meta = newMetadata(`${config.clientName}-${uuidv4()}`);
       await deps.metadata.save(meta);
     }
+    if (meta.bootstrapping && files.wal.size() > 0) {
+      // The bootstrap finished (the connection, hence any WAL, exists only after it), but the browser
+      // lost the record saying so, with its revision. Restarting it would wipe the local writes: keep
+      // the downloaded database file as the base; the next pull, from no revision, brings the whole
+      // remote database over it and replays the local changes.
+      meta = { ...meta, bootstrapping: false, revision: null, basePages: Math.floor(files.db.size() / PAGE_SIZE), watermark: { frame: 0, salt1: 0, salt2: 0 } };
+      await deps.metadata.save(meta);
+    }
     if (meta.bootstrapping || (meta.revision === null && config.url !== null && config.bootstrapIfEmpty && isEmpty(files))) {
       const url = config.url;
       if (url === null) {
@@ -120,7 +128,10 @@ export class SyncEngine {
     engine.#sentBytes = bootstrapBytes.sent;
     engine.#receivedBytes = bootstrapBytes.received;
     try {
-      if (meta.pullIntent) await engine.#recoverPull(meta.pullIntent);
+      // The changes file's copy first: it was flushed before the WAL changed, while the browser may
+      // have lost the IndexedDB one (which still serves once the changes file is cleared).
+      const intent = ChangesFileReader.open(files.changes, PAGE_SIZE)?.intent() ?? meta.pullIntent;
+      if (intent) await engine.#recoverPull(intent);
       deps.capture.enable(local.connection);
       local.setStatementObserver({ around: (sql, run) => deps.capture.around(local.connection, sql, run) });
     } catch (e) {
@@ -197,6 +208,9 @@ export class SyncEngine {
       salt2: salts[1],
       localPullGen: readSyncRow(this.#local.connection, this.clientId)?.pullGen ?? 0,
     };
+    // Durable before the WAL changes: in the changes file, beside the data (what recovery reads),
+    // and in the metadata (a fallback for the moment after the changes file is cleared).
+    changes.writeIntent(intent);
     await this.#saveMeta({ ...this.#meta, pullIntent: intent });
     killPoint('pull:intent-saved');
     this.#local.closeConnection();
@@ -248,15 +262,9 @@ export class SyncEngine {
    * clear the revert store and record the new base.
    */
   async #recoverPull(intent: PullIntent): Promise<void> {
-    const state = this.#log().state();
-    const applied =
-      state.header !== null &&
-      state.header.salt1 === intent.salt1 &&
-      state.header.salt2 === intent.salt2 &&
-      state.frames >= intent.applyEndFrame;
-    if (!applied) {
+    if (!pullGroupInWal(this.#log().state(), intent)) {
       await this.#saveMeta({ ...this.#meta, pullIntent: null });
-      this.#deps.files.changes.truncate(0);
+      this.#clearChanges();
       return;
     }
     await this.#finishPull(intent);
@@ -288,7 +296,8 @@ export class SyncEngine {
       lastPushedChangeId: 0,
       lastPushedPullGen: intent.localPullGen + 1,
     });
-    this.#deps.files.changes.truncate(0);
+    this.#clearChanges();
+    killPoint('pull:finished');
     await this.afterWrite();
   }
 
@@ -359,7 +368,7 @@ export class SyncEngine {
     this.#local.reopenConnection();
     this.#deps.capture.enable(this.#local.connection);
     await this.#saveMeta({ ...this.#meta, pullIntent: null });
-    this.#deps.files.changes.truncate(0);
+    this.#clearChanges();
   }
 
   // ── push ──────────────────────────────────────────────────────────────────────────────────────
@@ -517,6 +526,12 @@ export class SyncEngine {
     return this.#local.walLog();
   }
 
+  /** Forgets the download and the intent in it, durably (a stale intent must not come back). */
+  #clearChanges(): void {
+    this.#deps.files.changes.truncate(0);
+    this.#deps.files.changes.flush();
+  }
+
   async #saveMeta(meta: SyncMetadata): Promise<void> {
     await this.#deps.metadata.save(meta);
     this.#meta = meta;
@@ -638,6 +653,22 @@ async function bootstrap(deps: SyncEngineDeps, meta: SyncMetadata, remote: SyncR
   };
   await deps.metadata.save(done);
   return done;
+}
+
+/**
+ * Whether the intent's commit group is in the WAL: same salts, and frames up to its end, the last
+ * one the group's commit frame (page 1 with the pulled size) and none before it since the local end.
+ * The shape check keeps an intent the browser failed to forget from taking local commits made
+ * after an undone pull for the group (SQLite ends a commit on its highest dirty page, so page 1
+ * ends only a commit of page 1 alone).
+ */
+function pullGroupInWal(state: WalState, intent: PullIntent): boolean {
+  if (state.header === null || state.header.salt1 !== intent.salt1 || state.header.salt2 !== intent.salt2) return false;
+  if (state.frames < intent.applyEndFrame || intent.applyEndFrame <= intent.localEndFrame) return false;
+  const last = intent.applyEndFrame - 1;
+  if (state.framePgnos[last] !== 1 || state.frameCommitSizes[last] !== intent.dbSizePages) return false;
+  for (let f = intent.localEndFrame; f < last; f++) if (state.frameCommitSizes[f] !== 0) return false;
+  return true;
 }
 
 function serverResetError(revision: string, syncedRevision: string | null): WalsyncError {

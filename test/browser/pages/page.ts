@@ -1,6 +1,7 @@
 /** Test page: exposes the library and a few helpers on `window` for Playwright's page.evaluate(). */
 import * as walsync from '../../../src/index.js';
 import type { Database } from '../../../src/index.js';
+import { createStore, del, set } from 'idb-keyval';
 
 const kit = {
   /** Rows of `table` ordered by its first column, as plain arrays (easy to compare). */
@@ -21,6 +22,16 @@ const kit = {
     } catch (e) {
       return kit.describeError(e);
     }
+  },
+  /**
+   * Crash tests: puts back a sync metadata record as it was before its last write (the JSON a kill
+   * point's error carries), as if the browser lost that IndexedDB write in a power loss.
+   */
+  async restoreMetadata(json: string): Promise<void> {
+    const { key, before } = JSON.parse(json) as { key: string; before: unknown };
+    const store = createStore('walsync', 'metadata');
+    if (before === null) await del(key, store);
+    else await set(key, before, store);
   },
   sleep(ms: number): Promise<void> {
     return new Promise((r) => setTimeout(r, ms));
