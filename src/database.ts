@@ -136,7 +136,7 @@ export interface SyncUrlSource {
 
 /** An open database. Get one from `connect()`. */
 export class Database {
-  /** The path given to connect(). */
+  /** The path given to connect(), in its one spelling (`"./app.db"` and `"/app.db"` are `"app.db"`). */
   readonly path: string;
   /** True for `:memory:` databases. */
   readonly memory: boolean;

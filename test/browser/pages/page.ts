@@ -1,7 +1,7 @@
 /** Test page: exposes the library and a few helpers on `window` for Playwright's page.evaluate(). */
 import * as walsync from '../../../src/index.js';
 import type { Database } from '../../../src/index.js';
-import { createStore, del, set } from 'idb-keyval';
+import { createStore, del, get, keys, set } from 'idb-keyval';
 
 const kit = {
   /** Rows of `table` ordered by its first column, as plain arrays (easy to compare). */
@@ -32,6 +32,16 @@ const kit = {
     const store = createStore('walsync', 'metadata');
     if (before === null) await del(key, store);
     else await set(key, before, store);
+  },
+  /** The keys of the sync metadata records in IndexedDB. */
+  async metadataKeys(): Promise<string[]> {
+    return (await keys(createStore('walsync', 'metadata'))).map(String);
+  },
+  /** Moves a sync metadata record to another key (plays an older version's key for a path). */
+  async moveMetadata(from: string, to: string): Promise<void> {
+    const store = createStore('walsync', 'metadata');
+    await set(to, await get(from, store), store);
+    await del(from, store);
   },
   sleep(ms: number): Promise<void> {
     return new Promise((r) => setTimeout(r, ms));
