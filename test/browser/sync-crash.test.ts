@@ -98,6 +98,47 @@ function assertRecovered(r: CrashOutcome, point: string, withRow12 = false): voi
   assert.equal(r.pendingAfterSync, 0);
 }
 
+/**
+ * b is killed while its first connect() bootstraps (pages written, final record not yet), reopens,
+ * writes local rows and syncs; a must then see them, and b the remote rows.
+ */
+async function crashDuringBootstrap(tag: string, loseMetadataWrite: boolean): Promise<CrashOutcome> {
+  return env.page.evaluate(
+    async ({ url, tag, loseMetadataWrite }) => {
+      const table = `crash_${tag}`;
+      const a = await window.walsync.connect({ path: `${tag}-a.db`, url, clientName: 'a' });
+      await a.exec(`CREATE TABLE ${table}(id INTEGER PRIMARY KEY, v TEXT)`);
+      await a.exec(`INSERT INTO ${table} VALUES (1, 'remote 1')`);
+      await a.push();
+      window.kit.armKillPointOnNextOpen('bootstrap:pages-written');
+      const killed = await window.kit.errorOf(() => window.walsync.connect({ path: `${tag}-b.db`, url, clientName: 'b' }));
+      const lastWrite = killed.context.metadataBeforeLastWriteJson;
+      const lostMetadataWrite = loseMetadataWrite && typeof lastWrite === 'string';
+      if (lostMetadataWrite) await window.kit.restoreMetadata(lastWrite as string);
+
+      const b = await window.walsync.connect({ path: `${tag}-b.db`, url, clientName: 'b' });
+      await b.exec(`INSERT INTO ${table} VALUES (10, 'local 10')`);
+      await b.transaction(async (tx) => {
+        await tx.exec(`INSERT INTO ${table} VALUES (11, 'local 11')`);
+        await tx.exec(`UPDATE ${table} SET v = 'local edit' WHERE id = 1`);
+      })();
+      const afterReopen = await window.kit.dump(b, table);
+      const integrity = await b.prepare('PRAGMA integrity_check').get();
+      await a.exec(`INSERT INTO ${table} VALUES (2, 'remote 2')`);
+      await a.push();
+      await b.sync();
+      await a.sync();
+      await b.pull();
+      const final = { a: await window.kit.dump(a, table), b: await window.kit.dump(b, table) };
+      const pendingAfterSync = (await b.stats()).cdcOperations;
+      await a.close();
+      await b.close();
+      return { killed: killed.message, lostMetadataWrite, afterReopen, integrity, final, pendingAfterSync };
+    },
+    { url: env.server.url, tag, loseMetadataWrite },
+  );
+}
+
 const PULL_POINTS = ['pull:downloaded', 'pull:intent-saved', 'pull:applied', 'pull:replayed', 'pull:revert-cleared', 'pull:finished'];
 const PUSH_POINTS = ['push:sent', 'push:before-metadata'];
 const CHECKPOINT_POINTS = ['checkpoint:revert-saved', 'checkpoint:checkpointed'];
@@ -110,6 +151,14 @@ for (const loseMetadataWrite of [false, true]) {
     if (loseMetadataWrite) assert.ok(r.lostMetadataWrite, 'there was a metadata write to lose');
     assertRecovered(r, point, withRow12);
   };
+
+  describe(`a ${how} during bootstrap`, () => {
+    test('at bootstrap:pages-written: the reopened database bootstraps or keeps the pages, and syncs', async () => {
+      const r = await crashDuringBootstrap(`bootstrap${suffix}`, loseMetadataWrite);
+      if (loseMetadataWrite) assert.ok(r.lostMetadataWrite, 'there was a metadata write to lose');
+      assertRecovered(r, 'bootstrap:pages-written');
+    });
+  });
 
   describe(`a ${how} during pull`, () => {
     for (const point of PULL_POINTS) {

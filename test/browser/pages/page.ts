@@ -2,6 +2,7 @@
 import * as walsync from '../../../src/index.js';
 import type { Database } from '../../../src/index.js';
 import { createStore, del, get, keys, set } from 'idb-keyval';
+import { armKillPointOnNextOpenForTesting } from '../../../src/worker-channel.js';
 
 const kit = {
   /** Rows of `table` ordered by its first column, as plain arrays (easy to compare). */
@@ -32,6 +33,10 @@ const kit = {
     const store = createStore('walsync', 'metadata');
     if (before === null) await del(key, store);
     else await set(key, before, store);
+  },
+  /** Crash tests: the next database worker stops dead at `point` while it opens. */
+  armKillPointOnNextOpen(point: string | null): void {
+    armKillPointOnNextOpenForTesting(point);
   },
   /** The keys of the sync metadata records in IndexedDB. */
   async metadataKeys(): Promise<string[]> {
