@@ -8,13 +8,13 @@ import { WalsyncError, isWalsyncError } from '../errors.js';
 import type { LocalDatabase, DatabaseFiles } from '../local-database.js';
 import type { DatabaseRowTransformResult, SyncCallbacks, SyncConfig, SyncStats } from '../rpc.js';
 import { openSnapshotConnection, PAGE_SIZE } from '../connection.js';
-import { newWalSalts, type WalLog, type WalState } from '../vfs/wal-log.js';
+import { newWalSalts, type WalLog } from '../vfs/wal-log.js';
 import type { CapturedChange, ChangeCapture } from './change-capture.js';
 import { ChangesFileReader, ChangesFileWriter } from './changes-file.js';
 import { checkpointSyncedDatabase } from './checkpoint.js';
 import { killPoint } from './kill-points.js';
 import { type MetadataStore, type PullIntent, type SyncMetadata, newMetadata } from './metadata.js';
-import { applyPullPlan, planPullApply } from './pull-apply.js';
+import { applyPullPlan, planPullApply, pullGroupInWal } from './pull-apply.js';
 import { mergeUpserts } from './push-statements.js';
 import type { HighWaterMark, PushStatement, SyncRemote } from './remote.js';
 import { RevertStore } from './revert-store.js';
@@ -653,22 +653,6 @@ async function bootstrap(deps: SyncEngineDeps, meta: SyncMetadata, remote: SyncR
   };
   await deps.metadata.save(done);
   return done;
-}
-
-/**
- * Whether the intent's commit group is in the WAL: same salts, and frames up to its end, the last
- * one the group's commit frame (page 1 with the pulled size) and none before it since the local end.
- * The shape check keeps an intent the browser failed to forget from taking local commits made
- * after an undone pull for the group (SQLite ends a commit on its highest dirty page, so page 1
- * ends only a commit of page 1 alone).
- */
-function pullGroupInWal(state: WalState, intent: PullIntent): boolean {
-  if (state.header === null || state.header.salt1 !== intent.salt1 || state.header.salt2 !== intent.salt2) return false;
-  if (state.frames < intent.applyEndFrame || intent.applyEndFrame <= intent.localEndFrame) return false;
-  const last = intent.applyEndFrame - 1;
-  if (state.framePgnos[last] !== 1 || state.frameCommitSizes[last] !== intent.dbSizePages) return false;
-  for (let f = intent.localEndFrame; f < last; f++) if (state.frameCommitSizes[f] !== 0) return false;
-  return true;
 }
 
 function serverResetError(revision: string, syncedRevision: string | null): WalsyncError {
