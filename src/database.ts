@@ -161,7 +161,7 @@ function endedByFunction(cause: WalsyncError): WalsyncError {
 
 /** An open database. Get one from `connect()`. */
 export class Database {
-  /** The path given to connect(). */
+  /** The path given to connect(), in its one spelling (`"./app.db"` and `"/app.db"` are `"app.db"`). */
   readonly path: string;
   /** True for `:memory:` databases. */
   readonly memory: boolean;

@@ -1,11 +1,17 @@
 /** connect() options and their validation: bad options fail fast, before any worker starts. */
 import { WalsyncError } from '../worker/errors.js';
 import type { DatabaseRowMutation, DatabaseRowTransformResult } from '../worker/rpc.js';
+import { parseDatabasePath } from '../worker/vfs/opfs-file-store.js';
 
 export interface ConnectOptions {
   /**
    * Where the database lives: a file name in the Origin Private File System (e.g. `"app.db"`, or
    * `"folder/app.db"`), or `":memory:"` for a temporary in-memory database.
+   *
+   * Names are separated by `/`; one leading `/` or `./` is allowed and changes nothing (`"app.db"`,
+   * `"./app.db"` and `"/app.db"` are the same database). Not allowed (`INVALID_ARGUMENT`): an empty
+   * name (`"a//b.db"`, `"dir/"`), `"."` or `".."` as a name, a backslash, control characters such
+   * as NUL. Names are case-sensitive.
    */
   path: string;
   /**
@@ -84,6 +90,7 @@ export interface ResolvedSyncTimeouts {
 export const DEFAULT_TIMEOUTS: ResolvedSyncTimeouts = { silenceMs: 15_000, requestMs: 120_000, bootstrapWaitMs: 10_000 };
 
 export interface ResolvedConnectOptions {
+  /** The path's one spelling (see parseDatabasePath), or `":memory:"`. */
   readonly path: string;
   readonly memory: boolean;
   readonly durability: 'full' | 'normal';
@@ -133,20 +140,27 @@ export function resolveConnectOptions(options: unknown): ResolvedConnectOptions 
     throw invalid('"path" must be a non-empty string such as "app.db" or ":memory:"');
   }
   const memory = o.path === ':memory:';
-  if (!memory) {
-    const parts = o.path.split('/').filter((p) => p !== '' && p !== '.');
-    if (parts.length === 0 || parts.includes('..')) throw invalid(`invalid path ${JSON.stringify(o.path)}`, { path: o.path });
-  }
+  const path = memory ? o.path : normalizePath(o.path);
   const durability = o.durability ?? 'full';
   if (durability !== 'full' && durability !== 'normal') throw invalid('"durability" must be "full" or "normal"');
 
   const syncKeys = Object.keys(o).filter((k) => SYNC_OPTIONS.has(k) && o[k] !== undefined);
   if (o.url === undefined) {
     if (syncKeys.length > 0) throw invalid(`"${syncKeys[0]}" needs a "url" (it only applies to synced databases)`);
-    return { path: o.path, memory, durability, sync: null };
+    return { path, memory, durability, sync: null };
   }
   if (memory) throw invalid('":memory:" databases cannot sync; give a path');
-  return { path: o.path, memory, durability, sync: resolveSyncOptions(o) };
+  return { path, memory, durability, sync: resolveSyncOptions(o) };
+}
+
+/** One spelling per database: the channel, the metadata and the files are all keyed by it. */
+function normalizePath(path: string): string {
+  try {
+    return parseDatabasePath(path).normalized;
+  } catch (e) {
+    if (e instanceof WalsyncError) throw invalid(e.message, { path });
+    throw e;
+  }
 }
 
 function resolveSyncOptions(o: Record<string, unknown>): ResolvedSyncOptions {

@@ -24,6 +24,7 @@ export class WorkerChannel {
   readonly #dead: Promise<never>;
   #kill!: (e: WalsyncError) => void;
   #deadReason: WalsyncError | null = null;
+  #terminated = false;
   refs = 0;
 
   constructor(key: string, worker: Worker) {
@@ -43,9 +44,10 @@ export class WorkerChannel {
     this.#dead.catch(() => undefined);
     // Crash tests: a worker that reached an armed kill point asks to be killed on the spot.
     worker.addEventListener('message', (event: MessageEvent) => {
-      const data = event.data as { type?: string; point?: string } | null;
+      const data = event.data as { type?: string; point?: string; metadataBeforeLastWriteJson?: string | null } | null;
       if (data && data.type === 'walsync:kill-point') {
-        this.terminate(new WalsyncError('DATABASE_CLOSED', `the worker was killed at ${data.point} (crash test)`));
+        const context = { metadataBeforeLastWriteJson: data.metadataBeforeLastWriteJson ?? null };
+        this.terminate(new WalsyncError('DATABASE_CLOSED', `the worker was killed at ${data.point} (crash test)`, { context }));
       }
     });
     worker.addEventListener('error', (event) => {
@@ -83,6 +85,10 @@ export class WorkerChannel {
 
   /** Stops the worker at once (used on close, and by crash tests to simulate a killed tab). */
   terminate(reason = new WalsyncError('DATABASE_CLOSED', 'the database is closed')): void {
+    // Once is enough: a worker killed while opening is terminated again by acquireChannel, and a
+    // released Comlink proxy throws on a second release (which hid the kill's error).
+    if (this.#terminated) return;
+    this.#terminated = true;
     this.#die(reason);
     this.#api[releaseProxy]();
     this.#worker.terminate();
@@ -136,6 +142,13 @@ function forget(channel: WorkerChannel): void {
   }
 }
 let memoryCounter = 0;
+/** Crash tests only (not exported from the package): a kill point armed in the next worker before it opens. */
+let killPointOnNextOpen: string | null = null;
+
+/** Test hook: the next worker started stops dead at `point` while opening (e.g. in its bootstrap). */
+export function armKillPointOnNextOpenForTesting(point: string | null): void {
+  killPointOnNextOpen = point;
+}
 
 function startWorker(path: string): Worker {
   if (typeof Worker === 'undefined') {
@@ -160,6 +173,9 @@ export async function acquireChannel(request: OpenRequest, callbacks?: SyncCallb
       const channel = new WorkerChannel(key, startWorker(request.path));
       try {
         await channel.watchLiveness();
+        const armed = killPointOnNextOpen;
+        killPointOnNextOpen = null;
+        if (armed !== null) await channel.call((api) => api.armKillPointForTesting(armed));
         await channel.call((api) => api.open({ ...request, lockWaitMs }, callbacks ? proxy(callbacks) : undefined));
       } catch (e) {
         channel.terminate();

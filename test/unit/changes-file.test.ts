@@ -32,3 +32,24 @@ test('pages round-trip across batches; a page sent again keeps its place and its
     assert.ok(p.data.length === PAGE && p.data.every((b) => b === expected), `page ${p.pgno}`);
   }
 });
+
+test('a pull intent written with the changes reads back; a torn or missing one reads as none', () => {
+  const file = new MemoryFileStore();
+  const writer = new ChangesFileWriter(file, PAGE);
+  writer.add(1, page(1));
+  writer.finish('rev-7', 3);
+  const reader = ChangesFileReader.open(file, PAGE)!;
+  assert.equal(reader.intent(), null, 'a download alone carries no intent');
+  const intent = { revision: 'rev-7', dbSizePages: 3, localEndFrame: 12, applyEndFrame: 20, salt1: 0xfedcba98, salt2: 7, localPullGen: 4 };
+  reader.writeIntent(intent);
+  assert.deepEqual(ChangesFileReader.open(file, PAGE)!.intent(), intent);
+  assert.throws(() => reader.writeIntent({ ...intent, revision: 'rev-8' }), /other changes/);
+
+  const torn = new Uint8Array(4);
+  file.read(torn, 3072 + 8);
+  torn[3] = torn[3]! ^ 1;
+  file.write(torn, 3072 + 8);
+  assert.equal(ChangesFileReader.open(file, PAGE)!.intent(), null, 'a block that fails its check is no intent');
+  reader.clear();
+  assert.equal(ChangesFileReader.open(file, PAGE), null);
+});

@@ -12,9 +12,9 @@ import { MemoryFileStore } from '../../worker/vfs/file-store.js';
 import { RevertStore } from '../../worker/engine/revert-store.js';
 import { ChangesFileReader, ChangesFileWriter } from '../../worker/engine/changes-file.js';
 import { SyncedBase, effectiveWatermark } from '../../worker/engine/synced-base.js';
-import { applyPullPlan, planPullApply } from '../../worker/engine/pull-apply.js';
+import { applyPullPlan, planPullApply, pullGroupInWal } from '../../worker/engine/pull-apply.js';
 import { checkpointSyncedDatabase } from '../../worker/engine/checkpoint.js';
-import type { WalWatermark } from '../../worker/engine/metadata.js';
+import type { PullIntent, WalWatermark } from '../../worker/engine/metadata.js';
 
 const settings = { synchronous: 'full' } as const;
 
@@ -182,4 +182,46 @@ test('an answer that grows the database but misses a new page is refused before 
     (e: unknown) => (e as { code?: string }).code === 'PROTOCOL_ERROR' && new RegExp(`misses page ${pages.length - 1}`).test(String((e as Error).message)),
   );
   assert.equal(local.files.wal.size(), walBefore);
+});
+
+test('an intent matches its commit group in the WAL, not local commits written after the pull was undone', async () => {
+  const { sqlite3 } = await loadSqlite();
+  const remote = await newRemote();
+  const local = await bootstrapFrom(remote);
+  local.db.exec("INSERT INTO items VALUES (1000, 'local', 1)");
+  remote.exec('UPDATE items SET qty = 0 WHERE id < 20');
+  const changesFile = new MemoryFileStore();
+  const writer = new ChangesFileWriter(changesFile, PAGE_SIZE);
+  for (const p of pagesOf(remote)) writer.add(p.pgno, p.data);
+  writer.finish('rev', pagesOf(remote).length);
+  const changes = ChangesFileReader.open(changesFile, PAGE_SIZE)!;
+  local.db.close();
+  const state = local.log.state();
+  const base = new SyncedBase(local.log, state, local.revert, effectiveWatermark(local.watermark, state), local.basePages);
+  const plan = planPullApply({ log: local.log, state, base, revert: local.revert, changes });
+  const intent: PullIntent = {
+    revision: 'rev',
+    dbSizePages: plan.dbSizePages,
+    localEndFrame: state.frames,
+    applyEndFrame: state.frames + plan.frameCount,
+    salt1: state.header!.salt1,
+    salt2: state.header!.salt2,
+    localPullGen: 0,
+  };
+  assert.equal(pullGroupInWal(state, intent), false, 'not applied yet');
+  const applied = applyPullPlan(local.log, state, plan);
+  assert.equal(pullGroupInWal(applied, intent), true, 'applied');
+  assert.equal(pullGroupInWal(applied, { ...intent, salt2: (intent.salt2 + 1) >>> 0 }), false, 'another WAL');
+
+  // The pull is undone (the WAL cut back to the local end) and local writes follow with the same
+  // salts, past the group's end: the old intent must not take them for the group.
+  local.log.truncateAt(intent.localEndFrame);
+  local.db = openWalConnection(sqlite3, local.files.name, settings);
+  for (let i = 0; local.log.state().frames < intent.applyEndFrame + 2; i++) {
+    local.db.exec({ sql: 'INSERT INTO items VALUES (?, ?, ?)', bind: [5000 + i, 'x'.repeat(3000), i] });
+  }
+  const after = local.log.state();
+  assert.equal(after.header!.salt1, intent.salt1);
+  assert.ok(after.frames >= intent.applyEndFrame);
+  assert.equal(pullGroupInWal(after, intent), false, 'local commits are not the pull');
 });

@@ -4,13 +4,22 @@
  * then entries of [pgno u32][page], then the entries' pgnos (u32 each, so the set of pulled pages
  * costs one read). The header is written last, after everything else is flushed: a
  * file without a complete header is an unfinished download and is ignored.
+ * Before a pull touches the WAL, the header page also gets the pull's intent (at INTENT_OFFSET,
+ * flushed): recovery reads it from here, beside the data, since the browser may lose the last
+ * IndexedDB write on power loss while OPFS keeps what was flushed.
  */
 import { WalsyncError } from '../errors.js';
 import type { FileStore } from '../vfs/file-store.js';
+import type { PullIntent } from './metadata.js';
 
 const MAGIC = 0x57534348; // "WSCH"
 const VERSION = 2;
 const HEADER_SIZE = 4096;
+/** Where in the header page the pull intent lives (the revision ends before it). */
+const INTENT_OFFSET = 3072;
+const INTENT_MAGIC = 0x57535049; // "WSPI"
+/** magic, localEndFrame, applyEndFrame, salt1, salt2, localPullGen, check: u32 each. */
+const INTENT_SIZE = 28;
 /** Entries gathered per file write or read (about 1 MiB): one I/O call per batch, not per page. */
 const BATCH_ENTRIES = 256;
 
@@ -82,7 +91,7 @@ export class ChangesFileWriter {
     const header = new Uint8Array(HEADER_SIZE);
     const v = new DataView(header.buffer);
     const revisionBytes = new TextEncoder().encode(revision);
-    if (revisionBytes.length > HEADER_SIZE - 20) throw new WalsyncError('PROTOCOL_ERROR', 'the server revision is too long');
+    if (revisionBytes.length > INTENT_OFFSET - 20) throw new WalsyncError('PROTOCOL_ERROR', 'the server revision is too long');
     v.setUint32(0, MAGIC);
     v.setUint32(4, VERSION);
     v.setUint32(8, dbSizePages);
@@ -139,8 +148,40 @@ export class ChangesFileReader {
     }
   }
 
+  /** Records (durably) that these changes are being applied: the pull's intent. */
+  writeIntent(intent: PullIntent): void {
+    if (intent.revision !== this.summary.revision || intent.dbSizePages !== this.summary.dbSizePages) {
+      throw new WalsyncError('INTERNAL', 'a pull intent for other changes than the downloaded ones');
+    }
+    const fields = [INTENT_MAGIC, intent.localEndFrame, intent.applyEndFrame, intent.salt1 >>> 0, intent.salt2 >>> 0, intent.localPullGen];
+    const block = new Uint8Array(INTENT_SIZE);
+    const v = new DataView(block.buffer);
+    fields.forEach((value, i) => v.setUint32(i * 4, value));
+    v.setUint32(fields.length * 4, intentCheck(fields));
+    this.#file.write(block, INTENT_OFFSET);
+    this.#file.flush();
+  }
+
+  /** The pull intent recorded with these changes, or null. */
+  intent(): PullIntent | null {
+    const block = new Uint8Array(INTENT_SIZE);
+    if (this.#file.read(block, INTENT_OFFSET) !== INTENT_SIZE) return null;
+    const v = new DataView(block.buffer);
+    const fields = Array.from({ length: 6 }, (_, i) => v.getUint32(i * 4));
+    if (fields[0] !== INTENT_MAGIC || v.getUint32(24) !== intentCheck(fields)) return null;
+    const [, localEndFrame, applyEndFrame, salt1, salt2, localPullGen] = fields as [number, number, number, number, number, number];
+    return { revision: this.summary.revision, dbSizePages: this.summary.dbSizePages, localEndFrame, applyEndFrame, salt1, salt2, localPullGen };
+  }
+
   clear(): void {
     this.#file.truncate(0);
     this.#file.flush();
   }
+}
+
+/** Tells a whole intent block from a torn or stale one. */
+function intentCheck(fields: readonly number[]): number {
+  let h = 0x811c9dc5;
+  for (const f of fields) h = Math.imul(h ^ f, 0x01000193) >>> 0;
+  return h;
 }

@@ -3,9 +3,12 @@
  * record per database path, always replaced whole, so a crash leaves either the old or the new record.
  * IndexedDB and OPFS cannot commit together; the engine orders its writes so that every crash point
  * is recoverable: data is made durable first, metadata second, and a pull intent is recorded before
- * any destructive step (see pull.ts).
+ * any destructive step (ARCHITECTURE.md §7). Writes use strict durability (Chromium's default,
+ * relaxed, reports a write done before it is on disk); and since a browser may still lose the last
+ * write on power loss, nothing recovery needs lives only here: the pull intent is also in the
+ * flushed changes file, and a finished bootstrap is recognised from the files (sync-engine.ts).
  */
-import { createStore, del, get, set, type UseStore } from 'idb-keyval';
+import { del, get, keys, promisifyRequest, set, type UseStore } from 'idb-keyval';
 
 export interface WalWatermark {
   /** WAL frames ≤ frame hold the synced base; later frames are local changes. */
@@ -65,28 +68,110 @@ export interface MetadataStore {
   remove(): Promise<void>;
 }
 
+/** Where the records live: IndexedDB database `walsync`, object store `metadata`, key `db:<path>`. */
+const IDB_DATABASE = 'walsync';
+const IDB_STORE = 'metadata';
+
 let idbStore: UseStore | undefined;
+
+/**
+ * idb-keyval's store with strict durability: a write resolves once it is on disk, so the OPFS step
+ * that follows it (the one the record describes or permits) never overtakes it.
+ */
+function strictStore(dbName: string, storeName: string): UseStore {
+  let opened: Promise<IDBDatabase> | undefined;
+  const database = (): Promise<IDBDatabase> => {
+    if (opened) return opened;
+    const request = indexedDB.open(dbName);
+    request.onupgradeneeded = () => request.result.createObjectStore(storeName);
+    const current = promisifyRequest(request);
+    opened = current;
+    current.then(
+      (db) => {
+        db.onclose = () => (opened = undefined);
+      },
+      () => (opened = undefined),
+    );
+    return current;
+  };
+  return (mode, callback) =>
+    database().then((db) => callback(db.transaction(storeName, mode, { durability: 'strict' }).objectStore(storeName)));
+}
+
+/** The record as it was before the last write of this worker (crash tests simulate losing that write). */
+let lastWrite: { key: string; before: SyncMetadata | null } | null = null;
+
+/** Crash tests: the key written last and its record before that write (null: there was none). */
+export function metadataBeforeLastWrite(): { key: string; before: SyncMetadata | null } | null {
+  return lastWrite;
+}
 
 /** Metadata in IndexedDB, keyed by database path. */
 export class IdbMetadataStore implements MetadataStore {
   readonly #key: string;
+  /** The record as last read or written (undefined: not read yet). */
+  #current: SyncMetadata | null | undefined;
 
   constructor(path: string) {
-    this.#key = `db:${path}`;
-    idbStore ??= createStore('walsync', 'metadata');
+    this.#key = metadataKey(path);
+    idbStore ??= strictStore(IDB_DATABASE, IDB_STORE);
   }
 
   async load(): Promise<SyncMetadata | undefined> {
-    return get<SyncMetadata>(this.#key, idbStore);
+    const value = (await get<SyncMetadata>(this.#key, idbStore)) ?? (await this.#adoptLegacyRecord());
+    this.#current = value ?? null;
+    return value;
+  }
+
+  /**
+   * Before paths were normalized, a record was keyed by the path as spelled (`db:./app.db`,
+   * `db:/app.db`) while the files were shared by every spelling. Such a record moves to the
+   * normalized key, else this database would look new (or "created without sync") to its owner.
+   * Several spellings: the one synced last wins.
+   */
+  async #adoptLegacyRecord(): Promise<SyncMetadata | undefined> {
+    const path = this.#key.slice(KEY_PREFIX.length);
+    const legacy = (await keys(idbStore)).filter(
+      (k): k is string => typeof k === 'string' && k !== this.#key && k.startsWith(KEY_PREFIX) && legacySpellingOf(k.slice(KEY_PREFIX.length)) === path,
+    );
+    let best: { key: string; record: SyncMetadata } | undefined;
+    for (const key of legacy) {
+      const record = await get<SyncMetadata>(key, idbStore);
+      if (record && (!best || lastSynced(record) > lastSynced(best.record))) best = { key, record };
+    }
+    if (!best) return undefined;
+    await set(this.#key, best.record, idbStore);
+    await del(best.key, idbStore);
+    return best.record;
   }
 
   async save(metadata: SyncMetadata): Promise<void> {
+    const before = this.#current === undefined ? ((await get<SyncMetadata>(this.#key, idbStore)) ?? null) : this.#current;
     await set(this.#key, metadata, idbStore);
+    this.#current = metadata;
+    lastWrite = { key: this.#key, before };
   }
 
   async remove(): Promise<void> {
     await del(this.#key, idbStore);
+    this.#current = null;
   }
+}
+
+const KEY_PREFIX = 'db:';
+
+/** The IndexedDB key of a database's record; `path` is the normalized path (`parseDatabasePath`). */
+export function metadataKey(path: string): string {
+  return KEY_PREFIX + path;
+}
+
+/** The files an old key's path named: earlier versions dropped empty and "." names. */
+function legacySpellingOf(path: string): string {
+  return path.split('/').filter((name) => name !== '' && name !== '.').join('/');
+}
+
+function lastSynced(record: SyncMetadata): number {
+  return Math.max(record.lastPullUnixTime ?? 0, record.lastPushUnixTime ?? 0);
 }
 
 /** Metadata in memory (Node tests and `:memory:` databases). */

@@ -8,6 +8,7 @@
 import { WalsyncError } from '../errors.js';
 import type { PageImage, WalLog, WalState } from '../vfs/wal-log.js';
 import type { ChangesFileReader } from './changes-file.js';
+import type { PullIntent } from './metadata.js';
 import type { RevertStore } from './revert-store.js';
 import type { SyncedBase } from './synced-base.js';
 
@@ -76,6 +77,23 @@ export function planPullApply(args: {
 /** Appends the plan to the WAL; returns the new WAL state (its frame count is the new watermark). */
 export function applyPullPlan(log: WalLog, state: WalState, plan: PullApplyPlan, saltsForNewLog?: readonly [number, number]): WalState {
   return log.appendCommitGroup(plan.pages(), plan.dbSizePages, state, saltsForNewLog);
+}
+
+/**
+ * Whether the intent's commit group is in the WAL (a crash may have come before its commit frame
+ * was durable): same salts, frames up to its end, the last one the group's commit frame (page 1,
+ * the pulled size) and no commit frame between the local end and it. The shape check keeps an
+ * intent the browser failed to forget from mistaking local commits made after an undone pull for
+ * the group: SQLite writes a commit's pages in page order, so its commit frame is page 1 only when
+ * its last write held page 1 alone.
+ */
+export function pullGroupInWal(state: WalState, intent: PullIntent): boolean {
+  if (state.header === null || state.header.salt1 !== intent.salt1 || state.header.salt2 !== intent.salt2) return false;
+  if (state.frames < intent.applyEndFrame || intent.applyEndFrame <= intent.localEndFrame) return false;
+  const last = intent.applyEndFrame - 1;
+  if (state.framePgnos[last] !== 1 || state.frameCommitSizes[last] !== intent.dbSizePages) return false;
+  for (let f = intent.localEndFrame; f < last; f++) if (state.frameCommitSizes[f] !== 0) return false;
+  return true;
 }
 
 function readU32(bytes: Uint8Array, offset: number): number {

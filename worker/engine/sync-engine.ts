@@ -14,7 +14,7 @@ import { ChangesFileReader, ChangesFileWriter } from './changes-file.js';
 import { checkpointSyncedDatabase } from './checkpoint.js';
 import { killPoint } from './kill-points.js';
 import { type MetadataStore, type PullIntent, type SyncMetadata, newMetadata } from './metadata.js';
-import { applyPullPlan, planPullApply } from './pull-apply.js';
+import { applyPullPlan, planPullApply, pullGroupInWal } from './pull-apply.js';
 import { mergeUpserts } from './push-statements.js';
 import type { HighWaterMark, PushStatement, SyncRemote } from './remote.js';
 import { RevertStore } from './revert-store.js';
@@ -97,6 +97,14 @@ export class SyncEngine {
       meta = newMetadata(`${config.clientName}-${uuidv4()}`);
       await deps.metadata.save(meta);
     }
+    if (meta.bootstrapping && files.wal.size() > 0) {
+      // The bootstrap finished (the connection, hence any WAL, exists only after it), but the browser
+      // lost the record saying so, with its revision. Restarting it would wipe the local writes: keep
+      // the downloaded database file as the base; the next pull, from no revision, brings the whole
+      // remote database over it and replays the local changes.
+      meta = { ...meta, bootstrapping: false, revision: null, basePages: Math.floor(files.db.size() / PAGE_SIZE), watermark: { frame: 0, salt1: 0, salt2: 0 } };
+      await deps.metadata.save(meta);
+    }
     if (meta.bootstrapping || (meta.revision === null && config.url !== null && config.bootstrapIfEmpty && isEmpty(files))) {
       const url = config.url;
       if (url === null) {
@@ -127,7 +135,10 @@ export class SyncEngine {
     engine.#sentBytes = bootstrapBytes.sent;
     engine.#receivedBytes = bootstrapBytes.received;
     try {
-      if (meta.pullIntent) await engine.#recoverPull(meta.pullIntent);
+      // The changes file's copy first: it was flushed before the WAL changed, while the browser may
+      // have lost the IndexedDB one (which still serves once the changes file is cleared).
+      const intent = ChangesFileReader.open(files.changes, PAGE_SIZE)?.intent() ?? meta.pullIntent;
+      if (intent) await engine.#recoverPull(intent);
       deps.capture.enable(local.connection);
       local.setStatementObserver({ around: (sql, run) => deps.capture.around(local.connection, sql, run) });
     } catch (e) {
@@ -206,6 +217,9 @@ export class SyncEngine {
       salt2: salts[1],
       localPullGen: readSyncRow(this.#local.connection, this.clientId)?.pullGen ?? 0,
     };
+    // Durable before the WAL changes: in the changes file, beside the data (what recovery reads),
+    // and in the metadata (a fallback for the moment after the changes file is cleared).
+    changes.writeIntent(intent);
     await this.#saveMeta({ ...this.#meta, pullIntent: intent });
     killPoint('pull:intent-saved');
     this.#local.closeConnection();
@@ -257,15 +271,9 @@ export class SyncEngine {
    * clear the revert store and record the new base.
    */
   async #recoverPull(intent: PullIntent): Promise<void> {
-    const state = this.#log().state();
-    const applied =
-      state.header !== null &&
-      state.header.salt1 === intent.salt1 &&
-      state.header.salt2 === intent.salt2 &&
-      state.frames >= intent.applyEndFrame;
-    if (!applied) {
+    if (!pullGroupInWal(this.#log().state(), intent)) {
       await this.#saveMeta({ ...this.#meta, pullIntent: null });
-      this.#deps.files.changes.truncate(0);
+      this.#clearChanges();
       return;
     }
     await this.#finishPull(intent);
@@ -311,7 +319,8 @@ export class SyncEngine {
       lastPushedPullGen: intent.localPullGen + 1,
       rebaseOnPull: false,
     });
-    this.#deps.files.changes.truncate(0);
+    this.#clearChanges();
+    killPoint('pull:finished');
     await this.afterWrite();
   }
 
@@ -385,7 +394,7 @@ export class SyncEngine {
     this.#local.reopenConnection();
     this.#deps.capture.enable(this.#local.connection);
     await this.#saveMeta({ ...this.#meta, pullIntent: null });
-    this.#deps.files.changes.truncate(0);
+    this.#clearChanges();
   }
 
   // ── push ──────────────────────────────────────────────────────────────────────────────────────
@@ -611,6 +620,12 @@ export class SyncEngine {
 
   #log(): WalLog {
     return this.#local.walLog();
+  }
+
+  /** Forgets the download and the intent in it, durably (a stale intent must not come back). */
+  #clearChanges(): void {
+    this.#deps.files.changes.truncate(0);
+    this.#deps.files.changes.flush();
   }
 
   async #saveMeta(meta: SyncMetadata): Promise<void> {

@@ -62,13 +62,32 @@ export function assertOpfsAvailable(): void {
   }
 }
 
-/** Splits a database path into OPFS directory names and a file name; rejects paths that escape. */
-export function parseDatabasePath(path: string): { dirs: string[]; fileName: string } {
-  const parts = path.split('/').filter((p) => p !== '' && p !== '.');
-  if (parts.length === 0 || parts.some((p) => p === '..')) {
-    throw new WalsyncError('INVALID_ARGUMENT', `invalid database path ${JSON.stringify(path)}`, { context: { path } });
-  }
-  return { dirs: parts.slice(0, -1), fileName: parts[parts.length - 1]! };
+/** A database path in its one spelling, and where its files live in OPFS. */
+export interface DatabasePath {
+  /** The path's one spelling (`"./app.db"` and `"/app.db"` are `"app.db"`): the key of everything per database. */
+  readonly normalized: string;
+  /** Folders from the OPFS root down to the file. */
+  readonly dirs: string[];
+  readonly fileName: string;
+}
+
+/**
+ * Parses a database path; the one place that says which paths are valid and which spellings name the
+ * same database. Valid: names separated by `/`, optionally preceded by one `/` or `./` (both mean
+ * the OPFS root, so `app.db`, `./app.db` and `/app.db` are one database). Invalid (INVALID_ARGUMENT):
+ * an empty path or name (`a//b.db`, `dir/`), a `.` or `..` name, a backslash, a control character
+ * such as NUL. Nothing else is rewritten: `App.db` and `app.db` are two databases.
+ */
+export function parseDatabasePath(path: string): DatabasePath {
+  const fail = (reason: string) =>
+    new WalsyncError('INVALID_ARGUMENT', `invalid database path ${JSON.stringify(path)}: ${reason}`, { context: { path } });
+  if (/[\u0000-\u001f\u007f]/.test(path)) throw fail('it contains a control character (such as NUL)');
+  if (path.includes('\\')) throw fail('a backslash is not allowed; separate folders with "/"');
+  const relative = path.startsWith('./') ? path.slice(2) : path.startsWith('/') ? path.slice(1) : path;
+  const names = relative.split('/');
+  if (names.some((n) => n === '')) throw fail('it has an empty name (a "//", or a "/" at the end)');
+  if (names.some((n) => n === '.' || n === '..')) throw fail('"." and ".." are not allowed as names');
+  return { normalized: names.join('/'), dirs: names.slice(0, -1), fileName: names[names.length - 1]! };
 }
 
 export async function openDirectory(dirs: readonly string[]): Promise<FileSystemDirectoryHandle> {

@@ -1,6 +1,8 @@
 /** Test page: exposes the library and a few helpers on `window` for Playwright's page.evaluate(). */
 import * as walsync from '../../../src/index.js';
 import type { Database } from '../../../src/index.js';
+import { createStore, del, get, keys, set } from 'idb-keyval';
+import { armKillPointOnNextOpenForTesting } from '../../../src/worker-channel.js';
 
 const kit = {
   /** Rows of `table` ordered by its first column, as plain arrays (easy to compare). */
@@ -21,6 +23,30 @@ const kit = {
     } catch (e) {
       return kit.describeError(e);
     }
+  },
+  /**
+   * Crash tests: puts back a sync metadata record as it was before its last write (the JSON a kill
+   * point's error carries), as if the browser lost that IndexedDB write in a power loss.
+   */
+  async restoreMetadata(json: string): Promise<void> {
+    const { key, before } = JSON.parse(json) as { key: string; before: unknown };
+    const store = createStore('walsync', 'metadata');
+    if (before === null) await del(key, store);
+    else await set(key, before, store);
+  },
+  /** Crash tests: the next database worker stops dead at `point` while it opens. */
+  armKillPointOnNextOpen(point: string | null): void {
+    armKillPointOnNextOpenForTesting(point);
+  },
+  /** The keys of the sync metadata records in IndexedDB. */
+  async metadataKeys(): Promise<string[]> {
+    return (await keys(createStore('walsync', 'metadata'))).map(String);
+  },
+  /** Moves a sync metadata record to another key (plays an older version's key for a path). */
+  async moveMetadata(from: string, to: string): Promise<void> {
+    const store = createStore('walsync', 'metadata');
+    await set(to, await get(from, store), store);
+    await del(from, store);
   },
   sleep(ms: number): Promise<void> {
     return new Promise((r) => setTimeout(r, ms));
