@@ -16,6 +16,7 @@ import type { DatabaseRowMutation, DatabaseRowTransformResult, SqlValue } from '
 import { registerCaptureFunctions } from './capture-functions.js';
 import { refreshCaptureTriggers } from './capture-triggers.js';
 import { CREATE_CDC_TABLE, ChangeType, type CdcRow, countCdcRowsAfter, insertSchemaChange, maxTxnId, readCdcRows } from './cdc-log.js';
+import { type EngineValue, toSqlValue } from '../sql/sql-value.js';
 import { decodeRecord } from './record.js';
 import { type ChangeStatement, changedColumns, rowChangeSql } from './row-change-sql.js';
 import {
@@ -144,9 +145,10 @@ class TriggerChangeCapture implements ChangeCapture<CdcChange> {
     const { row } = change;
     const before = row.before ? decodeRecord(row.before) : null;
     const after = row.after ? decodeRecord(row.after) : null;
-    const named = (values: readonly SqlValue[], indexes: Iterable<number> = values.keys()) => {
+    // The hook sees plain values: a REAL is a number there.
+    const named = (values: readonly EngineValue[], indexes: Iterable<number> = values.keys()) => {
       const out: Record<string, SqlValue> = {};
-      for (const i of indexes) if (i < info.columns.length) out[info.columns[i]!] = values[i] ?? null;
+      for (const i of indexes) if (i < info.columns.length) out[info.columns[i]!] = toSqlValue(values[i] ?? null);
       return out;
     };
     const changeType = CHANGE_TYPES[row.changeType]!;

@@ -5,6 +5,7 @@
  */
 import { WalsyncError } from '../errors.js';
 import type { SqlValue } from '../rpc.js';
+import { type EngineValue, Real, ValueKind, blobBytes, unbindableError, utf8Decoder, valueKind } from '../sql/sql-value.js';
 import type { HttpTransport } from './http-transport.js';
 
 export type HranaValue =
@@ -24,7 +25,7 @@ export type HranaCondition =
 
 export interface BatchStep {
   readonly sql: string;
-  readonly args?: readonly SqlValue[];
+  readonly args?: readonly EngineValue[];
   readonly condition?: HranaCondition;
   readonly wantRows?: boolean;
 }
@@ -45,16 +46,29 @@ export interface BatchOutcome {
   readonly errors: (StepError | null)[];
 }
 
-export function toHranaValue(v: SqlValue): HranaValue {
+/**
+ * A value as Hrana sends it. A `Real` (a REAL read from SQLite) is always a float, 2.0 included; a
+ * plain number is an integer only if walsync would bind it as one (a safe integer other than -0).
+ */
+export function toHranaValue(v: EngineValue, index = 0): HranaValue {
   if (v === null) return { type: 'null' };
   if (typeof v === 'bigint') return { type: 'integer', value: v.toString() };
-  if (typeof v === 'number') {
-    if (Number.isSafeInteger(v)) return { type: 'integer', value: String(v) };
-    if (!Number.isFinite(v)) throw new WalsyncError('INVALID_ARGUMENT', `cannot send ${v} to the server (not a finite number)`);
-    return { type: 'float', value: v };
+  if (typeof v === 'number' || v instanceof Real) {
+    const n = typeof v === 'number' ? v : v.value;
+    if (typeof v === 'number' && Number.isSafeInteger(n) && !Object.is(n, -0)) return { type: 'integer', value: String(n) };
+    if (!Number.isFinite(n)) throw new WalsyncError('INVALID_ARGUMENT', `cannot send ${n} to the server (not a finite number)`);
+    return { type: 'float', value: n };
   }
   if (typeof v === 'string') return { type: 'text', value: v };
-  return { type: 'blob', base64: toBase64(v) };
+  // Values from the transform hook are the app's: check them as a local bind would.
+  switch (valueKind(v)) {
+    case ValueKind.Blob:
+      return { type: 'blob', base64: toBase64(blobBytes(v)) };
+    case ValueKind.Boolean:
+      return { type: 'integer', value: v ? '1' : '0' };
+    default:
+      throw unbindableError(v, index + 1);
+  }
 }
 
 export function fromHranaValue(v: unknown): SqlValue {
@@ -93,8 +107,9 @@ export async function runBatch(http: HttpTransport, steps: readonly BatchStep[])
       },
     ],
   };
-  const response = await http.post('/v2/pipeline', JSON.stringify(request), 'application/json');
-  const text = new TextDecoder().decode(await http.readAll(response));
+  const negativeZero = steps.some((s) => s.args?.some((v) => Object.is(v instanceof Real ? v.value : v, -0)));
+  const response = await http.post('/v2/pipeline', toRequestJson(request, negativeZero), 'application/json');
+  const text = utf8Decoder.decode(await http.readAll(response));
   let parsed: unknown;
   try {
     parsed = JSON.parse(text);
@@ -131,7 +146,7 @@ export async function runBatch(http: HttpTransport, steps: readonly BatchStep[])
  * The steps of an all-or-nothing transaction: each step runs only if the last step before it that
  * must succeed did succeed; a statement marked `ignoreError` may fail without stopping the chain.
  */
-export function chainedTransaction(statements: readonly { sql: string; args?: readonly SqlValue[]; ignoreError?: boolean }[]): BatchStep[] {
+export function chainedTransaction(statements: readonly { sql: string; args?: readonly EngineValue[]; ignoreError?: boolean }[]): BatchStep[] {
   const steps: BatchStep[] = [{ sql: 'BEGIN IMMEDIATE' }];
   let mustSucceed = 0;
   for (const s of statements) {
@@ -142,6 +157,23 @@ export function chainedTransaction(statements: readonly { sql: string; args?: re
   // Only when something failed is the transaction still open; close it so nothing half-done stays.
   steps.push({ sql: 'ROLLBACK', condition: { type: 'not', cond: { type: 'is_autocommit' } } });
   return steps;
+}
+
+/** Marks a float -0 while serializing: JSON.stringify writes -0 as `0`, which the server reads as +0. */
+const NEGATIVE_ZERO_MARK = '\u0000walsync:-0\u0000';
+const NEGATIVE_ZERO_FLOAT = `{"type":"float","value":${JSON.stringify(NEGATIVE_ZERO_MARK)}}`;
+
+/**
+ * The request as JSON, with every float -0 written as `-0.0`. A replacer costs time on every key of
+ * a large push, so it runs only when the caller saw a -0 among the values.
+ */
+export function toRequestJson(request: unknown, negativeZero: boolean): string {
+  if (!negativeZero) return JSON.stringify(request);
+  const json = JSON.stringify(request, function (this: unknown, key, value: unknown) {
+    return key === 'value' && Object.is(value, -0) && (this as { type?: unknown }).type === 'float' ? NEGATIVE_ZERO_MARK : value;
+  });
+  // Only a float value object can have this exact text: inside a JSON string its quotes are escaped.
+  return json.replaceAll(NEGATIVE_ZERO_FLOAT, '{"type":"float","value":-0.0}');
 }
 
 function toBase64(bytes: Uint8Array): string {
