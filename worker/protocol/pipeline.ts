@@ -6,6 +6,7 @@
 import { WalsyncError } from '../errors.js';
 import type { SqlValue } from '../rpc.js';
 import { type EngineValue, Real, ValueKind, blobBytes, unbindableError, utf8Decoder, valueKind } from '../sql/sql-value.js';
+import { floatText } from './float-text.js';
 import type { HttpTransport } from './http-transport.js';
 
 export type HranaValue =
@@ -107,8 +108,8 @@ export async function runBatch(http: HttpTransport, steps: readonly BatchStep[])
       },
     ],
   };
-  const negativeZero = steps.some((s) => s.args?.some((v) => Object.is(v instanceof Real ? v.value : v, -0)));
-  const response = await http.post('/v2/pipeline', toRequestJson(request, negativeZero), 'application/json');
+  const hasFloat = steps.some((s) => s.args?.some((v) => v instanceof Real || (typeof v === 'number' && !Number.isSafeInteger(v))));
+  const response = await http.post('/v2/pipeline', toRequestJson(request, hasFloat), 'application/json');
   const text = utf8Decoder.decode(await http.readAll(response));
   let parsed: unknown;
   try {
@@ -159,21 +160,25 @@ export function chainedTransaction(statements: readonly { sql: string; args?: re
   return steps;
 }
 
-/** Marks a float -0 while serializing: JSON.stringify writes -0 as `0`, which the server reads as +0. */
-const NEGATIVE_ZERO_MARK = '\u0000walsync:-0\u0000';
-const NEGATIVE_ZERO_FLOAT = `{"type":"float","value":${JSON.stringify(NEGATIVE_ZERO_MARK)}}`;
+/** A float whose JSON text walsync writes itself, marked while serializing (`\u0000walsync:<index>\u0000`). */
+const FLOAT_MARK = /\{"type":"float","value":"\\u0000walsync:(\d+)\\u0000"\}/g;
 
 /**
- * The request as JSON, with every float -0 written as `-0.0`. A replacer costs time on every key of
- * a large push, so it runs only when the caller saw a -0 among the values.
+ * The request as JSON, each float written so that the server reads back exactly its double:
+ * JSON.stringify writes -0 as `0` (read as +0), and its shortest digits are misread by the server
+ * for many doubles (float-text.ts). A replacer costs time on every key of a large push, so it runs
+ * only when the caller saw a float among the values.
  */
-export function toRequestJson(request: unknown, negativeZero: boolean): string {
-  if (!negativeZero) return JSON.stringify(request);
+export function toRequestJson(request: unknown, hasFloat: boolean): string {
+  if (!hasFloat) return JSON.stringify(request);
+  const texts: string[] = [];
   const json = JSON.stringify(request, function (this: unknown, key, value: unknown) {
-    return key === 'value' && Object.is(value, -0) && (this as { type?: unknown }).type === 'float' ? NEGATIVE_ZERO_MARK : value;
+    if (key !== 'value' || typeof value !== 'number' || (this as { type?: unknown }).type !== 'float') return value;
+    const text = floatText(value);
+    return text === null ? value : `\u0000walsync:${texts.push(text) - 1}\u0000`;
   });
   // Only a float value object can have this exact text: inside a JSON string its quotes are escaped.
-  return json.replaceAll(NEGATIVE_ZERO_FLOAT, '{"type":"float","value":-0.0}');
+  return texts.length === 0 ? json : json.replace(FLOAT_MARK, (_, index: string) => `{"type":"float","value":${texts[Number(index)]}}`);
 }
 
 function toBase64(bytes: Uint8Array): string {
