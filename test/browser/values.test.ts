@@ -274,6 +274,27 @@ describe('doubles through push', () => {
   });
 });
 
+describe('updates', () => {
+  test('an update that changes only the type of a value (INTEGER 2 to REAL 2.0) is pushed', async () => {
+    const r = await env.page.evaluate(async (url) => {
+      const a = await window.walsync.connect({ path: 'retype-a.db', url, clientName: 'a' });
+      await a.exec('CREATE TABLE retype(id INTEGER PRIMARY KEY, u)');
+      await a.exec('INSERT INTO retype VALUES (1, 2), (2, 2.0)');
+      await a.push();
+      await a.exec('UPDATE retype SET u = 2.0 WHERE id = 1; UPDATE retype SET u = 2 WHERE id = 2');
+      const pending = (await a.stats()).cdcOperations;
+      await a.push();
+      const b = await window.walsync.connect({ path: 'retype-b.db', url, clientName: 'b' });
+      const rows = await b.prepare('SELECT id, typeof(u) AS type FROM retype ORDER BY id').all();
+      await a.close();
+      await b.close();
+      return { pending, rows };
+    }, env.server.url);
+    assert.equal(r.pending, 2);
+    assert.deepEqual(r.rows, [{ id: 1, type: 'real' }, { id: 2, type: 'integer' }]);
+  });
+});
+
 describe('values that cannot be bound', () => {
   test('a function, a Symbol or a bigint beyond 64 bits is INVALID_ARGUMENT naming the parameter, and nothing is written', async () => {
     const r = await env.page.evaluate(async () => {
