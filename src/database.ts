@@ -2,6 +2,7 @@
 import { type Remote, transfer } from 'comlink';
 import { WalsyncError, isWalsyncError } from '../worker/errors.js';
 import type { BatchRequest, BatchResults, BindArgs, PendingChange, RunResult, SyncStats, WorkerApi } from '../worker/rpc.js';
+import { ValueKind, unbindableError, valueKind } from '../worker/sql/sql-value.js';
 import { type Row, toRow, toRows } from './rows.js';
 import { type WorkerChannel, releaseChannel } from './worker-channel.js';
 
@@ -78,9 +79,11 @@ function toBatchRequest(statements: readonly BatchInput[]): BatchRequest {
     const args = typeof s === 'string' ? [] : (s.args ?? []);
     if (Array.isArray(args)) {
       argCount[i] = args.length;
+      checkArgs(args, i);
       for (const v of args) values.push(v);
     } else if (typeof args === 'object' && args !== null) {
       argCount[i] = -1;
+      checkArgs(args, i);
       named.push(args as Record<string, unknown>);
     } else {
       throw new WalsyncError('INVALID_ARGUMENT', `batch(): the args of statement ${i} must be an array or an object of named values`);
@@ -413,10 +416,36 @@ export class Database {
 function normalizeArgs(args: unknown[]): BindArgs {
   if (args.length === 1) {
     const only = args[0];
-    if (Array.isArray(only)) return only;
-    if (isNamedArgs(only)) return only;
+    if (Array.isArray(only)) return checkArgs(only);
+    if (isNamedArgs(only)) return checkArgs(only);
+  }
+  return checkArgs(args);
+}
+
+/**
+ * Refuses values that cannot be bound before they cross to the worker: a function or a Symbol
+ * would otherwise fail inside postMessage with a bare DataCloneError that names no parameter.
+ * Positional values are all bound, so each is checked here; an object of named values may carry
+ * keys the statement does not use, so only what cannot cross is refused here, and the worker
+ * checks the values it binds. A typeof or two per value: this runs on every statement.
+ */
+function checkArgs<T extends BindArgs>(args: T, batchIndex?: number): T {
+  if (Array.isArray(args)) {
+    for (let i = 0; i < args.length; i++) {
+      if (valueKind(args[i]) >= ValueKind.OutOfRange) throw atBatchIndex(unbindableError(args[i], i + 1), batchIndex);
+    }
+  } else {
+    const named = args as Readonly<Record<string, unknown>>;
+    for (const key in named) {
+      const type = typeof named[key];
+      if (type === 'function' || type === 'symbol') throw atBatchIndex(unbindableError(named[key], key), batchIndex);
+    }
   }
   return args;
+}
+
+function atBatchIndex(e: WalsyncError, batchIndex: number | undefined): WalsyncError {
+  return batchIndex === undefined ? e : new WalsyncError(e.code, `batch(): statement ${batchIndex}, ${e.message}`, { context: { ...e.context, batchIndex } });
 }
 
 function isNamedArgs(v: unknown): v is Record<string, unknown> {

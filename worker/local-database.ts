@@ -8,6 +8,7 @@ import type { BatchMode, BatchRequest, BatchResults, BindArgs, CheckpointResult,
 import { PAGE_SIZE, openWalConnection } from './connection.js';
 import type { SqliteRuntime } from './sqlite-module.js';
 import { bindArgs } from './sql/bind-args.js';
+import { type RowReader, rowReader } from './sql/read-row.js';
 import { countStatements, forEachStatement } from './sql/split-statements.js';
 import { StatementCache } from './sql/statement-cache.js';
 import { toWalsyncError } from './sql/sqlite-error.js';
@@ -54,12 +55,14 @@ export class LocalDatabase {
   readonly #options: LocalDatabaseOptions;
   readonly #files: DatabaseFiles | null;
   readonly #statements = new StatementCache();
+  readonly #reader: RowReader;
   #db: Database | null;
   #observer: StatementObserver | null = null;
   #walLog: WalLog | null = null;
 
   private constructor(runtime: SqliteRuntime, options: LocalDatabaseOptions, files: DatabaseFiles | null, db: Database) {
     this.#runtime = runtime;
+    this.#reader = rowReader(runtime.sqlite3);
     this.#options = options;
     this.#files = files;
     this.#db = db;
@@ -134,16 +137,17 @@ export class LocalDatabase {
 
   all(sql: string, args: BindArgs): QueryResult {
     return this.#withStatement(sql, args, (stmt) => {
+      const reader = this.#reader;
       const rows: SqlValue[][] = [];
-      while (stmt.step()) rows.push(stmt.get([]) as SqlValue[]);
-      return { columns: stmt.getColumnNames(), rows };
+      while (stmt.step()) rows.push(reader.row(stmt));
+      return { columns: reader.columnNames(stmt), rows };
     });
   }
 
   get(sql: string, args: BindArgs): { columns: string[]; row: SqlValue[] | undefined } {
     return this.#withStatement(sql, args, (stmt) => {
-      const row = stmt.step() ? (stmt.get([]) as SqlValue[]) : undefined;
-      return { columns: stmt.getColumnNames(), row };
+      const row = stmt.step() ? this.#reader.row(stmt) : undefined;
+      return { columns: this.#reader.columnNames(stmt), row };
     });
   }
 
@@ -178,8 +182,8 @@ export class LocalDatabase {
         try {
           this.#withStatement(sql, args, (stmt) => {
             let rows: SqlValue[][] | null = null;
-            while (stmt.step()) (rows ??= []).push(stmt.get([]) as SqlValue[]);
-            if (rows) rowSets.push({ index: i, columns: stmt.getColumnNames(), rows });
+            while (stmt.step()) (rows ??= []).push(this.#reader.row(stmt));
+            if (rows) rowSets.push({ index: i, columns: this.#reader.columnNames(stmt), rows });
             const result = this.#runResult(stmt);
             changes[i] = result.changes;
             lastInsertRowid[i] = result.lastInsertRowid;

@@ -10,6 +10,7 @@ import {
   stripLeadingComments,
 } from '../../worker/cdc/schema-change.js';
 import { decodeRecord, encodeRecord } from '../../worker/cdc/record.js';
+import { Real } from '../../worker/sql/sql-value.js';
 import { changedColumns, rowChangeSql } from '../../worker/cdc/row-change-sql.js';
 
 test('schema changes are recognised behind comments, and only they', () => {
@@ -48,12 +49,22 @@ test('header settings and triggers are the schema changes that stay local', () =
 });
 
 test('records round-trip every value type exactly, and REAL keeps its type', () => {
-  const values = [null, 0, 1, -1, 127, -129, 70000, -(2 ** 40), 9007199254740993n, 1.5, -0.25, 'ünïcode ✓', '', new Uint8Array([0, 255, 16]), new Uint8Array(0)];
+  const values = [null, 0, 1, -1, 127, -129, 70000, -(2 ** 40), 9007199254740993n, -(2n ** 63n), new Real(1.5), new Real(-0.25), 'ünïcode ✓', '', new Uint8Array([0, 255, 16]), new Uint8Array(0)];
   assert.deepEqual(decodeRecord(encodeRecord(values)), values);
-  const real = encodeRecord([2], [true]);
+  const real = encodeRecord([new Real(2)]);
   assert.notDeepEqual(real, encodeRecord([2]), 'REAL 2.0 and INTEGER 2 are different records');
   assert.equal(real[1], 7, 'serial type 7: a 64-bit float');
-  assert.deepEqual(decodeRecord(real), [2]);
+  assert.deepEqual(decodeRecord(real), [new Real(2)], 'and it decodes as a REAL, not the number 2');
+});
+
+test('records keep -0, doubles beyond the safe integers, and a leading byte-order mark', () => {
+  const [negativeZero, big, huge, tiny, bom, onlyBom] = decodeRecord(encodeRecord([-0, 2 ** 63, 1e300, 5e-324, '\uFEFFlo', '\uFEFF']));
+  assert.ok(negativeZero instanceof Real && Object.is(negativeZero.value, -0), 'the number -0 is a REAL -0.0');
+  assert.deepEqual([big, huge, tiny], [new Real(2 ** 63), new Real(1e300), new Real(5e-324)], 'numbers beyond 2^53 are REALs, never wrapped');
+  assert.equal(bom, '\uFEFFlo');
+  assert.equal(onlyBom, '\uFEFF');
+  const bytes = encodeRecord(['\uFEFFlo']);
+  assert.deepEqual([...bytes.subarray(2)], [0xef, 0xbb, 0xbf, 0x6c, 0x6f], 'the mark is stored as its three bytes');
 });
 
 test('row changes become keyed upserts, updates of changed columns, and deletes; all quoted and bound', () => {

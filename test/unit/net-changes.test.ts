@@ -3,7 +3,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { rowChangeSql } from '../../worker/cdc/row-change-sql.js';
 import { type LoggedChange, addressOf, netChanges } from '../../worker/engine/net-changes.js';
-import type { SqlValue } from '../../worker/rpc.js';
+import type { EngineValue } from '../../worker/sql/sql-value.js';
 import { loadSqlite } from '../support/node-sqlite.js';
 
 const u = { name: 'u', columns: ['id', 'email', 'n'], primaryKey: ['id'], withoutRowid: false };
@@ -81,7 +81,7 @@ test('net statements leave the same table as the logged ones, and get through wh
   // The story of a refused row: row 3 took an email the server already has, then was fixed locally.
   const story = [ins([3, 'a@x', 0]), ins([4, 'd@x', 0]), upd([3, 'a@x', 0], [3, 'c@x', 0]), del([1, 'one', 1]), ins([1, 'uno', 2]), upd([2, 'two', 2], [2, 'dos', 2]), upd([2, 'dos', 2], [2, 'dos', 3]), ins([5, 'e', 0]), del([5, 'e', 0])];
   const statementsOf = (changes: readonly LoggedChange[], merged: boolean) => {
-    const out: { sql: string; args: readonly SqlValue[] }[] = [];
+    const out: { sql: string; args: readonly EngineValue[] }[] = [];
     const images = (c: LoggedChange) => {
       if (c.kind !== 'row') throw new Error('row changes only');
       return { changeType: c.changeType, id: null, before: c.before, after: c.after };
@@ -94,7 +94,7 @@ test('net statements leave the same table as the logged ones, and get through wh
       }
     return out;
   };
-  const apply = (statements: readonly { sql: string; args: readonly SqlValue[] }[], uniqueEmail: boolean) => {
+  const apply = (statements: readonly { sql: string; args: readonly EngineValue[] }[], uniqueEmail: boolean) => {
     const db = new sqlite3.oo1.DB(':memory:');
     try {
       db.exec(`CREATE TABLE u(id INTEGER PRIMARY KEY, email TEXT, n INTEGER); INSERT INTO u VALUES (1, 'one', 1), (2, 'two', 2), (9, 'a@x', 0)`);

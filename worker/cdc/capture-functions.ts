@@ -2,12 +2,12 @@
  * SQL functions the capture triggers call, registered on every connection that captures changes:
  * - `walsync_record(v1, v2, …)`: the row image as an SQLite record blob. It reads the raw
  *   `sqlite3_value`s itself, because sqlite-wasm's argument conversion turns REAL 2.0 into the
- *   JavaScript number 2 and the type would be lost.
+ *   JavaScript number 2 (the type would be lost) and drops a leading U+FEFF from text.
  * - `walsync_txn()`: the id of the transaction the change belongs to (pushes split only between
  *   transactions); the capture decides when a new one starts.
  */
 import type { Database, Sqlite3Static } from '@sqlite.org/sqlite-wasm';
-import type { SqlValue } from '../rpc.js';
+import { type EngineValue, Real, utf8Decoder } from '../sql/sql-value.js';
 import { encodeRecord } from './record.js';
 
 const SQLITE_UTF8 = 1;
@@ -27,7 +27,6 @@ interface RawCapi {
   sqlite3_value_type(value: number): number;
   sqlite3_value_int64(value: number): bigint | number;
   sqlite3_value_double(value: number): number;
-  sqlite3_value_text(value: number): string;
   sqlite3_value_blob(value: number): number;
   sqlite3_value_bytes(value: number): number;
   sqlite3_result_js(context: number, value: unknown): void;
@@ -47,8 +46,7 @@ function recordFunction(sqlite3: Sqlite3Static): { fn: number; name: number } {
   const capi = sqlite3.capi as unknown as RawCapi;
   const fn = wasm.installFunction('v(pip)', (context: number, argc: number, argv: number) => {
     try {
-      const values: SqlValue[] = new Array(argc);
-      const realAt: boolean[] = new Array(argc).fill(false);
+      const values: EngineValue[] = new Array(argc);
       for (let i = 0; i < argc; i++) {
         const value = wasm.peekPtr(wasm.ptr.add(argv, wasm.ptr.size * i));
         switch (capi.sqlite3_value_type(value)) {
@@ -58,12 +56,15 @@ function recordFunction(sqlite3: Sqlite3Static): { fn: number; name: number } {
             break;
           }
           case 2:
-            values[i] = capi.sqlite3_value_double(value);
-            realAt[i] = true;
+            values[i] = new Real(capi.sqlite3_value_double(value));
             break;
-          case 3:
-            values[i] = capi.sqlite3_value_text(value);
+          case 3: {
+            // Text first, then its length (SQLite's documented order); decoded keeping a U+FEFF.
+            const at = wasm.exports.sqlite3_value_text!(value);
+            const size = capi.sqlite3_value_bytes(value);
+            values[i] = size === 0 ? '' : utf8Decoder.decode(wasm.heap8u().subarray(at, at + size));
             break;
+          }
           case 4: {
             const size = capi.sqlite3_value_bytes(value);
             const at = capi.sqlite3_value_blob(value);
@@ -74,7 +75,7 @@ function recordFunction(sqlite3: Sqlite3Static): { fn: number; name: number } {
             values[i] = null;
         }
       }
-      capi.sqlite3_result_js(context, encodeRecord(values, realAt));
+      capi.sqlite3_result_js(context, encodeRecord(values));
     } catch (e) {
       capi.sqlite3_result_error_js(context, e);
     }

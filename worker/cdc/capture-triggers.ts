@@ -34,7 +34,9 @@ export function captureTriggerSql(info: TableInfo, localOnly: boolean): string[]
   const log = (type: number, row: 'NEW' | 'OLD', before: string, after: string) =>
     `INSERT INTO main.${CDC_TABLE}(change_time, change_type, table_name, id, before, after, txn_id, local_only) ` +
     `VALUES (unixepoch(), ${type}, ${quoteLiteral(info.name)}, ${id(row)}, ${before}, ${after}, walsync_txn(), ${localOnly ? 1 : 0});`;
-  const changed = info.columns.map((c) => `OLD.${quoteId(c)} IS NOT NEW.${quoteId(c)}`).join(' OR ');
+  // `IS NOT` compares numerically (2 IS 2.0): a value that changed only its type (INTEGER 2 to REAL
+  // 2.0, possible in a column without REAL or INTEGER affinity) is a change too.
+  const changed = info.columns.map((c) => `OLD.${quoteId(c)} IS NOT NEW.${quoteId(c)} OR typeof(OLD.${quoteId(c)}) <> typeof(NEW.${quoteId(c)})`).join(' OR ');
   const sameRow = rowid ? `OLD.${quoteId(rowid)} IS NEW.${quoteId(rowid)} AND ` : '';
 
   const statements = [

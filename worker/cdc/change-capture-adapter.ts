@@ -17,6 +17,7 @@ import type { DatabaseRowMutation, DatabaseRowTransformResult, PendingChange, Sq
 import { registerCaptureFunctions } from './capture-functions.js';
 import { refreshCaptureTriggers } from './capture-triggers.js';
 import { CREATE_CDC_TABLE, ChangeType, type CdcRow, countCdcRowsAfter, deleteCdcRows, insertSchemaChange, maxTxnId, readCdcRows } from './cdc-log.js';
+import { type EngineValue, toSqlValue } from '../sql/sql-value.js';
 import { decodeRecord } from './record.js';
 import { type ChangeStatement, changedColumns, rowChangeSql } from './row-change-sql.js';
 import {
@@ -42,8 +43,8 @@ export interface CdcChange extends CapturedChange {
 /** A change's type and images, decoded. */
 interface Images {
   readonly changeType: 'insert' | 'update' | 'delete';
-  readonly before: readonly SqlValue[] | null;
-  readonly after: readonly SqlValue[] | null;
+  readonly before: readonly EngineValue[] | null;
+  readonly after: readonly EngineValue[] | null;
   readonly changed?: readonly number[];
 }
 
@@ -163,7 +164,7 @@ class TriggerChangeCapture implements ChangeCapture<CdcChange> {
       const keyIndexes = info.primaryKey.map((k) => info.columns.indexOf(k));
       const hasKey = keyIndexes.length > 0 && keyIndexes.every((k) => k >= 0);
       // The server finds a row by its primary key, or by rowid for a table without one.
-      const address = (values: readonly SqlValue[] | null): string | null =>
+      const address = (values: readonly EngineValue[] | null): string | null =>
         hasKey ? addressOf(keyIndexes.map((k) => values?.[k] ?? null)) : c.row.id === null ? null : addressOf([c.row.id]);
       const { changeType, before, after } = image;
       return {
@@ -256,9 +257,10 @@ class TriggerChangeCapture implements ChangeCapture<CdcChange> {
 
   /** Values of a row image keyed by column name (the given column indexes, or all). */
   #named(info: TableInfo) {
-    return (values: readonly SqlValue[], indexes: Iterable<number> = values.keys()) => {
+    // The app sees plain values: a REAL is a number there.
+    return (values: readonly EngineValue[], indexes: Iterable<number> = values.keys()) => {
       const out: Record<string, SqlValue> = {};
-      for (const i of indexes) if (i < info.columns.length) out[info.columns[i]!] = values[i] ?? null;
+      for (const i of indexes) if (i < info.columns.length) out[info.columns[i]!] = toSqlValue(values[i] ?? null);
       return out;
     };
   }

@@ -3,16 +3,17 @@
  * length, one serial type per value, then the values. Change images are stored this way: compact,
  * exact for 64-bit integers and doubles, and blob-safe (JSON is none of these).
  */
-import type { SqlValue } from '../rpc.js';
+import { type EngineValue, Real, utf8Decoder } from '../sql/sql-value.js';
 
 const MAX_SAFE = BigInt(Number.MAX_SAFE_INTEGER);
 const MIN_SAFE = BigInt(Number.MIN_SAFE_INTEGER);
 
 /**
- * Encodes values as a record. `realAt[i]` marks values SQLite holds as REAL, so that an integral
- * double such as 2.0 keeps its type (JavaScript has one number type).
+ * Encodes values as a record. A `Real` is a REAL (serial type 7) whatever its value, so an integral
+ * double such as 2.0 keeps its type; a plain number is an INTEGER only if it is a safe integer other
+ * than -0 (how walsync binds it), else a REAL.
  */
-export function encodeRecord(values: readonly SqlValue[], realAt?: readonly boolean[]): Uint8Array {
+export function encodeRecord(values: readonly EngineValue[]): Uint8Array {
   const types: number[] = [];
   const bodies: Uint8Array[] = [];
   const encoder = new TextEncoder();
@@ -28,9 +29,9 @@ export function encodeRecord(values: readonly SqlValue[], realAt?: readonly bool
     } else if (v instanceof Uint8Array) {
       types.push(v.length * 2 + 12);
       bodies.push(v);
-    } else if (typeof v === 'number' && (realAt?.[i] === true || !Number.isInteger(v))) {
+    } else if (v instanceof Real || (typeof v === 'number' && (!Number.isSafeInteger(v) || Object.is(v, -0)))) {
       const b = new Uint8Array(8);
-      new DataView(b.buffer).setFloat64(0, v);
+      new DataView(b.buffer).setFloat64(0, v instanceof Real ? v.value : v);
       types.push(7);
       bodies.push(b);
     } else {
@@ -61,7 +62,8 @@ export function encodeRecord(values: readonly SqlValue[], realAt?: readonly bool
   return out;
 }
 
-export function decodeRecord(record: Uint8Array): SqlValue[] {
+/** Decodes a record; REALs come back as `Real` (2.0 stays REAL) and text keeps a leading U+FEFF. */
+export function decodeRecord(record: Uint8Array): EngineValue[] {
   const view = new DataView(record.buffer, record.byteOffset, record.byteLength);
   const [headerLength, first] = decodeVarint(record, 0);
   const types: number[] = [];
@@ -70,8 +72,7 @@ export function decodeRecord(record: Uint8Array): SqlValue[] {
     types.push(t);
     at = next;
   }
-  const values: SqlValue[] = [];
-  const decoder = new TextDecoder();
+  const values: EngineValue[] = [];
   let at = headerLength;
   for (const t of types) {
     switch (t) {
@@ -105,7 +106,7 @@ export function decodeRecord(record: Uint8Array): SqlValue[] {
         break;
       }
       case 7:
-        values.push(view.getFloat64(at));
+        values.push(new Real(view.getFloat64(at)));
         at += 8;
         break;
       case 8:
@@ -118,7 +119,7 @@ export function decodeRecord(record: Uint8Array): SqlValue[] {
         if (t < 12) throw new Error(`invalid record serial type ${t}`);
         const n = t % 2 === 0 ? (t - 12) / 2 : (t - 13) / 2;
         const bytes = record.subarray(at, at + n);
-        values.push(t % 2 === 0 ? bytes.slice() : decoder.decode(bytes));
+        values.push(t % 2 === 0 ? bytes.slice() : utf8Decoder.decode(bytes));
         at += n;
       }
     }

@@ -3,7 +3,7 @@
  * (sync-protocol.md §6). Rows are addressed by primary key (`IS`, so NULL key parts match), or by
  * rowid for tables without one. Identifiers are always quoted; values are always bound.
  */
-import type { SqlValue } from '../rpc.js';
+import { type EngineValue, Real } from '../sql/sql-value.js';
 import { type TableInfo, quoteId, rowidName } from './table-info.js';
 
 /** A one-row `INSERT … VALUES (?,…) ON CONFLICT … DO UPDATE …` as its parts: `head` + row tuples + `tail`. */
@@ -16,7 +16,8 @@ export interface UpsertShape {
 
 export interface ChangeStatement {
   readonly sql: string;
-  readonly args: readonly SqlValue[];
+  /** REALs read from the change log stay `Real`, so that 2.0 is sent and replayed as a REAL. */
+  readonly args: readonly EngineValue[];
   /** For a keyed insert: its parts, so a push can send many rows in one statement. */
   readonly upsert?: UpsertShape;
 }
@@ -24,23 +25,24 @@ export interface ChangeStatement {
 export interface RowImages {
   readonly changeType: 'insert' | 'update' | 'delete';
   readonly id: number | bigint | null;
-  readonly before: readonly SqlValue[] | null;
-  readonly after: readonly SqlValue[] | null;
+  readonly before: readonly EngineValue[] | null;
+  readonly after: readonly EngineValue[] | null;
   /** Update only: the column indexes to set; default: those whose value differs between the images. */
   readonly changed?: readonly number[];
 }
 
 /** Two stored values are the same value of the same type. */
-export function sameValue(a: SqlValue | undefined, b: SqlValue | undefined): boolean {
+export function sameValue(a: EngineValue | undefined, b: EngineValue | undefined): boolean {
   if (a instanceof Uint8Array && b instanceof Uint8Array) {
     return a.length === b.length && a.every((byte, i) => byte === b[i]);
   }
+  if (a instanceof Real && b instanceof Real) return Object.is(a.value, b.value);
   // Decoding is canonical (bigint only beyond 2^53), so === is exact for everything else.
   return a === b;
 }
 
 /** Column indexes an update changed (a column the before image lacks counts as changed). */
-export function changedColumns(before: readonly SqlValue[], after: readonly SqlValue[]): number[] {
+export function changedColumns(before: readonly EngineValue[], after: readonly EngineValue[]): number[] {
   const out: number[] = [];
   for (let i = 0; i < after.length; i++) if (i >= before.length || !sameValue(before[i], after[i])) out.push(i);
   return out;
@@ -95,7 +97,7 @@ export function rowChangeSql(info: TableInfo, change: RowImages): ChangeStatemen
   if (!hasKey && (!rowid || change.id === null)) {
     throw new Error(`table ${info.name} has neither a primary key nor a rowid to address its rows by`);
   }
-  const keyArgs = (image: readonly SqlValue[]): SqlValue[] => (hasKey ? keyIndexes.map((i) => image[i] ?? null) : [change.id]);
+  const keyArgs = (image: readonly EngineValue[]): EngineValue[] => (hasKey ? keyIndexes.map((i) => image[i] ?? null) : [change.id]);
   const deleteSql = () => text(t, 'delete', () => `DELETE FROM ${table} WHERE ${keyWhere}`);
 
   switch (change.changeType) {

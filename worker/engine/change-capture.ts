@@ -1,6 +1,7 @@
 /** What the engine needs from change capture (worker/cdc), as one small interface. */
 import type { Database } from '@sqlite.org/sqlite-wasm';
-import type { DatabaseRowMutation, DatabaseRowTransformResult, PendingChange, SqlValue } from '../rpc.js';
+import type { DatabaseRowMutation, DatabaseRowTransformResult, PendingChange } from '../rpc.js';
+import type { EngineValue } from '../sql/sql-value.js';
 import type { PushStatement } from './remote.js';
 
 export interface CapturedChange {
@@ -43,5 +44,5 @@ export interface ChangeCapture<C extends CapturedChange = CapturedChange> {
   /** Statements that apply `change` on the server. */
   pushStatements(db: Database, change: C, transformed: DatabaseRowTransformResult): PushStatement[];
   /** Statements that re-apply `change` locally on top of freshly pulled remote state (idempotent DDL). */
-  replayStatements(db: Database, change: C, transformed: DatabaseRowTransformResult): { sql: string; args: readonly SqlValue[] }[];
+  replayStatements(db: Database, change: C, transformed: DatabaseRowTransformResult): { sql: string; args: readonly EngineValue[] }[];
 }

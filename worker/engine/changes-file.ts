@@ -11,6 +11,7 @@
 import { WalsyncError } from '../errors.js';
 import type { FileStore } from '../vfs/file-store.js';
 import type { PullIntent } from './metadata.js';
+import { utf8Decoder } from '../sql/sql-value.js';
 
 const MAGIC = 0x57534348; // "WSCH"
 const VERSION = 2;
@@ -116,7 +117,7 @@ export class ChangesFileReader {
     file.read(header, 0);
     const v = new DataView(header.buffer);
     if (v.getUint32(0) !== MAGIC || v.getUint32(4) !== VERSION) return null;
-    const revision = new TextDecoder().decode(header.subarray(20, 20 + v.getUint32(16)));
+    const revision = utf8Decoder.decode(header.subarray(20, 20 + v.getUint32(16)));
     return new ChangesFileReader(file, pageSize, { revision, dbSizePages: v.getUint32(8), pageCount: v.getUint32(12) });
   }
 

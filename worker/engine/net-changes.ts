@@ -16,7 +16,7 @@
  *   that do not follow from the row's state (an insert over a present row) are not merged.
  * Pure: no SQLite, so it is tested in Node.
  */
-import type { SqlValue } from '../rpc.js';
+import { type EngineValue, Real } from '../sql/sql-value.js';
 import { changedColumns } from '../cdc/row-change-sql.js';
 
 export type RowChangeType = 'insert' | 'update' | 'delete';
@@ -31,8 +31,8 @@ export type LoggedChange =
       readonly address: string | null;
       /** For an update that changes the row's key: the address after it. */
       readonly movedTo?: string | null;
-      readonly before: readonly SqlValue[] | null;
-      readonly after: readonly SqlValue[] | null;
+      readonly before: readonly EngineValue[] | null;
+      readonly after: readonly EngineValue[] | null;
     }
   | { readonly kind: 'schema'; readonly tableName: string; readonly allTables: boolean }
   /** A change the merge leaves alone and that closes nothing (e.g. a local-only change). */
@@ -41,8 +41,8 @@ export type LoggedChange =
 /** A merged row change: the images and columns to build its statement from. */
 export interface NetRowChange {
   readonly changeType: RowChangeType;
-  readonly before: readonly SqlValue[] | null;
-  readonly after: readonly SqlValue[] | null;
+  readonly before: readonly EngineValue[] | null;
+  readonly after: readonly EngineValue[] | null;
   /** Update only: the column indexes to set (every column one of the merged updates changed). */
   readonly changed?: readonly number[];
 }
@@ -61,8 +61,8 @@ interface Chain {
   exists: boolean;
   /** Deleted and inserted again: the end state is a whole new row, not an update. */
   replaced: boolean;
-  readonly firstBefore: readonly SqlValue[] | null;
-  lastAfter: readonly SqlValue[] | null;
+  readonly firstBefore: readonly EngineValue[] | null;
+  lastAfter: readonly EngineValue[] | null;
   readonly changed: Set<number>;
 }
 
@@ -151,14 +151,14 @@ function finish(chain: Chain): NetRowChange | 'nothing' {
 }
 
 /** A canonical text for a row address (key values with their types), for matching rows. */
-export function addressOf(values: readonly SqlValue[]): string | null {
+export function addressOf(values: readonly EngineValue[]): string | null {
   const parts: string[] = [];
   for (const v of values) {
     if (v === null || v === undefined) return null;
     if (v instanceof Uint8Array) parts.push(`x${Array.from(v, (b) => b.toString(16).padStart(2, '0')).join('')}`);
     else if (typeof v === 'string') parts.push(`s${JSON.stringify(v)}`);
     // Integers and reals with the same value address the same row (SQLite compares them equal).
-    else parts.push(`n${String(v)}`);
+    else parts.push(`n${String(v instanceof Real ? v.value : v)}`);
   }
   return parts.join(',');
 }

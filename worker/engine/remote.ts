@@ -1,6 +1,6 @@
 /** What the engine needs from the server, independent of how the protocol layer spells it. */
 import type { UpsertShape } from '../cdc/row-change-sql.js';
-import type { SqlValue } from '../rpc.js';
+import type { EngineValue } from '../sql/sql-value.js';
 
 export interface PulledPage {
   readonly pgno: number;
@@ -21,7 +21,7 @@ export interface HighWaterMark {
 
 export interface PushStatement {
   readonly sql: string;
-  readonly args: readonly SqlValue[];
+  readonly args: readonly EngineValue[];
   /** A failure of this statement does not stop the push (e.g. adding a column another client added first). */
   readonly ignoreError?: boolean;
   /** Set on a one-row upsert that may be merged with its neighbours of the same shape into one statement. */

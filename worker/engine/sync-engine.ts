@@ -8,6 +8,7 @@ import { WalsyncError, isWalsyncError } from '../errors.js';
 import type { LocalDatabase, DatabaseFiles } from '../local-database.js';
 import type { DatabaseRowTransformResult, PendingChange, SyncCallbacks, SyncConfig, SyncStats } from '../rpc.js';
 import { openSnapshotConnection, PAGE_SIZE } from '../connection.js';
+import { runWithValues } from '../sql/bind-args.js';
 import { newWalSalts, type WalLog } from '../vfs/wal-log.js';
 import type { CapturedChange, ChangeCapture } from './change-capture.js';
 import { ChangesFileReader, ChangesFileWriter } from './changes-file.js';
@@ -365,7 +366,7 @@ export class SyncEngine {
           batch.forEach((change, i) => {
             for (const stmt of capture.replayStatements(db, change, results[i]!)) {
               try {
-                capture.around(db, stmt.sql, () => db.exec({ sql: stmt.sql, bind: stmt.args as never }));
+                capture.around(db, stmt.sql, () => runWithValues(runtime.sqlite3, db, stmt.sql, stmt.args));
               } catch (e) {
                 throw new WalsyncError('SQLITE_ERROR', `a local change could not be replayed on the pulled data: ${sqliteMessage(e)} (change ${describeIds(change)} on table ${change.tableName}); the pull was undone: fix the row locally, or discard the change (discardChange) or skip or rewrite it with transform`, {
                   context: { changeId: change.changeId, changeIds: [...change.changeIds], tableName: change.tableName, sql: stmt.sql },

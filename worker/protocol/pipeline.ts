@@ -5,6 +5,8 @@
  */
 import { WalsyncError } from '../errors.js';
 import type { SqlValue } from '../rpc.js';
+import { type EngineValue, Real, ValueKind, blobBytes, unbindableError, utf8Decoder, valueKind } from '../sql/sql-value.js';
+import { floatText } from './float-text.js';
 import type { HttpTransport } from './http-transport.js';
 
 export type HranaValue =
@@ -24,7 +26,7 @@ export type HranaCondition =
 
 export interface BatchStep {
   readonly sql: string;
-  readonly args?: readonly SqlValue[];
+  readonly args?: readonly EngineValue[];
   readonly condition?: HranaCondition;
   readonly wantRows?: boolean;
 }
@@ -45,16 +47,29 @@ export interface BatchOutcome {
   readonly errors: (StepError | null)[];
 }
 
-export function toHranaValue(v: SqlValue): HranaValue {
+/**
+ * A value as Hrana sends it. A `Real` (a REAL read from SQLite) is always a float, 2.0 included; a
+ * plain number is an integer only if walsync would bind it as one (a safe integer other than -0).
+ */
+export function toHranaValue(v: EngineValue, index = 0): HranaValue {
   if (v === null) return { type: 'null' };
   if (typeof v === 'bigint') return { type: 'integer', value: v.toString() };
-  if (typeof v === 'number') {
-    if (Number.isSafeInteger(v)) return { type: 'integer', value: String(v) };
-    if (!Number.isFinite(v)) throw new WalsyncError('INVALID_ARGUMENT', `cannot send ${v} to the server (not a finite number)`);
-    return { type: 'float', value: v };
+  if (typeof v === 'number' || v instanceof Real) {
+    const n = typeof v === 'number' ? v : v.value;
+    if (typeof v === 'number' && Number.isSafeInteger(n) && !Object.is(n, -0)) return { type: 'integer', value: String(n) };
+    if (!Number.isFinite(n)) throw new WalsyncError('INVALID_ARGUMENT', `cannot send ${n} to the server (not a finite number)`);
+    return { type: 'float', value: n };
   }
   if (typeof v === 'string') return { type: 'text', value: v };
-  return { type: 'blob', base64: toBase64(v) };
+  // Values from the transform hook are the app's: check them as a local bind would.
+  switch (valueKind(v)) {
+    case ValueKind.Blob:
+      return { type: 'blob', base64: toBase64(blobBytes(v)) };
+    case ValueKind.Boolean:
+      return { type: 'integer', value: v ? '1' : '0' };
+    default:
+      throw unbindableError(v, index + 1);
+  }
 }
 
 export function fromHranaValue(v: unknown): SqlValue {
@@ -93,8 +108,9 @@ export async function runBatch(http: HttpTransport, steps: readonly BatchStep[])
       },
     ],
   };
-  const response = await http.post('/v2/pipeline', JSON.stringify(request), 'application/json');
-  const text = new TextDecoder().decode(await http.readAll(response));
+  const hasFloat = steps.some((s) => s.args?.some((v) => v instanceof Real || (typeof v === 'number' && !Number.isSafeInteger(v))));
+  const response = await http.post('/v2/pipeline', toRequestJson(request, hasFloat), 'application/json');
+  const text = utf8Decoder.decode(await http.readAll(response));
   let parsed: unknown;
   try {
     parsed = JSON.parse(text);
@@ -131,7 +147,7 @@ export async function runBatch(http: HttpTransport, steps: readonly BatchStep[])
  * The steps of an all-or-nothing transaction: each step runs only if the last step before it that
  * must succeed did succeed; a statement marked `ignoreError` may fail without stopping the chain.
  */
-export function chainedTransaction(statements: readonly { sql: string; args?: readonly SqlValue[]; ignoreError?: boolean }[]): BatchStep[] {
+export function chainedTransaction(statements: readonly { sql: string; args?: readonly EngineValue[]; ignoreError?: boolean }[]): BatchStep[] {
   const steps: BatchStep[] = [{ sql: 'BEGIN IMMEDIATE' }];
   let mustSucceed = 0;
   for (const s of statements) {
@@ -142,6 +158,27 @@ export function chainedTransaction(statements: readonly { sql: string; args?: re
   // Only when something failed is the transaction still open; close it so nothing half-done stays.
   steps.push({ sql: 'ROLLBACK', condition: { type: 'not', cond: { type: 'is_autocommit' } } });
   return steps;
+}
+
+/** A float whose JSON text walsync writes itself, marked while serializing (`\u0000walsync:<index>\u0000`). */
+const FLOAT_MARK = /\{"type":"float","value":"\\u0000walsync:(\d+)\\u0000"\}/g;
+
+/**
+ * The request as JSON, each float written so that the server reads back exactly its double:
+ * JSON.stringify writes -0 as `0` (read as +0), and its shortest digits are misread by the server
+ * for many doubles (float-text.ts). A replacer costs time on every key of a large push, so it runs
+ * only when the caller saw a float among the values.
+ */
+export function toRequestJson(request: unknown, hasFloat: boolean): string {
+  if (!hasFloat) return JSON.stringify(request);
+  const texts: string[] = [];
+  const json = JSON.stringify(request, function (this: unknown, key, value: unknown) {
+    if (key !== 'value' || typeof value !== 'number' || (this as { type?: unknown }).type !== 'float') return value;
+    const text = floatText(value);
+    return text === null ? value : `\u0000walsync:${texts.push(text) - 1}\u0000`;
+  });
+  // Only a float value object can have this exact text: inside a JSON string its quotes are escaped.
+  return texts.length === 0 ? json : json.replace(FLOAT_MARK, (_, index: string) => `{"type":"float","value":${texts[Number(index)]}}`);
 }
 
 function toBase64(bytes: Uint8Array): string {

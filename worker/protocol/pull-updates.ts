@@ -4,6 +4,7 @@
  * incomplete message in memory, so a bootstrap of any size streams.
  */
 import { WalsyncError } from '../errors.js';
+import { utf8Decoder } from '../sql/sql-value.js';
 
 export const PAGE_BYTES = 4096;
 /** Largest message we accept: a page message is ~4.1 KB; headers are tiny. */
@@ -127,7 +128,7 @@ export function decodePullHeader(bytes: Uint8Array): PullHeader {
     const key = r.varint();
     const field = Math.floor(key / 8);
     const wire = key & 7;
-    if (field === 1 && wire === 2) revision = new TextDecoder().decode(r.lengthDelimited());
+    if (field === 1 && wire === 2) revision = utf8Decoder.decode(r.lengthDelimited());
     else if (field === 2 && wire === 0) dbSizePages = r.varint();
     else if (field === 3 && wire === 2) (r.lengthDelimited(), (raw = true));
     else if (field === 4 && wire === 2) (r.lengthDelimited(), (zstd = true));
