@@ -13,6 +13,7 @@ import { StatementCache } from './sql/statement-cache.js';
 import { toWalsyncError } from './sql/sqlite-error.js';
 import type { FileStore } from './vfs/file-store.js';
 import { WalLog } from './vfs/wal-log.js';
+import { DATABASE_FILE_SUFFIXES } from './storage-layout.js';
 import { isQuotaError } from './vfs/walsync-vfs.js';
 import {
   assertOpfsAvailable,
@@ -336,7 +337,7 @@ async function openOpfsDatabaseFiles(runtime: SqliteRuntime, path: string): Prom
   const { dirs, fileName } = parseDatabasePath(path);
   const directory = await openDirectory(dirs);
   // All at once: each open is an asynchronous round trip to the browser's storage process.
-  const attempts = await Promise.allSettled(FILE_SUFFIXES.map((suffix) => openOpfsFile(directory, fileName + suffix)));
+  const attempts = await Promise.allSettled(DATABASE_FILE_SUFFIXES.map((suffix) => openOpfsFile(directory, fileName + suffix)));
   const failed = attempts.find((a): a is PromiseRejectedResult => a.status === 'rejected');
   if (failed) {
     for (const a of attempts) if (a.status === 'fulfilled') a.value.close();
@@ -359,9 +360,6 @@ async function openOpfsDatabaseFiles(runtime: SqliteRuntime, path: string): Prom
   runtime.vfs.registerFile(`${name}-journal`, files.journal);
   return files;
 }
-
-/** Every file of a database: SQLite's three, then the sync engine's two. */
-const FILE_SUFFIXES = ['', '-wal', '-journal', '-revert', '-changes'] as const;
 
 export function closeDatabaseFiles(runtime: SqliteRuntime, files: DatabaseFiles): void {
   closeFiles(runtime, files);

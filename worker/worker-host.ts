@@ -14,6 +14,7 @@ import type {
   LocalStats,
   OpenRequest,
   OpenResult,
+  SyncConfig,
   QueryResult,
   RunResult,
   SqlValue,
@@ -40,7 +41,7 @@ export class WorkerHost implements WorkerApi {
       if (this.#database) throw new WalsyncError('INTERNAL', 'this worker already has a database open');
       const started = performance.now();
       const runtime = await loadSqliteRuntime();
-      const sync = request.sync;
+      const sync = request.sync ?? (request.storage === 'opfs' ? await detachedSyncConfig(request.path) : undefined);
       if (!sync) {
         this.#database = await LocalDatabase.open(runtime, request);
       } else {
@@ -204,3 +205,27 @@ export class WorkerHost implements WorkerApi {
     return result;
   }
 }
+
+/**
+ * A database that has sync metadata is a synced database however it is opened: opened without a
+ * url it keeps recording its changes (like a paused sync), so that the next connect with a url
+ * pushes them instead of losing them to the next pull. Its sync options are those it was last
+ * opened with where they matter offline (`tablesIgnore` decides which changes stay local).
+ */
+async function detachedSyncConfig(path: string): Promise<SyncConfig | undefined> {
+  const meta = await new IdbMetadataStore(path).load();
+  if (!meta) return undefined;
+  return {
+    url: null,
+    clientName: 'walsync',
+    tablesIgnore: meta.tablesIgnore ?? [],
+    bootstrapIfEmpty: false,
+    longPollTimeoutMs: 0,
+    autoCheckpointBytes: DETACHED_AUTO_CHECKPOINT_BYTES,
+    hasTransform: false,
+    hasFetch: false,
+  };
+}
+
+/** connect()'s default for autoCheckpointBytes (src/options.ts). */
+const DETACHED_AUTO_CHECKPOINT_BYTES = 8 * 1024 * 1024;

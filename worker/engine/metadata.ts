@@ -6,6 +6,7 @@
  * any destructive step (see pull.ts).
  */
 import { createStore, del, get, set, type UseStore } from 'idb-keyval';
+import { METADATA_IDB_DATABASE, METADATA_IDB_STORE, metadataKey } from '../storage-layout.js';
 
 export interface WalWatermark {
   /** WAL frames ≤ frame hold the synced base; later frames are local changes. */
@@ -55,6 +56,11 @@ export interface SyncMetadata {
    * comes from a server that was reset or replaced. (Absent in older records: no such check.)
    */
   readonly pushedToServer?: boolean;
+  /**
+   * The `tablesIgnore` option the database was last opened with, so that opened without a url it
+   * still records those tables' changes as local-only. (Absent in older records: none.)
+   */
+  readonly tablesIgnore?: readonly string[];
 }
 
 export interface MetadataStore {
@@ -70,8 +76,8 @@ export class IdbMetadataStore implements MetadataStore {
   readonly #key: string;
 
   constructor(path: string) {
-    this.#key = `db:${path}`;
-    idbStore ??= createStore('walsync', 'metadata');
+    this.#key = metadataKey(path);
+    idbStore ??= createStore(METADATA_IDB_DATABASE, METADATA_IDB_STORE);
   }
 
   async load(): Promise<SyncMetadata | undefined> {

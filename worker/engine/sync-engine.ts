@@ -90,6 +90,10 @@ export class SyncEngine {
       meta = newMetadata(`${config.clientName}-${uuidv4()}`);
       await deps.metadata.save(meta);
     }
+    if (!sameNames(meta.tablesIgnore ?? [], config.tablesIgnore)) {
+      meta = { ...meta, tablesIgnore: [...config.tablesIgnore] };
+      await deps.metadata.save(meta);
+    }
     if (meta.bootstrapping || (meta.revision === null && config.url !== null && config.bootstrapIfEmpty && isEmpty(files))) {
       const url = config.url;
       if (url === null) {
@@ -654,6 +658,10 @@ function resetToEmpty(files: DatabaseFiles, meta: SyncMetadata): SyncMetadata {
   files.revert.truncate(0);
   files.db.flush();
   return { ...meta, bootstrapping: false, revision: null, basePages: 0, watermark: { frame: 0, salt1: 0, salt2: 0 } };
+}
+
+function sameNames(a: readonly string[], b: readonly string[]): boolean {
+  return a.length === b.length && a.every((name, i) => name === b[i]);
 }
 
 function isEmpty(files: DatabaseFiles): boolean {
