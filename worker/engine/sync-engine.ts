@@ -19,7 +19,8 @@ import { mergeUpserts } from './push-statements.js';
 import type { HighWaterMark, PushStatement, SyncRemote } from './remote.js';
 import { RevertStore } from './revert-store.js';
 import { SyncedBase, effectiveWatermark } from './synced-base.js';
-import { hasSyncRowOnTable, readSyncRow, writeSyncRow } from './sync-table.js';
+import { type SyncRow, hasSyncRowOnTable, readSyncRow, readSyncRowOnTable, writeSyncRow } from './sync-table.js';
+import { PulledStateFileStore } from './pulled-state.js';
 
 /** Pages gathered into one file write while bootstrapping (1 MiB). */
 const BOOTSTRAP_WRITE_PAGES = 256;
@@ -168,8 +169,21 @@ export class SyncEngine {
     // was reset answers, and pulling later changes of another database onto ours would corrupt it.
     // One small request tells the two apart: the server's header page at the new revision.
     const { revision } = changes.summary;
-    const suspicious = changes.summary.pageCount === 0 && this.#meta.revision !== null && revision !== this.#meta.revision;
-    const serverFirstPage = suspicious ? await this.#counted(remote, () => remote.readFirstPage(revision)) : undefined;
+    const synced = this.#meta.revision;
+    const suspicious = changes.summary.pageCount === 0 && synced !== null && revision !== synced;
+    let serverFirstPage: Uint8Array | null | undefined;
+    if (suspicious) {
+      serverFirstPage = await this.#counted(remote, () => remote.readFirstPage(revision));
+      // The server's header can look like ours (same tables); our position row cannot.
+      if (this.#meta.pushedToServer) {
+        const mark = await this.#counted(remote, () => remote.readHighWater(this.clientId));
+        if (!holdsOurPushes(this.#meta, mark)) throw serverResetError(revision, synced);
+      }
+    } else if (changes.summary.pageCount > 0 && synced !== null && this.#meta.pushedToServer !== true) {
+      // A client that never pushed has no row to look for in the pulled state (see applyPull): the
+      // server's header page as of our revision must be our base's, else it is another history.
+      serverFirstPage = await this.#counted(remote, () => remote.readFirstPage(synced));
+    }
     this.#download = { changes, serverFirstPage };
     killPoint('pull:downloaded');
   }
@@ -190,6 +204,7 @@ export class SyncEngine {
     const log = this.#log();
     const state = log.state();
     const base = new SyncedBase(log, state, this.#revert, effectiveWatermark(this.#meta.watermark, state), this.#meta.basePages);
+    if (this.#meta.pushedToServer === true) this.#assertPulledStateHoldsOurPushes(base, changes);
     const plan = planPullApply({ log, state, base, revert: this.#revert, changes });
     const salts: [number, number] = state.header ? [state.header.salt1, state.header.salt2] : newWalSalts();
     const intent: PullIntent = {
@@ -218,8 +233,9 @@ export class SyncEngine {
   }
 
   /**
-   * Checks that the server's header page equals our synced base's (but for the schema cookie, which
-   * every pull bumps locally): otherwise the server holds another database than the one we synced.
+   * Checks that the server's header page equals our synced base's (but for the schema cookie and
+   * the header's page count, which every pull rewrites locally): otherwise the server holds
+   * another database than the one we synced.
    */
   #assertSameDatabase(serverFirstPage: Uint8Array | null, revision: string): void {
     const log = this.#log();
@@ -229,8 +245,37 @@ export class SyncEngine {
     const same =
       ours === null || serverFirstPage === null
         ? ours === serverFirstPage
-        : ours.every((byte, i) => (i >= 40 && i < 44) || byte === serverFirstPage[i]);
+        : ours.every((byte, i) => (i >= 40 && i < 44) || (i >= 28 && i < 32) || byte === serverFirstPage[i]);
     if (!same) throw serverResetError(revision, this.#meta.revision);
+  }
+
+  /**
+   * Before anything is applied: once this client has pushed, the server's database holds its
+   * position row for good, so the pulled state (base + downloaded pages, read in place) must hold
+   * it, at or above the last position we recorded. A reset or replaced server's state does not;
+   * a mix of two databases' pages may not even read (the table itself is scanned, not its index).
+   */
+  #assertPulledStateHoldsOurPushes(base: SyncedBase, changes: ChangesFileReader): void {
+    const runtime = this.#local.runtime;
+    const name = `${this.#deps.files.name}-pulled`;
+    runtime.vfs.registerFile(name, new PulledStateFileStore(base, changes, PAGE_SIZE));
+    let row: SyncRow | null = null;
+    try {
+      const db = openSnapshotConnection(runtime.sqlite3, name);
+      try {
+        row = readSyncRowOnTable(db, this.clientId);
+      } finally {
+        db.close();
+      }
+    } catch {
+      row = null;
+    } finally {
+      runtime.vfs.unregisterFile(name);
+    }
+    if (!holdsOurPushes(this.#meta, row)) {
+      changes.clear();
+      throw serverResetError(changes.summary.revision, this.#meta.revision);
+    }
   }
 
   /** Streams the server's answer into the changes file; returns it ready to read. */
@@ -267,16 +312,17 @@ export class SyncEngine {
   }
 
   async #finishPull(intent: PullIntent): Promise<void> {
-    this.#local.reopenConnection();
-    const db = this.#local.connection;
-    const replayed = (readSyncRow(db, this.clientId)?.pullGen ?? -1) === intent.localPullGen + 1;
-    if (!replayed) {
-      try {
-        await this.#replayLocalChanges(intent);
-      } catch (e) {
-        await this.#undoPull(intent);
-        throw e;
-      }
+    try {
+      // Reopening reads the pulled schema: pages that do not fit our base (another database's)
+      // fail here, so the undo must cover it and leave the connection open on the old state.
+      this.#local.reopenConnection();
+      const db = this.#local.connection;
+      const replayed = (readSyncRow(db, this.clientId)?.pullGen ?? -1) === intent.localPullGen + 1;
+      if (!replayed) await this.#replayLocalChanges(intent);
+    } catch (e) {
+      await this.#undoPull(intent);
+      // A pulled state SQLite finds malformed is another database's pages over ours.
+      throw isCorruption(e) ? serverResetError(intent.revision, this.#meta.revision, e) : e;
     }
     killPoint('pull:replayed');
     // The base now lives in WAL frames ≤ applyEndFrame; the saved pre-images are obsolete.
@@ -386,6 +432,9 @@ export class SyncEngine {
     this.#push = null;
     const remote = this.#deps.remoteFor(url);
     const mark = await this.#counted(remote, () => remote.readHighWater(this.clientId));
+    // Checked before anything is sent: a push to a server that lost our earlier pushes would put
+    // only the newest changes on a database that lacks the rest.
+    if (!holdsOurPushes(this.#meta, mark)) throw serverLostPushesError(mark, this.#meta);
     this.#push = { remote, mark, localPullGen: null, last: 0, chunk: null, committed: false };
   }
 
@@ -644,12 +693,39 @@ async function bootstrap(deps: SyncEngineDeps, meta: SyncMetadata, remote: SyncR
   return done;
 }
 
-function serverResetError(revision: string, syncedRevision: string | null): WalsyncError {
+function serverResetError(revision: string, syncedRevision: string | null, cause?: unknown): WalsyncError {
   return new WalsyncError(
     'SERVER_RESET',
-    `the sync server no longer has the database this copy was synced with (revision ${revision} after ${syncedRevision ?? 'none'} is another database): it was reset or replaced. Nothing was changed here; delete this local database and connect again to start from the server's data, or point it back at the right server`,
-    { context: { revision, syncedRevision } },
+    `the sync server no longer has the database this copy was synced with (revision ${revision} after ${syncedRevision ?? 'none'} is another database): it was reset or replaced. Nothing was changed here; call resetSync() to start over from the server's data and push every local row to it, or point the database back at the right server`,
+    { context: { revision, syncedRevision }, cause },
   );
+}
+
+/** The push-side sign of a reset server: it lacks the position our earlier pushes left there. */
+function serverLostPushesError(mark: HighWaterMark | null, meta: SyncMetadata): WalsyncError {
+  const position = mark ? `${mark.pullGen}/${mark.changeId}` : 'none';
+  return new WalsyncError(
+    'SERVER_RESET',
+    `the sync server does not hold this client's earlier pushes (its position for us: ${position}, ours: ${meta.lastPushedPullGen}/${meta.lastPushedChangeId}): it was reset or replaced. Nothing was sent; call resetSync() to start over from the server's data and push every local row to it, or point the database back at the right server`,
+    { context: { serverPosition: position, pushedPosition: `${meta.lastPushedPullGen}/${meta.lastPushedChangeId}` } },
+  );
+}
+
+/**
+ * Whether the server's position for this client (its row of `turso_sync_last_change_id`) fits the
+ * pushes this client made: once a push committed, the row is there for good, and never below the
+ * last position we recorded (after a pull we record 0 of the next generation: any row will do).
+ */
+function holdsOurPushes(meta: SyncMetadata, mark: HighWaterMark | null): boolean {
+  if (meta.pushedToServer !== true) return true;
+  if (!mark) return false;
+  if (meta.lastPushedChangeId === 0) return true;
+  return mark.pullGen > meta.lastPushedPullGen || (mark.pullGen === meta.lastPushedPullGen && mark.changeId >= meta.lastPushedChangeId);
+}
+
+function isCorruption(e: unknown): boolean {
+  if (isWalsyncError(e) && e.sqliteCode !== undefined) return (e.sqliteCode & 0xff) === 11;
+  return /SQLITE_CORRUPT|malformed/i.test(e instanceof Error ? e.message : String(e));
 }
 
 function resetToEmpty(files: DatabaseFiles, meta: SyncMetadata): SyncMetadata {
