@@ -139,6 +139,22 @@ export class WorkerHost implements WorkerApi {
     return this.#serial(() => this.#syncEngine().finishPush());
   }
 
+  resetSyncBegin(url: string): Promise<void> {
+    return this.#network(() => this.#syncEngine().beginResetSync(url));
+  }
+
+  resetSyncPrepare(): Promise<void> {
+    return this.#serial(() => this.#syncEngine().prepareResetSync());
+  }
+
+  resetSyncSend(): Promise<boolean> {
+    return this.#network(() => this.#syncEngine().sendResetSyncChunk());
+  }
+
+  resetSyncFinish(): Promise<void> {
+    return this.#serial(() => this.#syncEngine().finishResetSync());
+  }
+
   stats(): Promise<SyncStats> {
     return this.#serial(() => {
       if (this.#engine) return this.#engine.stats();

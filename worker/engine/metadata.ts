@@ -61,6 +61,12 @@ export interface SyncMetadata {
    * still records those tables' changes as local-only. (Absent in older records: none.)
    */
   readonly tablesIgnore?: readonly string[];
+  /**
+   * True from the moment resetSync() starts sending the whole database to a new server until it
+   * has recorded that server as the one to pull from: meanwhile push and pull are refused (a
+   * plain push would leave the server without the rows of our old base), and resetSync() redoes it.
+   */
+  readonly reseedPending?: boolean;
 }
 
 export interface MetadataStore {

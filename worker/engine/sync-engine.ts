@@ -16,6 +16,7 @@ import { killPoint } from './kill-points.js';
 import { type MetadataStore, type PullIntent, type SyncMetadata, newMetadata } from './metadata.js';
 import { applyPullPlan, planPullApply } from './pull-apply.js';
 import { mergeUpserts } from './push-statements.js';
+import { lastChangeId, rowStatements, schemaStatements } from '../cdc/full-state.js';
 import type { HighWaterMark, PushStatement, SyncRemote } from './remote.js';
 import { RevertStore } from './revert-store.js';
 import { SyncedBase, effectiveWatermark } from './synced-base.js';
@@ -42,6 +43,17 @@ interface PushProgress {
   committed: boolean;
 }
 
+interface ReseedProgress {
+  readonly remote: SyncRemote;
+  chunks: PushStatement[][];
+  sent: number;
+  /** The position the last chunk records: every local change up to it is in the statements. */
+  mark: HighWaterMark | null;
+}
+
+/** resetSync() sends the whole database in server transactions of at most this many statements. */
+const RESEED_CHUNK_STATEMENTS = 5000;
+
 export interface SyncEngineDeps {
   readonly files: DatabaseFiles;
   readonly metadata: MetadataStore;
@@ -64,6 +76,8 @@ export class SyncEngine {
   #download: { changes: ChangesFileReader; serverFirstPage: Uint8Array | null | undefined } | null = null;
   /** The push in progress: the server's position, and the chunk being sent. */
   #push: PushProgress | null = null;
+  /** The resetSync() in progress: the whole database as statements, sent a chunk at a time. */
+  #reseed: ReseedProgress | null = null;
 
   private constructor(deps: SyncEngineDeps, local: LocalDatabase, meta: SyncMetadata, revert: RevertStore) {
     this.#deps = deps;
@@ -162,6 +176,7 @@ export class SyncEngine {
    */
   async downloadPull(url: string): Promise<void> {
     this.#download = null;
+    this.#assertNoReseedPending();
     const remote = this.#deps.remoteFor(url);
     const changes = await this.#downloadChanges(remote);
     // "Nothing changed" under a new revision: harmless on a server whose state moved on without a
@@ -430,6 +445,7 @@ export class SyncEngine {
   /** Push, network phase: reads this client's position on the server. */
   async beginPush(url: string): Promise<void> {
     this.#push = null;
+    this.#assertNoReseedPending();
     const remote = this.#deps.remoteFor(url);
     const mark = await this.#counted(remote, () => remote.readHighWater(this.clientId));
     // Checked before anything is sent: a push to a server that lost our earlier pushes would put
@@ -522,6 +538,103 @@ export class SyncEngine {
   #pushInProgress(): PushProgress {
     if (!this.#push) throw new WalsyncError('INTERNAL', 'no push in progress');
     return this.#push;
+  }
+
+  // ── recovery from a reset server (resetSync) ───────────────────────────────────────────────────
+
+  /**
+   * resetSync(), network phase: refuses a server that holds this client's pushes (it was not
+   * reset: sending every row there would overwrite newer changes of other clients).
+   */
+  async beginResetSync(url: string): Promise<void> {
+    this.#reseed = null;
+    const remote = this.#deps.remoteFor(url);
+    if (this.#meta.reseedPending !== true && this.#meta.pushedToServer === true) {
+      const mark = await this.#counted(remote, () => remote.readHighWater(this.clientId));
+      if (holdsOurPushes(this.#meta, mark)) {
+        throw new WalsyncError('INVALID_ARGUMENT', "resetSync(): the server holds this client's pushes, so it was not reset; use sync()");
+      }
+    }
+    this.#reseed = { remote, chunks: [], sent: 0, mark: null };
+  }
+
+  /**
+   * resetSync(), local phase: records durably that a reseed is under way (push and pull are
+   * refused until it ends), then reads the whole database as statements, and the position they
+   * cover (every local change so far). Changes made after this are replayed and pushed as usual.
+   */
+  async prepareResetSync(): Promise<void> {
+    this.#assertNoTransaction('reset sync');
+    const reseed = this.#reseedInProgress();
+    const db = this.#local.connection;
+    const pullGen = readSyncRow(db, this.clientId)?.pullGen ?? 0;
+    const lastChange = lastChangeId(db);
+    const statements = [...schemaStatements(db), ...rowStatements(db, new Set(this.#deps.config.tablesIgnore))];
+    await this.#saveMeta({ ...this.#meta, reseedPending: true });
+    const chunks: PushStatement[][] = [];
+    for (let i = 0; i < statements.length; i += RESEED_CHUNK_STATEMENTS) chunks.push(statements.slice(i, i + RESEED_CHUNK_STATEMENTS));
+    reseed.chunks = chunks.length > 0 ? chunks : [[]];
+    reseed.mark = { pullGen, changeId: lastChange };
+  }
+
+  /**
+   * resetSync(), network phase: sends the next chunk in one server transaction; only the last one
+   * records our full position (a crash before it leaves the reseed pending, to be redone).
+   * Resolves true while chunks remain.
+   */
+  async sendResetSyncChunk(): Promise<boolean> {
+    const reseed = this.#reseedInProgress();
+    const chunk = reseed.chunks[reseed.sent];
+    if (!chunk || !reseed.mark) throw new WalsyncError('INTERNAL', 'sendResetSyncChunk() without a prepared reseed');
+    const last = reseed.sent === reseed.chunks.length - 1;
+    const mark = last ? reseed.mark : { pullGen: reseed.mark.pullGen, changeId: 0 };
+    const merged = mergeUpserts(chunk);
+    try {
+      await this.#counted(reseed.remote, () => reseed.remote.push(merged.statements, this.clientId, mark));
+    } catch (e) {
+      this.#reseed = null;
+      if (!isWalsyncError(e, 'PUSH_REJECTED')) throw e;
+      const sql = merged.statements[Number(e.context.statementIndex)]?.sql;
+      throw new WalsyncError('PUSH_REJECTED', `resetSync(): the server refused a statement of the local database: ${e.message}; nothing of it was applied, call resetSync() again once it is fixed`, {
+        context: { ...e.context, sql },
+        cause: e,
+      });
+    }
+    reseed.sent++;
+    return reseed.sent < reseed.chunks.length;
+  }
+
+  /**
+   * resetSync(), local phase: the server now holds every local row and our position, so the
+   * database becomes one whose first pull brings the server's state (as a deferred start does):
+   * the pull replaces the old base and replays the changes made since prepareResetSync().
+   */
+  async finishResetSync(): Promise<void> {
+    const reseed = this.#reseedInProgress();
+    this.#reseed = null;
+    if (!reseed.mark || reseed.sent < reseed.chunks.length) throw new WalsyncError('INTERNAL', 'finishResetSync() before every chunk was sent');
+    await this.#saveMeta({
+      ...this.#meta,
+      revision: null,
+      basePages: 0,
+      watermark: { frame: 0, salt1: 0, salt2: 0 },
+      pushedToServer: true,
+      lastPushedPullGen: reseed.mark.pullGen,
+      lastPushedChangeId: reseed.mark.changeId,
+      lastPushUnixTime: nowSeconds(),
+      reseedPending: false,
+    });
+  }
+
+  #reseedInProgress(): ReseedProgress {
+    if (!this.#reseed) throw new WalsyncError('INTERNAL', 'no resetSync() in progress');
+    return this.#reseed;
+  }
+
+  #assertNoReseedPending(): void {
+    if (this.#meta.reseedPending === true) {
+      throw new WalsyncError('SERVER_RESET', 'a resetSync() did not finish (the page closed or the network failed while it sent the database): call resetSync() again; push and pull wait for it');
+    }
   }
 
   // ── checkpoint, stats ─────────────────────────────────────────────────────────────────────────

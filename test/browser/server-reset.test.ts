@@ -1,0 +1,217 @@
+/**
+ * A synced database and the servers it meets, against real `tursodb --sync-server`s: opened without
+ * a url it still records its changes; a server that was reset or replaced (behind or ahead of our
+ * revision, with or without our tables, after a push or a push and a pull) is refused with
+ * SERVER_RESET on pull and on push, before anything changes on either side; resetSync() recovers
+ * with no local row lost; deleteDatabase() removes a closed database and refuses an open one.
+ */
+import { describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { startSyncServer, type SyncServer } from '../../scripts/sync-server.js';
+import { useSyncTestPage } from '../support/sync-test-page.js';
+
+const env = useSyncTestPage();
+
+describe('a synced database opened without a url', () => {
+  test('keeps recording its changes, and the next connect with a url pushes them', async () => {
+    const r = await env.page.evaluate(async (url) => {
+      const path = 'nourl.db';
+      const first = await window.walsync.connect({ path, url, clientName: 'nourl' });
+      await first.exec("CREATE TABLE nourl(id INTEGER PRIMARY KEY, v TEXT); INSERT INTO nourl VALUES (1, 'synced')");
+      await first.sync();
+      await first.close();
+
+      const local = await window.walsync.connect({ path });
+      await local.exec("INSERT INTO nourl VALUES (2, 'written without url')");
+      const pendingLocal = (await local.stats()).cdcOperations;
+      const pushError = await window.kit.errorOf(() => local.push());
+      const pullError = await window.kit.errorOf(() => local.pull());
+      await local.close();
+
+      const again = await window.walsync.connect({ path, url, clientName: 'nourl' });
+      const pending = (await again.stats()).cdcOperations;
+      await again.sync();
+      const rows = await window.kit.dump(again, 'nourl');
+      await again.close();
+      const fresh = await window.walsync.connect({ path: 'nourl-check.db', url, clientName: 'check' });
+      const server = await window.kit.dump(fresh, 'nourl');
+      await fresh.close();
+      return { pendingLocal, pushError: pushError.code, pullError: pullError.code, pending, rows, server };
+    }, env.server.url);
+    assert.equal(r.pendingLocal, 1, 'the change made without url is recorded');
+    assert.equal(r.pushError, 'SYNC_NOT_CONFIGURED');
+    assert.equal(r.pullError, 'SYNC_NOT_CONFIGURED');
+    assert.equal(r.pending, 1, 'still pending once reopened with a url');
+    assert.deepEqual(r.rows, [[1, 'synced'], [2, 'written without url']]);
+    assert.deepEqual(r.server, r.rows, 'the row reached the server');
+  });
+});
+
+type Order = 'pull-first' | 'push-first';
+type Variant = 'behind' | 'ahead';
+type Tables = 'same tables' | 'other tables';
+type History = 'pushed' | 'pushed and pulled';
+
+interface Case {
+  order: Order;
+  variant: Variant;
+  tables: Tables;
+  history: History;
+}
+
+const cases: Case[] = [];
+for (const order of ['pull-first', 'push-first'] as const) {
+  for (const variant of ['behind', 'ahead'] as const) {
+    for (const tables of ['same tables', 'other tables'] as const) {
+      for (const history of ['pushed', 'pushed and pulled'] as const) cases.push({ order, variant, tables, history });
+    }
+  }
+}
+
+/** Pushes on the old server before our client bootstraps, so that its revision is not "0". */
+const SEED_PUSHES = 6;
+
+describe('a server that was reset or replaced', () => {
+  cases.forEach((c, n) => {
+    const name = `${c.order}, new server ${c.variant}, ${c.tables}, our row ${c.history}: SERVER_RESET, nothing lost; resetSync() recovers`;
+    test(name, async () => {
+      let oldServer: SyncServer | undefined;
+      let newServer: SyncServer | undefined;
+      try {
+        oldServer = await startSyncServer();
+        newServer = await startSyncServer();
+        const path = `replaced-${n}.db`;
+        // The client's url is a function, so one page can move it from the old server to the new one.
+        const setup = await env.page.evaluate(
+          async ({ oldUrl, path, history, seedPushes }) => {
+            const seed = await window.walsync.connect({ path: `${path}-seed`, url: oldUrl, clientName: 'seed' });
+            await seed.exec('CREATE TABLE t(id INTEGER PRIMARY KEY, v TEXT)');
+            for (let i = 0; i < seedPushes; i++) {
+              await seed.exec(`INSERT INTO t VALUES (${10 + i}, 'seed ${i}')`);
+              await seed.push();
+            }
+            await seed.close();
+            (window as unknown as { serverUrl: string }).serverUrl = oldUrl;
+            const db = await window.walsync.connect({
+              path,
+              url: () => (window as unknown as { serverUrl: string }).serverUrl,
+              clientName: 'mine',
+            });
+            await db.exec("INSERT INTO t VALUES (1, 'mine')");
+            if (history === 'pushed') await db.push();
+            else await db.sync();
+            const stats = await db.stats();
+            await db.close();
+            return { revision: stats.revision, pending: stats.cdcOperations };
+          },
+          { oldUrl: oldServer.url, path, history: c.history, seedPushes: SEED_PUSHES },
+        );
+        assert.equal(setup.pending, 0);
+
+        // The new server: another client's writes, fewer (behind) or more (ahead) than the old had.
+        const newRevision = await env.page.evaluate(
+          async ({ newUrl, path, tables, pushes }) => {
+            const other = await window.walsync.connect({ path: `${path}-other`, url: newUrl, clientName: 'other' });
+            const table = tables === 'same tables' ? 't' : 'elsewhere';
+            await other.exec(`CREATE TABLE ${table}(id INTEGER PRIMARY KEY, v TEXT)`);
+            for (let i = 0; i < pushes; i++) {
+              await other.exec(`INSERT INTO ${table} VALUES (${100 + i}, 'other ${i}')`);
+              await other.push();
+            }
+            await other.pull();
+            const revision = (await other.stats()).revision;
+            await other.close();
+            return revision;
+          },
+          { newUrl: newServer.url, path, tables: c.tables, pushes: c.variant === 'behind' ? 1 : 30 },
+        );
+        const ours = Number(setup.revision);
+        const theirs = Number(newRevision);
+        if (c.variant === 'behind') assert.ok(theirs < ours, `precondition: new server (${theirs}) behind our revision (${ours})`);
+        else assert.ok(theirs > ours, `precondition: new server (${theirs}) ahead of our revision (${ours})`);
+
+        const r = await env.page.evaluate(
+          async ({ newUrl, path, order }) => {
+            (window as unknown as { serverUrl: string }).serverUrl = newUrl;
+            const db = await window.walsync.connect({
+              path,
+              url: () => (window as unknown as { serverUrl: string }).serverUrl,
+              clientName: 'mine',
+            });
+            const before = await window.kit.dump(db, 't');
+            const errors: string[] = [];
+            const record = async (f: () => Promise<unknown>) => errors.push((await window.kit.errorOf(f)).code);
+            if (order === 'pull-first') {
+              await record(() => db.pull());
+              await record(() => db.push());
+            } else {
+              await record(() => db.sync());
+            }
+            // Once refused, every later sync is refused too (the server did not become ours).
+            await record(() => db.sync());
+            const after = await window.kit.dump(db, 't');
+            const check = await db.prepare('PRAGMA integrity_check').get();
+            const foreign = await db.prepare("SELECT count(*) AS n FROM sqlite_schema WHERE name = 'elsewhere'").get();
+            await db.exec("INSERT INTO t VALUES (2, 'after the refusal')");
+            const fresh = await window.walsync.connect({ path: `${path}-check`, url: newUrl, clientName: 'check' });
+            const serverHasT = await fresh.prepare("SELECT count(*) AS n FROM sqlite_schema WHERE name = 't'").get();
+            const serverMine = serverHasT?.n ? await fresh.prepare("SELECT * FROM t WHERE v IN ('mine', 'after the refusal')").all() : [];
+            await fresh.close();
+
+            const recovery = await window.kit.errorOf(() => db.resetSync());
+            const pendingAfterRecovery = (await db.stats()).cdcOperations;
+            const local = await window.kit.dump(db, 't');
+            const localOther = await window.kit.dump(db, 'elsewhere').catch(() => null);
+            const recoveredCheck = await db.prepare('PRAGMA integrity_check').get();
+            const syncAfter = await window.kit.errorOf(() => db.sync());
+            await db.close();
+            const verify = await window.walsync.connect({ path: `${path}-verify`, url: newUrl, clientName: 'verify' });
+            const server = await window.kit.dump(verify, 't');
+            const serverOther = await window.kit.dump(verify, 'elsewhere').catch(() => null);
+            await verify.close();
+            return {
+              before, errors, after, check, foreign, serverMine,
+              recovery, pendingAfterRecovery, local, localOther, recoveredCheck, syncAfter, server, serverOther,
+            };
+          },
+          { newUrl: newServer.url, path, order: c.order },
+        );
+        const detail = JSON.stringify(r);
+        assert.ok(r.errors.includes('SERVER_RESET'), `refused with SERVER_RESET: ${detail}`);
+        assert.ok(r.errors.every((e) => e === 'SERVER_RESET' || e === 'none'), `no other error: ${detail}`);
+        assert.equal(r.errors[r.errors.length - 1], 'SERVER_RESET', 'a later sync is refused too');
+        if (c.order === 'push-first') assert.equal(r.errors[0], 'SERVER_RESET', 'sync() is refused at its push');
+        assert.deepEqual(r.after, r.before, 'no local row lost or changed');
+        assert.ok(r.before.some((row) => row[1] === 'mine'));
+        assert.deepEqual(r.check, { integrity_check: 'ok' });
+        assert.deepEqual(r.foreign, { n: 0 }, 'nothing of the new server was laid over ours');
+        assert.deepEqual(r.serverMine, [], 'nothing was pushed to the new server');
+
+        // Recovery: every local row survives and reaches the new server, which keeps its own rows.
+        assert.equal(r.recovery.code, 'none', detail);
+        assert.equal(r.syncAfter.code, 'none', detail);
+        assert.deepEqual(r.recoveredCheck, { integrity_check: 'ok' });
+        assert.equal(r.pendingAfterRecovery, 0, detail);
+        const expectedT = [
+          [1, 'mine'],
+          [2, 'after the refusal'],
+          ...(c.tables === 'same tables' ? [[100, 'other 0']] : []),
+          ...Array.from({ length: SEED_PUSHES }, (_, i) => [10 + i, `seed ${i}`]),
+        ].sort((a, b) => (a[0] as number) - (b[0] as number));
+        if (c.tables === 'same tables') {
+          const others = r.local.filter((row) => String(row[1]).startsWith('other'));
+          assert.ok(others.length >= 1, detail);
+          assert.deepEqual(r.local.filter((row) => !String(row[1]).startsWith('other')), expectedT.filter((row) => !String(row[1]).startsWith('other')));
+        } else {
+          assert.deepEqual(r.local, expectedT, detail);
+          assert.ok(r.localOther && r.localOther.length >= 1, 'the new server\'s own table arrived');
+        }
+        assert.deepEqual(r.server, r.local, 'client and new server hold the same rows');
+        assert.deepEqual(r.serverOther, r.localOther);
+      } finally {
+        await newServer?.stop();
+        await oldServer?.stop();
+      }
+    });
+  });
+});
