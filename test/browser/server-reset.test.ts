@@ -215,3 +215,93 @@ describe('a server that was reset or replaced', () => {
     });
   });
 });
+
+describe('deleteDatabase', () => {
+  test('removes a closed database\'s files and sync metadata; refuses while it is open in this tab', async () => {
+    const r = await env.page.evaluate(async (url) => {
+      const path = 'deleting/deleted.db';
+      const files = async () => {
+        const root = await navigator.storage.getDirectory();
+        const dir = await root.getDirectoryHandle('deleting');
+        const names: string[] = [];
+        for await (const name of (dir as unknown as { keys(): AsyncIterable<string> }).keys()) names.push(name);
+        return names.sort();
+      };
+      const metadata = () =>
+        new Promise<unknown>((resolve, reject) => {
+          const open = indexedDB.open('walsync');
+          open.onerror = () => reject(open.error);
+          open.onsuccess = () => {
+            const get = open.result.transaction('metadata').objectStore('metadata').get(`db:${path}`);
+            get.onsuccess = () => {
+              resolve(get.result ?? null);
+              open.result.close();
+            };
+            get.onerror = () => reject(get.error);
+          };
+        });
+      const db = await window.walsync.connect({ path, url, clientName: 'deleted' });
+      await db.exec('CREATE TABLE deleted(id INTEGER PRIMARY KEY); INSERT INTO deleted VALUES (1)');
+      await db.sync();
+      const whileOpen = await window.kit.errorOf(() => window.walsync.deleteDatabase(path));
+      const rowsWhileOpen = await window.kit.dump(db, 'deleted');
+      await db.close();
+      const filesBefore = await files();
+      const hadMetadata = (await metadata()) !== null;
+      await window.walsync.deleteDatabase(path);
+      const filesAfter = await files();
+      const metadataAfter = await metadata();
+      // No metadata left: the path opens as a new local database.
+      const again = await window.walsync.connect({ path });
+      const objects = await again.prepare('SELECT count(*) AS n FROM sqlite_schema').get();
+      const revision = (await again.stats()).revision;
+      await again.close();
+      await window.walsync.deleteDatabase(path);
+      const nothing = await window.kit.errorOf(() => window.walsync.deleteDatabase('never/created.db'));
+      const memory = await window.kit.errorOf(() => window.walsync.deleteDatabase(':memory:'));
+      return { whileOpen: whileOpen.code, rowsWhileOpen, filesBefore, hadMetadata, filesAfter, metadataAfter, objects, revision, nothing: nothing.code, memory: memory.code };
+    }, env.server.url);
+    assert.equal(r.whileOpen, 'DATABASE_LOCKED');
+    assert.deepEqual(r.rowsWhileOpen, [[1]], 'the open database was left alone');
+    assert.deepEqual(r.filesBefore, ['deleted.db', 'deleted.db-changes', 'deleted.db-journal', 'deleted.db-revert', 'deleted.db-wal']);
+    assert.equal(r.hadMetadata, true);
+    assert.deepEqual(r.filesAfter, []);
+    assert.equal(r.metadataAfter, null);
+    assert.deepEqual(r.objects, { n: 0 });
+    assert.equal(r.revision, null);
+    assert.equal(r.nothing, 'none', 'deleting what does not exist resolves');
+    assert.equal(r.memory, 'INVALID_ARGUMENT');
+  });
+
+  test('refuses with DATABASE_LOCKED while another tab has the database open, and deletes nothing', async () => {
+    const other = await env.session.newPage(env.baseUrl + '/test/browser/pages/index.html');
+    try {
+      const path = 'locked-elsewhere.db';
+      await other.evaluate(async (path) => {
+        const db = await window.walsync.connect({ path });
+        await db.exec('CREATE TABLE kept(id INTEGER PRIMARY KEY); INSERT INTO kept VALUES (7)');
+        (window as unknown as { held: unknown }).held = db;
+      }, path);
+      const refused = await env.page.evaluate((path) => window.kit.errorOf(() => window.walsync.deleteDatabase(path)), path);
+      const rows = await other.evaluate(async () => {
+        const db = (window as unknown as { held: import('../../src/index.js').Database }).held;
+        const rows = await window.kit.dump(db, 'kept');
+        await db.close();
+        return rows;
+      });
+      const afterClose = await env.page.evaluate(async (path) => {
+        const error = await window.kit.errorOf(() => window.walsync.deleteDatabase(path));
+        const db = await window.walsync.connect({ path });
+        const n = await db.prepare('SELECT count(*) AS n FROM sqlite_schema').get();
+        await db.close();
+        return { error: error.code, n };
+      }, path);
+      assert.equal(refused.code, 'DATABASE_LOCKED', JSON.stringify(refused));
+      assert.match(refused.message, /another tab/);
+      assert.deepEqual(rows, [[7]], 'the other tab\'s database is whole');
+      assert.deepEqual(afterClose, { error: 'none', n: { n: 0 } });
+    } finally {
+      await other.close();
+    }
+  });
+});
