@@ -13,7 +13,7 @@ import { StatementCache } from './sql/statement-cache.js';
 import { toWalsyncError } from './sql/sqlite-error.js';
 import type { FileStore } from './vfs/file-store.js';
 import { WalLog } from './vfs/wal-log.js';
-import { DATABASE_FILE_SUFFIXES } from './storage-layout.js';
+import { DATABASE_FILE_SUFFIXES, SAHPOOL_BENCH_DIRECTORY } from './storage-layout.js';
 import { isQuotaError } from './vfs/walsync-vfs.js';
 import {
   assertOpfsAvailable,
@@ -70,7 +70,7 @@ export class LocalDatabase {
       case 'memory':
         return new LocalDatabase(runtime, options, null, new sqlite3.oo1.DB(':memory:', 'c'));
       case 'opfs-sahpool': {
-        const pool = await sqlite3.installOpfsSAHPoolVfs({ name: 'walsync-bench-sahpool', directory: '.walsync-bench-sahpool' });
+        const pool = await sqlite3.installOpfsSAHPoolVfs({ name: 'walsync-bench-sahpool', directory: SAHPOOL_BENCH_DIRECTORY });
         const db = new pool.OpfsSAHPoolDb(`/${options.path}`);
         db.exec(`PRAGMA page_size=${PAGE_SIZE}`);
         db.exec(`PRAGMA synchronous=${options.synchronous === 'full' ? 'FULL' : 'NORMAL'}`);
