@@ -50,7 +50,8 @@ describe('a synced database opened without a url', () => {
 type Order = 'pull-first' | 'push-first';
 type Variant = 'behind' | 'ahead';
 type Tables = 'same tables' | 'other tables';
-type History = 'pushed' | 'pushed and pulled';
+/** What our client did on the old server: pushed its row; pushed and pulled; or only pulled (its row still pending). */
+type History = 'pushed' | 'pushed and pulled' | 'only pulled';
 
 interface Case {
   order: Order;
@@ -63,7 +64,7 @@ const cases: Case[] = [];
 for (const order of ['pull-first', 'push-first'] as const) {
   for (const variant of ['behind', 'ahead'] as const) {
     for (const tables of ['same tables', 'other tables'] as const) {
-      for (const history of ['pushed', 'pushed and pulled'] as const) cases.push({ order, variant, tables, history });
+      for (const history of ['pushed', 'pushed and pulled', 'only pulled'] as const) cases.push({ order, variant, tables, history });
     }
   }
 }
@@ -73,7 +74,7 @@ const SEED_PUSHES = 6;
 
 describe('a server that was reset or replaced', () => {
   cases.forEach((c, n) => {
-    const name = `${c.order}, new server ${c.variant}, ${c.tables}, our row ${c.history}: SERVER_RESET, nothing lost; resetSync() recovers`;
+    const name = `${c.order}, new server ${c.variant}, ${c.tables}, our client ${c.history}: SERVER_RESET, nothing lost; resetSync() recovers`;
     test(name, async () => {
       let oldServer: SyncServer | undefined;
       let newServer: SyncServer | undefined;
@@ -90,23 +91,27 @@ describe('a server that was reset or replaced', () => {
               await seed.exec(`INSERT INTO t VALUES (${10 + i}, 'seed ${i}')`);
               await seed.push();
             }
-            await seed.close();
             (window as unknown as { serverUrl: string }).serverUrl = oldUrl;
             const db = await window.walsync.connect({
               path,
               url: () => (window as unknown as { serverUrl: string }).serverUrl,
               clientName: 'mine',
             });
+            // Something for our client's pull to bring.
+            await seed.exec("INSERT INTO t VALUES (20, 'seed after our start')");
+            await seed.push();
+            await seed.close();
             await db.exec("INSERT INTO t VALUES (1, 'mine')");
             if (history === 'pushed') await db.push();
-            else await db.sync();
+            else if (history === 'pushed and pulled') await db.sync();
+            else await db.pull();
             const stats = await db.stats();
             await db.close();
             return { revision: stats.revision, pending: stats.cdcOperations };
           },
           { oldUrl: oldServer.url, path, history: c.history, seedPushes: SEED_PUSHES },
         );
-        assert.equal(setup.pending, 0);
+        assert.equal(setup.pending, c.history === 'only pulled' ? 1 : 0);
 
         // The new server: another client's writes, fewer (behind) or more (ahead) than the old had.
         const newRevision = await env.page.evaluate(
@@ -192,20 +197,11 @@ describe('a server that was reset or replaced', () => {
         assert.equal(r.syncAfter.code, 'none', detail);
         assert.deepEqual(r.recoveredCheck, { integrity_check: 'ok' });
         assert.equal(r.pendingAfterRecovery, 0, detail);
-        const expectedT = [
-          [1, 'mine'],
-          [2, 'after the refusal'],
-          ...(c.tables === 'same tables' ? [[100, 'other 0']] : []),
-          ...Array.from({ length: SEED_PUSHES }, (_, i) => [10 + i, `seed ${i}`]),
-        ].sort((a, b) => (a[0] as number) - (b[0] as number));
-        if (c.tables === 'same tables') {
-          const others = r.local.filter((row) => String(row[1]).startsWith('other'));
-          assert.ok(others.length >= 1, detail);
-          assert.deepEqual(r.local.filter((row) => !String(row[1]).startsWith('other')), expectedT.filter((row) => !String(row[1]).startsWith('other')));
-        } else {
-          assert.deepEqual(r.local, expectedT, detail);
-          assert.ok(r.localOther && r.localOther.length >= 1, 'the new server\'s own table arrived');
-        }
+        const expectedOurs = [...r.before, [2, 'after the refusal']].sort((a, b) => (a[0] as number) - (b[0] as number));
+        const newServerRows = (rows: unknown[][]) => rows.filter((row) => String(row[1]).startsWith('other'));
+        assert.deepEqual(r.local.filter((row) => !String(row[1]).startsWith('other')), expectedOurs, `every local row survived: ${detail}`);
+        if (c.tables === 'same tables') assert.equal(newServerRows(r.local).length, c.variant === 'behind' ? 1 : 30, 'the new server\'s rows arrived');
+        else assert.equal(r.localOther?.length, c.variant === 'behind' ? 1 : 30, 'the new server\'s own table arrived');
         assert.deepEqual(r.server, r.local, 'client and new server hold the same rows');
         assert.deepEqual(r.serverOther, r.localOther);
       } finally {
@@ -213,6 +209,90 @@ describe('a server that was reset or replaced', () => {
         await oldServer?.stop();
       }
     });
+  });
+});
+
+describe('resetSync()', () => {
+  test('is refused on a server that was not reset; interrupted, it keeps push and pull refused until it is called again', async () => {
+    const oldServer = await startSyncServer();
+    const newServer = await startSyncServer();
+    try {
+      const r = await env.page.evaluate(
+        async ({ oldUrl, newUrl }) => {
+          const w = window as unknown as { resetUrl: string; loseAnswer: boolean; pipelineCalls: number };
+          w.resetUrl = oldUrl;
+          w.loseAnswer = false;
+          w.pipelineCalls = 0;
+          const options = {
+            path: 'interrupted-reset.db',
+            url: () => w.resetUrl,
+            clientName: 'interrupted',
+            // Loses the answer of the second pipeline request once armed: the server has applied it.
+            fetch: async (input: string, init: RequestInit) => {
+              const response = await fetch(input, init);
+              if (w.loseAnswer && new URL(input).pathname === '/v2/pipeline' && ++w.pipelineCalls === 2) throw new TypeError('Failed to fetch');
+              return response;
+            },
+          };
+          let db = await window.walsync.connect(options);
+          await db.exec("CREATE TABLE r(id INTEGER PRIMARY KEY, v TEXT); INSERT INTO r VALUES (1, 'a'), (2, 'b')");
+          await db.sync();
+          const notReset = await window.kit.errorOf(() => db.resetSync());
+          w.resetUrl = newUrl;
+          const refused = await window.kit.errorOf(() => db.sync());
+          w.loseAnswer = true;
+          const interrupted = await window.kit.errorOf(() => db.resetSync());
+          w.loseAnswer = false;
+          const pushWhilePending = await window.kit.errorOf(() => db.push());
+          const pullWhilePending = await window.kit.errorOf(() => db.pull());
+          await db.exec("INSERT INTO r VALUES (3, 'written meanwhile')");
+          await db.close();
+          db = await window.walsync.connect(options);
+          const afterReopen = await window.kit.errorOf(() => db.sync());
+          const recovered = await window.kit.errorOf(() => db.resetSync());
+          const local = await window.kit.dump(db, 'r');
+          const pending = (await db.stats()).cdcOperations;
+          await db.exec("INSERT INTO r VALUES (4, 'after the recovery')");
+          const syncAfter = await window.kit.errorOf(() => db.sync());
+          const localAfter = await window.kit.dump(db, 'r');
+          await db.close();
+          const fresh = await window.walsync.connect({ path: 'interrupted-reset-check.db', url: newUrl, clientName: 'check' });
+          const server = await window.kit.dump(fresh, 'r');
+          await fresh.close();
+          return {
+            notReset: notReset.code,
+            refused: refused.code,
+            interrupted: interrupted.code,
+            pushWhilePending,
+            pullWhilePending: pullWhilePending.code,
+            afterReopen: afterReopen.code,
+            recovered,
+            local,
+            pending,
+            syncAfter: syncAfter.code,
+            localAfter,
+            server,
+          };
+        },
+        { oldUrl: oldServer.url, newUrl: newServer.url },
+      );
+      assert.equal(r.notReset, 'INVALID_ARGUMENT', 'the old server holds our pushes: no reseed');
+      assert.equal(r.refused, 'SERVER_RESET');
+      assert.equal(r.interrupted, 'NETWORK_ERROR');
+      assert.equal(r.pushWhilePending.code, 'SERVER_RESET');
+      assert.match(r.pushWhilePending.message, /resetSync\(\) again/);
+      assert.equal(r.pullWhilePending, 'SERVER_RESET');
+      assert.equal(r.afterReopen, 'SERVER_RESET', 'still pending after a reopen');
+      assert.equal(r.recovered.code, 'none', JSON.stringify(r.recovered));
+      assert.deepEqual(r.local, [[1, 'a'], [2, 'b'], [3, 'written meanwhile']]);
+      assert.equal(r.pending, 0);
+      assert.equal(r.syncAfter, 'none');
+      assert.deepEqual(r.localAfter, [[1, 'a'], [2, 'b'], [3, 'written meanwhile'], [4, 'after the recovery']]);
+      assert.deepEqual(r.server, r.localAfter);
+    } finally {
+      await newServer.stop();
+      await oldServer.stop();
+    }
   });
 });
 

@@ -41,7 +41,20 @@ interface PushProgress {
   chunk: { statements: PushStatement[]; owners: CapturedChange[]; end: number } | null;
   /** A chunk committed on the server during this push. */
   committed: boolean;
+  /** For a client that never pushed: some of the server's pages as of our revision, to compare with our base's. */
+  serverPages?: ServerPages;
 }
+
+/** Pages read from the server as of one revision (a page it does not have then is absent). */
+interface ServerPages {
+  readonly pgnos: readonly number[];
+  readonly pages: ReadonlyMap<number, Uint8Array>;
+  /** The server does not know the revision at all: its history never reached ours. */
+  readonly unknownRevision?: boolean;
+}
+
+/** Pages of our base compared with the server's as of our revision: the first few, and a few a pull overwrites. */
+const HISTORY_SAMPLE_PAGES = 4;
 
 interface ReseedProgress {
   readonly remote: SyncRemote;
@@ -73,7 +86,7 @@ export class SyncEngine {
   #sentBytes = 0;
   #receivedBytes = 0;
   /** A finished pull download waiting for applyPull(), with the server's first page when it must be checked. */
-  #download: { changes: ChangesFileReader; serverFirstPage: Uint8Array | null | undefined } | null = null;
+  #download: { changes: ChangesFileReader; serverPages: ServerPages | undefined } | null = null;
   /** The push in progress: the server's position, and the chunk being sent. */
   #push: PushProgress | null = null;
   /** The resetSync() in progress: the whole database as statements, sent a chunk at a time. */
@@ -186,9 +199,10 @@ export class SyncEngine {
     const { revision } = changes.summary;
     const synced = this.#meta.revision;
     const suspicious = changes.summary.pageCount === 0 && synced !== null && revision !== synced;
-    let serverFirstPage: Uint8Array | null | undefined;
+    let serverPages: ServerPages | undefined;
     if (suspicious) {
-      serverFirstPage = await this.#counted(remote, () => remote.readFirstPage(revision));
+      const page = await this.#counted(remote, () => remote.readFirstPage(revision));
+      serverPages = { pgnos: [1], pages: new Map(page ? [[1, page]] : []) };
       // The server's header can look like ours (same tables); our position row cannot.
       if (this.#meta.pushedToServer) {
         const mark = await this.#counted(remote, () => remote.readHighWater(this.clientId));
@@ -196,10 +210,11 @@ export class SyncEngine {
       }
     } else if (changes.summary.pageCount > 0 && synced !== null && this.#meta.pushedToServer !== true) {
       // A client that never pushed has no row to look for in the pulled state (see applyPull): the
-      // server's header page as of our revision must be our base's, else it is another history.
-      serverFirstPage = await this.#counted(remote, () => remote.readFirstPage(synced));
+      // server's pages as of our revision (a sample, among them pages this pull overwrites) must
+      // be our base's, else the server has another history.
+      serverPages = await this.#readServerPages(remote, synced, changes.pgnos());
     }
-    this.#download = { changes, serverFirstPage };
+    this.#download = { changes, serverPages };
     killPoint('pull:downloaded');
   }
 
@@ -210,7 +225,7 @@ export class SyncEngine {
     this.#download = null;
     if (!download) throw new WalsyncError('INTERNAL', 'applyPull() without a finished download');
     const { changes } = download;
-    if (download.serverFirstPage !== undefined) this.#assertSameDatabase(download.serverFirstPage, changes.summary.revision);
+    if (download.serverPages !== undefined) this.#assertSameDatabase(download.serverPages, changes.summary.revision);
     if (changes.summary.pageCount === 0) {
       await this.#saveMeta({ ...this.#meta, revision: changes.summary.revision, lastPullUnixTime: nowSeconds() });
       changes.clear();
@@ -252,16 +267,43 @@ export class SyncEngine {
    * the header's page count, which every pull rewrites locally): otherwise the server holds
    * another database than the one we synced.
    */
-  #assertSameDatabase(serverFirstPage: Uint8Array | null, revision: string): void {
+  #assertSameDatabase(server: ServerPages, revision: string): void {
     const log = this.#log();
     const state = log.state();
     const base = new SyncedBase(log, state, this.#revert, effectiveWatermark(this.#meta.watermark, state), this.#meta.basePages);
-    const ours = base.page(1);
-    const same =
-      ours === null || serverFirstPage === null
-        ? ours === serverFirstPage
-        : ours.every((byte, i) => (i >= 40 && i < 44) || (i >= 28 && i < 32) || byte === serverFirstPage[i]);
-    if (!same) throw serverResetError(revision, this.#meta.revision);
+    if (server.unknownRevision) throw serverResetError(revision, this.#meta.revision);
+    for (const pgno of server.pgnos) {
+      const ours = base.page(pgno);
+      const theirs = server.pages.get(pgno) ?? null;
+      const same =
+        ours === null || theirs === null
+          ? ours === theirs
+          : ours.every((byte, i) => (pgno === 1 && ((i >= 40 && i < 44) || (i >= 28 && i < 32))) || byte === theirs[i]);
+      if (!same) throw serverResetError(revision, this.#meta.revision);
+    }
+  }
+
+  /**
+   * The server's versions, as of `revision` (ours), of a sample of our base's pages: the header
+   * page, the first few, and a few of `overwritten` (those a pull is about to replace).
+   */
+  #readServerPages(remote: SyncRemote, revision: string, overwritten: readonly number[] = []): Promise<ServerPages> {
+    const basePages = this.#meta.basePages;
+    const sample = new Set<number>([1]);
+    for (let p = 2; p <= Math.min(basePages, HISTORY_SAMPLE_PAGES); p++) sample.add(p);
+    const extra = overwritten.filter((p) => p > HISTORY_SAMPLE_PAGES && p <= basePages).slice(0, HISTORY_SAMPLE_PAGES);
+    for (const p of extra) sample.add(p);
+    const pgnos = [...sample];
+    return this.#counted(remote, async () => {
+      try {
+        return { pgnos, pages: await remote.readPagesAt(revision, pgnos) };
+      } catch (e) {
+        // tursodb answers a revision past the end of its log with HTTP 500 "unexpected WAL frame
+        // buffer size": it never had our revision (it was reset and is behind us).
+        if (isWalsyncError(e, 'SERVER_ERROR') && /WAL frame/i.test(e.message)) return { pgnos, pages: new Map(), unknownRevision: true };
+        throw e;
+      }
+    });
   }
 
   /**
@@ -451,7 +493,11 @@ export class SyncEngine {
     // Checked before anything is sent: a push to a server that lost our earlier pushes would put
     // only the newest changes on a database that lacks the rest.
     if (!holdsOurPushes(this.#meta, mark)) throw serverLostPushesError(mark, this.#meta);
-    this.#push = { remote, mark, localPullGen: null, last: 0, chunk: null, committed: false };
+    // A client that never pushed has no position to look for: before its first push, the server's
+    // pages as of our revision (a sample) must be our base's (compared in the local phase).
+    const synced = this.#meta.revision;
+    const serverPages = this.#meta.pushedToServer !== true && synced !== null ? await this.#readServerPages(remote, synced) : undefined;
+    this.#push = { remote, mark, localPullGen: null, last: 0, chunk: null, committed: false, serverPages };
   }
 
   /** Push, local phase: the next chunk of whole transactions as statements; false when none is left. */
@@ -460,6 +506,8 @@ export class SyncEngine {
     const push = this.#pushInProgress();
     const db = this.#local.connection;
     const { capture } = this.#deps;
+    if (push.serverPages !== undefined) this.#assertSameDatabase(push.serverPages, this.#meta.revision ?? '');
+    push.serverPages = undefined;
     if (push.localPullGen === null) {
       // Read under the local phase: a pull between the phases would have moved it (pushes and pulls
       // do not overlap, so it is stable from here to finishPush()).
