@@ -85,7 +85,7 @@ export class SyncEngine {
   #meta: SyncMetadata;
   #sentBytes = 0;
   #receivedBytes = 0;
-  /** A finished pull download waiting for applyPull(), with the server's first page when it must be checked. */
+  /** A finished pull download waiting for applyPull(), with the server's pages to check our base against. */
   #download: { changes: ChangesFileReader; serverPages: ServerPages | undefined } | null = null;
   /** The push in progress: the server's position, and the chunk being sent. */
   #push: PushProgress | null = null;
@@ -263,8 +263,8 @@ export class SyncEngine {
   }
 
   /**
-   * Checks that the server's header page equals our synced base's (but for the schema cookie and
-   * the header's page count, which every pull rewrites locally): otherwise the server holds
+   * Checks that the server's pages equal our synced base's (on the header page but for the schema
+   * cookie and the page count, which every pull rewrites locally): otherwise the server holds
    * another database than the one we synced.
    */
   #assertSameDatabase(server: ServerPages, revision: string): void {
