@@ -47,6 +47,34 @@ describe('a synced database opened without a url', () => {
   });
 });
 
+describe('a synced database opened without a url, with tablesIgnore', () => {
+  test('keeps the ignored tables local: their changes are recorded as local-only, never pushed', async () => {
+    const r = await env.page.evaluate(async (url) => {
+      const path = 'nourl-ignore.db';
+      const options = { path, url, clientName: 'nourl-ignore', tablesIgnore: ['drafts'] };
+      const first = await window.walsync.connect(options);
+      await first.exec('CREATE TABLE notes(id INTEGER PRIMARY KEY, v TEXT); CREATE TABLE drafts(id INTEGER PRIMARY KEY, v TEXT)');
+      await first.sync();
+      await first.close();
+      const local = await window.walsync.connect({ path });
+      await local.exec("INSERT INTO notes VALUES (1, 'shared'); INSERT INTO drafts VALUES (1, 'private')");
+      const pendingLocal = (await local.stats()).cdcOperations;
+      await local.close();
+      const again = await window.walsync.connect(options);
+      await again.sync();
+      const drafts = await window.kit.dump(again, 'drafts');
+      await again.close();
+      const fresh = await window.walsync.connect({ path: 'nourl-ignore-check.db', url, clientName: 'check' });
+      const server = { notes: await window.kit.dump(fresh, 'notes'), drafts: await window.kit.dump(fresh, 'drafts') };
+      await fresh.close();
+      return { pendingLocal, drafts, server };
+    }, env.server.url);
+    assert.equal(r.pendingLocal, 1, 'only the notes row waits to be pushed');
+    assert.deepEqual(r.drafts, [[1, 'private']], 'the ignored row survived the pull');
+    assert.deepEqual(r.server, { notes: [[1, 'shared']], drafts: [] });
+  });
+});
+
 type Order = 'pull-first' | 'push-first';
 type Variant = 'behind' | 'ahead';
 type Tables = 'same tables' | 'other tables';
@@ -227,6 +255,7 @@ describe('resetSync()', () => {
             path: 'interrupted-reset.db',
             url: () => w.resetUrl,
             clientName: 'interrupted',
+            tablesIgnore: ['drafts'],
             // Loses the answer of the second pipeline request once armed: the server has applied it.
             fetch: async (input: string, init: RequestInit) => {
               const response = await fetch(input, init);
@@ -236,6 +265,10 @@ describe('resetSync()', () => {
           };
           let db = await window.walsync.connect(options);
           await db.exec("CREATE TABLE r(id INTEGER PRIMARY KEY, v TEXT); INSERT INTO r VALUES (1, 'a'), (2, 'b')");
+          // What stays on this device: a tablesIgnore table's rows, a trigger, the user_version.
+          await db.exec("CREATE TABLE drafts(id INTEGER PRIMARY KEY, v TEXT); INSERT INTO drafts VALUES (1, 'private')");
+          await db.exec('CREATE TRIGGER r_touch AFTER INSERT ON r BEGIN SELECT 1; END');
+          await db.exec('PRAGMA user_version = 7');
           await db.sync();
           const notReset = await window.kit.errorOf(() => db.resetSync());
           w.resetUrl = newUrl;
@@ -252,12 +285,16 @@ describe('resetSync()', () => {
           const recovered = await window.kit.errorOf(() => db.resetSync());
           const local = await window.kit.dump(db, 'r');
           const pending = (await db.stats()).cdcOperations;
+          const drafts = await window.kit.dump(db, 'drafts');
+          const trigger = await db.prepare("SELECT count(*) AS n FROM sqlite_schema WHERE type = 'trigger' AND name = 'r_touch'").get();
+          const userVersion = await db.prepare('PRAGMA user_version').get();
           await db.exec("INSERT INTO r VALUES (4, 'after the recovery')");
           const syncAfter = await window.kit.errorOf(() => db.sync());
           const localAfter = await window.kit.dump(db, 'r');
           await db.close();
           const fresh = await window.walsync.connect({ path: 'interrupted-reset-check.db', url: newUrl, clientName: 'check' });
           const server = await window.kit.dump(fresh, 'r');
+          const serverDrafts = await window.kit.dump(fresh, 'drafts');
           await fresh.close();
           return {
             notReset: notReset.code,
@@ -272,6 +309,10 @@ describe('resetSync()', () => {
             syncAfter: syncAfter.code,
             localAfter,
             server,
+            drafts,
+            trigger,
+            userVersion,
+            serverDrafts,
           };
         },
         { oldUrl: oldServer.url, newUrl: newServer.url },
@@ -289,6 +330,10 @@ describe('resetSync()', () => {
       assert.equal(r.syncAfter, 'none');
       assert.deepEqual(r.localAfter, [[1, 'a'], [2, 'b'], [3, 'written meanwhile'], [4, 'after the recovery']]);
       assert.deepEqual(r.server, r.localAfter);
+      assert.deepEqual(r.drafts, [[1, 'private']], 'the tablesIgnore row survived, local');
+      assert.deepEqual(r.serverDrafts, [], 'and was not sent');
+      assert.deepEqual(r.trigger, { n: 1 }, 'the trigger survived');
+      assert.deepEqual(r.userVersion, { user_version: 7 });
     } finally {
       await newServer.stop();
       await oldServer.stop();
