@@ -2,11 +2,8 @@
  * The demo app: a shared task list on one "device" (one walsync database in this browser's OPFS).
  * Open it as app.html?device=A; index.html shows two devices side by side.
  */
-import { connect, isWalsyncError, type Database, type Row } from '../src/index.js';
-import { del, createStore } from 'idb-keyval';
+import { connect, deleteDatabase, isWalsyncError, type Database, type Row } from '../src/index.js';
 import {
-  DATABASE_FILE_SUFFIXES,
-  METADATA_IDB,
   databasePath,
   deviceFrom,
   formatTime,
@@ -256,22 +253,8 @@ async function resetLocal(): Promise<void> {
 }
 
 /** Deletes this device's database files (OPFS) and sync metadata (IndexedDB); it must be closed. */
-async function deleteLocalDatabase(): Promise<void> {
-  const root = await navigator.storage.getDirectory();
-  for (const suffix of DATABASE_FILE_SUFFIXES) {
-    for (let attempt = 0; ; attempt++) {
-      try {
-        await root.removeEntry(path + suffix);
-        break;
-      } catch (e) {
-        if ((e as DOMException).name === 'NotFoundError') break;
-        // The closed worker may still hold an access handle for a moment.
-        if (attempt >= 20) throw e;
-        await new Promise((r) => setTimeout(r, 100));
-      }
-    }
-  }
-  await del(METADATA_IDB.key(path), createStore(METADATA_IDB.database, METADATA_IDB.store));
+function deleteLocalDatabase(): Promise<void> {
+  return deleteDatabase(path);
 }
 
 /**

@@ -33,12 +33,6 @@ export function databasePath(device: string): string {
   return `walsync-demo-${device}.db`;
 }
 
-/** The OPFS files walsync keeps for one database (worker/local-database.ts FILE_SUFFIXES). */
-export const DATABASE_FILE_SUFFIXES = ['', '-wal', '-journal', '-revert', '-changes'] as const;
-
-/** walsync's sync metadata lives in IndexedDB, database "walsync", store "metadata", key "db:<path>". */
-export const METADATA_IDB = { database: 'walsync', store: 'metadata', key: (path: string) => `db:${path}` } as const;
-
 export const storageKeys = (device: string) => ({
   /** The server (serverKey) this device's database synced with. */
   server: `walsync-demo:${device}:server`,

@@ -317,6 +317,33 @@ export class Database {
     return this.pull();
   }
 
+  /**
+   * Recovers from `SERVER_RESET` (the server was reset or replaced and no longer holds the
+   * database this copy synced with). Sends every row of this database (its tables, indexes and
+   * views too) to the server as upserts in all-or-nothing transactions, so nothing this device
+   * holds is lost, then pulls the server's state (its own rows included) and pushes the changes
+   * made meanwhile: afterwards device and server hold the same data. Where both have a row with
+   * the same key, this device's values win. `tablesIgnore` rows and triggers stay local and are
+   * kept. Interrupted (network, closed page), it leaves push and pull refused with SERVER_RESET
+   * until resetSync() is called again. A server that still holds this client's pushes was not
+   * reset: then it rejects with `INVALID_ARGUMENT` and changes nothing.
+   */
+  resetSync(): Promise<void> {
+    return this.#sync('resetSync', async (url, local, network) => {
+      await network((api) => api.resetSyncBegin(url));
+      await local((api) => api.resetSyncPrepare());
+      while (await network((api) => api.resetSyncSend())) {
+        // one server transaction per chunk
+      }
+      await local((api) => api.resetSyncFinish());
+      await network((api) => api.pullDownload(url));
+      await local((api) => api.pullApply());
+      await network((api) => api.pushBegin(url));
+      while (await local((api) => api.pushPrepare())) await network((api) => api.pushSend());
+      await local((api) => api.pushFinish());
+    });
+  }
+
   /** Sync and storage counters: pending changes, log sizes, last push/pull times, bytes sent/received. */
   stats(): Promise<SyncStats> {
     return this.#executor.call((api) => api.stats());
@@ -362,7 +389,7 @@ export class Database {
    * database lock like any call (so they wait for an open transaction() to end), its network
    * phases do not, so queries go on while the server answers.
    */
-  #sync<T>(call: 'push' | 'pull', run: (url: string, local: PhaseCall, network: PhaseCall) => Promise<T>): Promise<T> {
+  #sync<T>(call: 'push' | 'pull' | 'resetSync', run: (url: string, local: PhaseCall, network: PhaseCall) => Promise<T>): Promise<T> {
     if (this.#openTransaction) return Promise.reject(insideTransaction(`${call}()`));
     if (!this.#syncUrl) {
       return Promise.reject(

@@ -4,6 +4,7 @@
  * @packageDocumentation
  */
 export { connect } from './connect.js';
+export { deleteDatabase } from './delete-database.js';
 export type { ConnectOptions, SyncTimeouts } from './options.js';
 export { Database, Statement, Transaction, type BatchInput, type BatchResultSet, type TransactionMode } from './database.js';
 export type { Row } from './rows.js';

@@ -157,6 +157,11 @@ function startWorker(path: string): Worker {
   return new Worker(new URL('../worker/index.js', import.meta.url), { type: 'module', name: `walsync ${path}` });
 }
 
+/** True while this tab has (or is opening) the OPFS database at `path`. */
+export function isOpenInThisTab(path: string): boolean {
+  return channels.has(`opfs:${path}`);
+}
+
 /** Returns the channel for `request.path`, starting and opening a worker if this tab has none yet. */
 export async function acquireChannel(request: OpenRequest, callbacks?: SyncCallbacks): Promise<WorkerChannel> {
   installErrorTransfer();

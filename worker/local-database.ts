@@ -14,6 +14,7 @@ import { StatementCache } from './sql/statement-cache.js';
 import { toWalsyncError } from './sql/sqlite-error.js';
 import type { FileStore } from './vfs/file-store.js';
 import { WalLog } from './vfs/wal-log.js';
+import { DATABASE_FILE_SUFFIXES, SAHPOOL_BENCH_DIRECTORY } from './storage-layout.js';
 import { isQuotaError } from './vfs/walsync-vfs.js';
 import {
   assertOpfsAvailable,
@@ -74,7 +75,7 @@ export class LocalDatabase {
       case 'memory':
         return new LocalDatabase(runtime, options, null, new sqlite3.oo1.DB(':memory:', 'c'));
       case 'opfs-sahpool': {
-        const pool = await sqlite3.installOpfsSAHPoolVfs({ name: 'walsync-bench-sahpool', directory: '.walsync-bench-sahpool' });
+        const pool = await sqlite3.installOpfsSAHPoolVfs({ name: 'walsync-bench-sahpool', directory: SAHPOOL_BENCH_DIRECTORY });
         const db = new pool.OpfsSAHPoolDb(`/${options.path}`);
         db.exec(`PRAGMA page_size=${PAGE_SIZE}`);
         db.exec(`PRAGMA synchronous=${options.synchronous === 'full' ? 'FULL' : 'NORMAL'}`);
@@ -342,7 +343,7 @@ async function openOpfsDatabaseFiles(runtime: SqliteRuntime, path: string, lockW
   const { dirs, fileName } = parseDatabasePath(path);
   const directory = await openDirectory(dirs);
   // All at once: each open is an asynchronous round trip to the browser's storage process.
-  const attempts = await Promise.allSettled(FILE_SUFFIXES.map((suffix) => openOpfsFile(directory, fileName + suffix, lockWaitMs)));
+  const attempts = await Promise.allSettled(DATABASE_FILE_SUFFIXES.map((suffix) => openOpfsFile(directory, fileName + suffix, lockWaitMs)));
   const failed = attempts.find((a): a is PromiseRejectedResult => a.status === 'rejected');
   if (failed) {
     for (const a of attempts) if (a.status === 'fulfilled') a.value.close();
@@ -365,9 +366,6 @@ async function openOpfsDatabaseFiles(runtime: SqliteRuntime, path: string, lockW
   runtime.vfs.registerFile(`${name}-journal`, files.journal);
   return files;
 }
-
-/** Every file of a database: SQLite's three, then the sync engine's two. */
-const FILE_SUFFIXES = ['', '-wal', '-journal', '-revert', '-changes'] as const;
 
 export function closeDatabaseFiles(runtime: SqliteRuntime, files: DatabaseFiles): void {
   closeFiles(runtime, files);

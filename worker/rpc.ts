@@ -198,6 +198,15 @@ export interface WorkerApi {
   pushSend(): Promise<void>;
   /** Push, local phase: records the new position. */
   pushFinish(): Promise<void>;
+  // resetSync() after SERVER_RESET: the whole database to the new server, then a pull and a push.
+  /** resetSync, network phase: refuses a server that was not reset. */
+  resetSyncBegin(url: string): Promise<void>;
+  /** resetSync, local phase: marks the reseed pending and reads the database as statements. */
+  resetSyncPrepare(): Promise<void>;
+  /** resetSync, network phase: sends the next chunk; true while chunks remain. */
+  resetSyncSend(): Promise<boolean>;
+  /** resetSync, local phase: makes the next pull bring the new server's state. */
+  resetSyncFinish(): Promise<void>;
   stats(): Promise<SyncStats>;
   /** Local changes not yet pushed, oldest first: up to `limit` with an id above `afterChangeId`. */
   pendingChanges(afterChangeId: number, limit: number): Promise<PendingChange[]>;

@@ -15,6 +15,7 @@ import type {
   OpenRequest,
   OpenResult,
   PendingChange,
+  SyncConfig,
   QueryResult,
   RunResult,
   SqlValue,
@@ -41,7 +42,7 @@ export class WorkerHost implements WorkerApi {
       if (this.#database) throw new WalsyncError('INTERNAL', 'this worker already has a database open');
       const started = performance.now();
       const runtime = await loadSqliteRuntime();
-      const sync = request.sync;
+      const sync = request.sync ?? (request.storage === 'opfs' ? await detachedSyncConfig(request.path) : undefined);
       if (!sync) {
         this.#database = await LocalDatabase.open(runtime, request);
       } else {
@@ -160,6 +161,22 @@ export class WorkerHost implements WorkerApi {
     return this.#serial(() => this.#syncEngine().finishPush());
   }
 
+  resetSyncBegin(url: string): Promise<void> {
+    return this.#network(() => this.#syncEngine().beginResetSync(url));
+  }
+
+  resetSyncPrepare(): Promise<void> {
+    return this.#serial(() => this.#syncEngine().prepareResetSync());
+  }
+
+  resetSyncSend(): Promise<boolean> {
+    return this.#network(() => this.#syncEngine().sendResetSyncChunk());
+  }
+
+  resetSyncFinish(): Promise<void> {
+    return this.#serial(() => this.#syncEngine().finishResetSync());
+  }
+
   stats(): Promise<SyncStats> {
     return this.#serial(() => {
       if (this.#engine) return this.#engine.stats();
@@ -234,3 +251,29 @@ export class WorkerHost implements WorkerApi {
     return result;
   }
 }
+
+/**
+ * A database that has sync metadata is a synced database however it is opened: opened without a
+ * url it keeps recording its changes (like a paused sync), so that the next connect with a url
+ * pushes them instead of losing them to the next pull. Its sync options are those it was last
+ * opened with where they matter offline (`tablesIgnore` decides which changes stay local).
+ */
+async function detachedSyncConfig(path: string): Promise<SyncConfig | undefined> {
+  const meta = await new IdbMetadataStore(path).load();
+  if (!meta) return undefined;
+  return {
+    url: null,
+    clientName: 'walsync',
+    tablesIgnore: meta.tablesIgnore ?? [],
+    bootstrapIfEmpty: false,
+    longPollTimeoutMs: 0,
+    autoCheckpointBytes: DETACHED_AUTO_CHECKPOINT_BYTES,
+    hasTransform: false,
+    hasFetch: false,
+    // Never used: without a url nothing goes to the network.
+    timeouts: { silenceMs: 0, requestMs: 0, bootstrapWaitMs: 0 },
+  };
+}
+
+/** connect()'s default for autoCheckpointBytes (src/options.ts). */
+const DETACHED_AUTO_CHECKPOINT_BYTES = 8 * 1024 * 1024;

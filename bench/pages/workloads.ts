@@ -5,7 +5,7 @@
  */
 import type { Database } from '../../src/database.js';
 import { openDatabase, type BenchStorage } from './open-database.js';
-import { removeBenchFiles, WALSYNC_BENCH_DIR } from './opfs-cleanup.js';
+import { removeBenchDatabase, WALSYNC_BENCH_DIR } from './opfs-cleanup.js';
 
 const CREATE_TABLE = 'CREATE TABLE items(id INTEGER PRIMARY KEY, name TEXT NOT NULL, value INTEGER NOT NULL)';
 const INSERT = 'INSERT INTO items(id, name, value) VALUES (?, ?, ?)';
@@ -24,7 +24,8 @@ export function uniquePath(label: string): string {
 
 /** Opens a fresh database with the items table, runs `timed`, closes it and removes its files. */
 async function withFreshDatabase(storage: BenchStorage, label: string, timed: (db: Database) => Promise<void>): Promise<number> {
-  const db = await openDatabase(storage, uniquePath(label));
+  const path = uniquePath(label);
+  const db = await openDatabase(storage, path);
   try {
     await db.exec(CREATE_TABLE);
     const started = performance.now();
@@ -32,7 +33,7 @@ async function withFreshDatabase(storage: BenchStorage, label: string, timed: (d
     return performance.now() - started;
   } finally {
     await db.close();
-    await removeBenchFiles();
+    await removeBenchDatabase(storage, path);
   }
 }
 
@@ -97,7 +98,8 @@ export async function insertAutocommit(storage: BenchStorage, count: number, cap
  * (filled untimed). Ids come from a fixed pseudo-random sequence, the same for every storage.
  */
 export async function pointSelects(storage: BenchStorage, count: number): Promise<number> {
-  const db = await openDatabase(storage, uniquePath('select'));
+  const path = uniquePath('select');
+  const db = await openDatabase(storage, path);
   try {
     await db.exec(CREATE_TABLE);
     await db.batch(insertStatements(count), 'immediate');
@@ -115,7 +117,7 @@ export async function pointSelects(storage: BenchStorage, count: number): Promis
     return elapsed;
   } finally {
     await db.close();
-    await removeBenchFiles();
+    await removeBenchDatabase(storage, path);
   }
 }
 
@@ -141,6 +143,6 @@ export async function coldStart(storage: BenchStorage, path: string): Promise<nu
   const elapsed = performance.now() - started;
   if (row === undefined) throw new Error('cold start: the first query returned no row');
   await db.close();
-  await removeBenchFiles();
+  await removeBenchDatabase(storage, path);
   return elapsed;
 }

@@ -1,7 +1,7 @@
 /** The /pull-updates stream reader: any chunking of the bytes gives the same messages; a cut-off stream is an error. */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { decodePullPage, readDelimitedMessages } from '../../worker/protocol/pull-updates.js';
+import { FIRST_PAGE_SELECTOR, decodePullPage, pagesSelector, readDelimitedMessages } from '../../worker/protocol/pull-updates.js';
 import { isWalsyncError } from '../../worker/errors.js';
 
 function varint(n: number): number[] {
@@ -65,4 +65,17 @@ test('a stream cut in the middle of a message is a PROTOCOL_ERROR', async () => 
       (e: unknown) => isWalsyncError(e, 'PROTOCOL_ERROR') && /cut off/.test((e as Error).message),
     );
   }
+});
+
+test('pagesSelector: a portable RoaringBitmap of the chosen page ids, one array container per block of 65536', () => {
+  assert.deepEqual(pagesSelector([0]), FIRST_PAGE_SELECTOR);
+  // Unsorted and repeated ids; two containers (keys 0 and 1), offsets after the header.
+  const bytes = pagesSelector([3, 0, 70000, 3]);
+  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  assert.equal(view.getUint32(0, true), 12346);
+  assert.equal(view.getUint32(4, true), 2);
+  assert.deepEqual([view.getUint16(8, true), view.getUint16(10, true), view.getUint16(12, true), view.getUint16(14, true)], [0, 1, 1, 0]);
+  assert.deepEqual([view.getUint32(16, true), view.getUint32(20, true)], [24, 28]);
+  assert.deepEqual([view.getUint16(24, true), view.getUint16(26, true), view.getUint16(28, true)], [0, 3, 70000 - 65536]);
+  assert.equal(bytes.length, 30);
 });

@@ -135,6 +135,13 @@ export class ChangesFileReader {
     return Array.from({ length: this.summary.pageCount }, (_, i) => view.getUint32(i * 4));
   }
 
+  /** The page of entry `index` (in file order, as pgnos() lists them), as its own copy. */
+  pageAt(index: number): Uint8Array {
+    const data = new Uint8Array(this.#pageSize);
+    this.#file.read(data, HEADER_SIZE + index * (4 + this.#pageSize) + 4);
+    return data;
+  }
+
   /** Streams the pages from disk, a batch of entries per read; each page is its own copy. */
   *pages(): Generator<{ pgno: number; data: Uint8Array }> {
     const entrySize = 4 + this.#pageSize;

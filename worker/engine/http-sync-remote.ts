@@ -2,7 +2,7 @@
 import { WalsyncError } from '../errors.js';
 import { HttpTransport, type TokenSource, type TransportLimits } from '../protocol/http-transport.js';
 import { chainedTransaction, runBatch } from '../protocol/pipeline.js';
-import { FIRST_PAGE_SELECTOR, decodePullHeader, decodePullPage, encodePullRequest, readDelimitedMessages } from '../protocol/pull-updates.js';
+import { FIRST_PAGE_SELECTOR, decodePullHeader, pagesSelector, decodePullPage, encodePullRequest, readDelimitedMessages } from '../protocol/pull-updates.js';
 import type { HighWaterMark, PulledPage, PullOptions, PullResponse, PushStatement, SyncRemote } from './remote.js';
 import { CREATE_SYNC_TABLE, SELECT_SYNC_ROW, UPSERT_SYNC_ROW } from './sync-table.js';
 
@@ -80,6 +80,22 @@ export class HttpSyncRemote implements SyncRemote {
       if (page.pgno === 1 && header.dbSizePages >= 1) page1 = page.data.slice();
     }
     return page1;
+  }
+
+  async readPagesAt(revision: string, pgnos: readonly number[]): Promise<Map<number, Uint8Array>> {
+    const selector = pagesSelector(pgnos.map((p) => p - 1));
+    const body = encodePullRequest({ clientRevision: null, longPollTimeoutMs: 0, serverRevision: revision, pagesSelector: selector });
+    const response = await this.#http.post('/pull-updates', body, 'application/protobuf');
+    const messages = readDelimitedMessages(this.#http.stream(response));
+    const first = await messages.next();
+    if (first.done) throw new WalsyncError('PROTOCOL_ERROR', 'the /pull-updates response has no header');
+    const header = decodePullHeader(first.value);
+    const pages = new Map<number, Uint8Array>();
+    for await (const message of messages) {
+      const page = decodePullPage(message);
+      if (header.dbSizePages >= 1) pages.set(page.pgno, page.data.slice());
+    }
+    return pages;
   }
 
   async readHighWater(clientId: string): Promise<HighWaterMark | null> {

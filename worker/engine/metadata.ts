@@ -9,6 +9,7 @@
  * flushed changes file, and a finished bootstrap is recognised from the files (sync-engine.ts).
  */
 import { del, get, keys, promisifyRequest, set, type UseStore } from 'idb-keyval';
+import { METADATA_IDB_DATABASE, METADATA_IDB_STORE, metadataKey } from '../storage-layout.js';
 
 export interface WalWatermark {
   /** WAL frames ≤ frame hold the synced base; later frames are local changes. */
@@ -60,6 +61,17 @@ export interface SyncMetadata {
   readonly pushedToServer?: boolean;
   /** A pending change was discarded: the next pull rolls back and replays even if the server has nothing new. */
   readonly rebaseOnPull?: boolean;
+  /**
+   * The `tablesIgnore` option the database was last opened with, so that opened without a url it
+   * still records those tables' changes as local-only. (Absent in older records: none.)
+   */
+  readonly tablesIgnore?: readonly string[];
+  /**
+   * True from the moment resetSync() starts sending the whole database to a new server until it
+   * has recorded that server as the one to pull from: meanwhile push and pull are refused (a
+   * plain push would leave the server without the rows of our old base), and resetSync() redoes it.
+   */
+  readonly reseedPending?: boolean;
 }
 
 export interface MetadataStore {
@@ -67,10 +79,6 @@ export interface MetadataStore {
   save(metadata: SyncMetadata): Promise<void>;
   remove(): Promise<void>;
 }
-
-/** Where the records live: IndexedDB database `walsync`, object store `metadata`, key `db:<path>`. */
-const IDB_DATABASE = 'walsync';
-const IDB_STORE = 'metadata';
 
 let idbStore: UseStore | undefined;
 
@@ -114,7 +122,7 @@ export class IdbMetadataStore implements MetadataStore {
 
   constructor(path: string) {
     this.#key = metadataKey(path);
-    idbStore ??= strictStore(IDB_DATABASE, IDB_STORE);
+    idbStore ??= strictStore(METADATA_IDB_DATABASE, METADATA_IDB_STORE);
   }
 
   async load(): Promise<SyncMetadata | undefined> {
@@ -158,12 +166,8 @@ export class IdbMetadataStore implements MetadataStore {
   }
 }
 
-const KEY_PREFIX = 'db:';
-
-/** The IndexedDB key of a database's record; `path` is the normalized path (`parseDatabasePath`). */
-export function metadataKey(path: string): string {
-  return KEY_PREFIX + path;
-}
+/** What metadataKey() puts before the path. */
+const KEY_PREFIX = metadataKey('');
 
 /** The files an old key's path named: earlier versions dropped empty and "." names. */
 function legacySpellingOf(path: string): string {

@@ -37,6 +37,8 @@ export interface SyncRemote {
   pullUpdates(clientRevision: string | null, longPollTimeoutMs: number, options?: PullOptions): Promise<PullResponse>;
   /** The database's first page (its header) as of `revision`; null if the database is empty then. */
   readFirstPage(revision: string): Promise<Uint8Array | null>;
+  /** Pages `pgnos` of the database as of `revision` (those it has then), by page number. */
+  readPagesAt(revision: string, pgnos: readonly number[]): Promise<Map<number, Uint8Array>>;
   /** This client's row of `turso_sync_last_change_id` on the server; null if it has none. */
   readHighWater(clientId: string): Promise<HighWaterMark | null>;
   /**

@@ -17,10 +17,12 @@ import { killPoint } from './kill-points.js';
 import { type MetadataStore, type PullIntent, type SyncMetadata, newMetadata } from './metadata.js';
 import { applyPullPlan, planPullApply, pullGroupInWal } from './pull-apply.js';
 import { mergeUpserts } from './push-statements.js';
+import { lastChangeId, rowStatements, schemaStatements } from '../cdc/full-state.js';
 import type { HighWaterMark, PushStatement, SyncRemote } from './remote.js';
 import { RevertStore } from './revert-store.js';
 import { SyncedBase, effectiveWatermark } from './synced-base.js';
-import { hasSyncRowOnTable, readSyncRow, writeSyncRow } from './sync-table.js';
+import { type SyncRow, hasSyncRowOnTable, readSyncRow, readSyncRowOnTable, writeSyncRow } from './sync-table.js';
+import { PulledStateFileStore } from './pulled-state.js';
 
 /** Pages gathered into one file write while bootstrapping (1 MiB). */
 const BOOTSTRAP_WRITE_PAGES = 256;
@@ -47,7 +49,31 @@ interface PushProgress {
    * the push fails with `error`, which names the net change: fixing or discarding it is the way on.
    */
   fallback: { error: unknown } | null;
+  /** For a client that never pushed: some of the server's pages as of our revision, to compare with our base's. */
+  serverPages?: ServerPages;
 }
+
+/** Pages read from the server as of one revision (a page it does not have then is absent). */
+interface ServerPages {
+  readonly pgnos: readonly number[];
+  readonly pages: ReadonlyMap<number, Uint8Array>;
+  /** The server does not know the revision at all: its history never reached ours. */
+  readonly unknownRevision?: boolean;
+}
+
+/** Pages of our base compared with the server's as of our revision: the first few, and a few a pull overwrites. */
+const HISTORY_SAMPLE_PAGES = 4;
+
+interface ReseedProgress {
+  readonly remote: SyncRemote;
+  chunks: PushStatement[][];
+  sent: number;
+  /** The position the last chunk records: every local change up to it is in the statements. */
+  mark: HighWaterMark | null;
+}
+
+/** resetSync() sends the whole database in server transactions of at most this many statements. */
+const RESEED_CHUNK_STATEMENTS = 5000;
 
 export interface SyncEngineDeps {
   readonly files: DatabaseFiles;
@@ -67,10 +93,12 @@ export class SyncEngine {
   #meta: SyncMetadata;
   #sentBytes = 0;
   #receivedBytes = 0;
-  /** A finished pull download waiting for applyPull(), with the server's first page when it must be checked. */
-  #download: { changes: ChangesFileReader; serverFirstPage: Uint8Array | null | undefined } | null = null;
+  /** A finished pull download waiting for applyPull(), with the server's pages to check our base against. */
+  #download: { changes: ChangesFileReader; serverPages: ServerPages | undefined } | null = null;
   /** The push in progress: the server's position, and the chunk being sent. */
   #push: PushProgress | null = null;
+  /** The resetSync() in progress: the whole database as statements, sent a chunk at a time. */
+  #reseed: ReseedProgress | null = null;
 
   private constructor(deps: SyncEngineDeps, local: LocalDatabase, meta: SyncMetadata, revert: RevertStore) {
     this.#deps = deps;
@@ -104,6 +132,10 @@ export class SyncEngine {
       // the downloaded database file as the base; the next pull, from no revision, brings the whole
       // remote database over it and replays the local changes.
       meta = { ...meta, bootstrapping: false, revision: null, basePages: Math.floor(files.db.size() / PAGE_SIZE), watermark: { frame: 0, salt1: 0, salt2: 0 } };
+      await deps.metadata.save(meta);
+    }
+    if (!sameNames(meta.tablesIgnore ?? [], config.tablesIgnore)) {
+      meta = { ...meta, tablesIgnore: [...config.tablesIgnore] };
       await deps.metadata.save(meta);
     }
     if (meta.bootstrapping || (meta.revision === null && config.url !== null && config.bootstrapIfEmpty && isEmpty(files))) {
@@ -176,6 +208,7 @@ export class SyncEngine {
    */
   async downloadPull(url: string): Promise<void> {
     this.#download = null;
+    this.#assertNoReseedPending();
     const remote = this.#deps.remoteFor(url);
     const changes = await this.#downloadChanges(remote);
     // "Nothing changed" under a new revision: harmless on a server whose state moved on without a
@@ -183,9 +216,24 @@ export class SyncEngine {
     // was reset answers, and pulling later changes of another database onto ours would corrupt it.
     // One small request tells the two apart: the server's header page at the new revision.
     const { revision } = changes.summary;
-    const suspicious = changes.summary.pageCount === 0 && this.#meta.revision !== null && revision !== this.#meta.revision;
-    const serverFirstPage = suspicious ? await this.#counted(remote, () => remote.readFirstPage(revision)) : undefined;
-    this.#download = { changes, serverFirstPage };
+    const synced = this.#meta.revision;
+    const suspicious = changes.summary.pageCount === 0 && synced !== null && revision !== synced;
+    let serverPages: ServerPages | undefined;
+    if (suspicious) {
+      const page = await this.#counted(remote, () => remote.readFirstPage(revision));
+      serverPages = { pgnos: [1], pages: new Map(page ? [[1, page]] : []) };
+      // The server's header can look like ours (same tables); our position row cannot.
+      if (this.#meta.pushedToServer) {
+        const mark = await this.#counted(remote, () => remote.readHighWater(this.clientId));
+        if (!holdsOurPushes(this.#meta, mark)) throw serverResetError(revision, synced);
+      }
+    } else if (changes.summary.pageCount > 0 && synced !== null && this.#meta.pushedToServer !== true) {
+      // A client that never pushed has no row to look for in the pulled state (see applyPull): the
+      // server's pages as of our revision (a sample, among them pages this pull overwrites) must
+      // be our base's, else the server has another history.
+      serverPages = await this.#readServerPages(remote, synced, changes.pgnos());
+    }
+    this.#download = { changes, serverPages };
     killPoint('pull:downloaded');
   }
 
@@ -196,7 +244,7 @@ export class SyncEngine {
     this.#download = null;
     if (!download) throw new WalsyncError('INTERNAL', 'applyPull() without a finished download');
     const { changes } = download;
-    if (download.serverFirstPage !== undefined) this.#assertSameDatabase(download.serverFirstPage, changes.summary.revision);
+    if (download.serverPages !== undefined) this.#assertSameDatabase(download.serverPages, changes.summary.revision);
     // A discarded change is undone locally by a pull's rollback and replay: an empty answer does one
     // too while a discard waits for it (the base then equals the server, so the replay is exact).
     if (changes.summary.pageCount === 0 && !(this.#meta.rebaseOnPull && changes.summary.dbSizePages > 0)) {
@@ -207,6 +255,7 @@ export class SyncEngine {
     const log = this.#log();
     const state = log.state();
     const base = new SyncedBase(log, state, this.#revert, effectiveWatermark(this.#meta.watermark, state), this.#meta.basePages);
+    if (this.#meta.pushedToServer === true) this.#assertPulledStateHoldsOurPushes(base, changes);
     const plan = planPullApply({ log, state, base, revert: this.#revert, changes });
     const salts: [number, number] = state.header ? [state.header.salt1, state.header.salt2] : newWalSalts();
     const intent: PullIntent = {
@@ -238,19 +287,76 @@ export class SyncEngine {
   }
 
   /**
-   * Checks that the server's header page equals our synced base's (but for the schema cookie, which
-   * every pull bumps locally): otherwise the server holds another database than the one we synced.
+   * Checks that the server's pages equal our synced base's (on the header page but for the schema
+   * cookie and the page count, which every pull rewrites locally): otherwise the server holds
+   * another database than the one we synced.
    */
-  #assertSameDatabase(serverFirstPage: Uint8Array | null, revision: string): void {
+  #assertSameDatabase(server: ServerPages, revision: string): void {
     const log = this.#log();
     const state = log.state();
     const base = new SyncedBase(log, state, this.#revert, effectiveWatermark(this.#meta.watermark, state), this.#meta.basePages);
-    const ours = base.page(1);
-    const same =
-      ours === null || serverFirstPage === null
-        ? ours === serverFirstPage
-        : ours.every((byte, i) => (i >= 40 && i < 44) || byte === serverFirstPage[i]);
-    if (!same) throw serverResetError(revision, this.#meta.revision);
+    if (server.unknownRevision) throw serverResetError(revision, this.#meta.revision);
+    for (const pgno of server.pgnos) {
+      const ours = base.page(pgno);
+      const theirs = server.pages.get(pgno) ?? null;
+      const same =
+        ours === null || theirs === null
+          ? ours === theirs
+          : ours.every((byte, i) => (pgno === 1 && ((i >= 40 && i < 44) || (i >= 28 && i < 32))) || byte === theirs[i]);
+      if (!same) throw serverResetError(revision, this.#meta.revision);
+    }
+  }
+
+  /**
+   * The server's versions, as of `revision` (ours), of a sample of our base's pages: the header
+   * page, the first few, and a few of `overwritten` (those a pull is about to replace).
+   */
+  #readServerPages(remote: SyncRemote, revision: string, overwritten: readonly number[] = []): Promise<ServerPages> {
+    const basePages = this.#meta.basePages;
+    const sample = new Set<number>([1]);
+    for (let p = 2; p <= Math.min(basePages, HISTORY_SAMPLE_PAGES); p++) sample.add(p);
+    const extra = overwritten.filter((p) => p > HISTORY_SAMPLE_PAGES && p <= basePages).slice(0, HISTORY_SAMPLE_PAGES);
+    for (const p of extra) sample.add(p);
+    const pgnos = [...sample];
+    return this.#counted(remote, async () => {
+      try {
+        return { pgnos, pages: await remote.readPagesAt(revision, pgnos) };
+      } catch (e) {
+        // tursodb answers a revision past the end of its log with HTTP 500 "unexpected WAL frame
+        // buffer size": it never had our revision (it was reset and is behind us).
+        if (isWalsyncError(e, 'SERVER_ERROR') && /WAL frame/i.test(e.message)) return { pgnos, pages: new Map(), unknownRevision: true };
+        throw e;
+      }
+    });
+  }
+
+  /**
+   * Before anything is applied: once this client has pushed, the server's database holds its
+   * position row for good, so the pulled state (base + downloaded pages, read in place) must hold
+   * it, at or above the last position we recorded. A reset or replaced server's state does not;
+   * a mix of two databases' pages may not even read (the table itself is scanned, not its index).
+   */
+  #assertPulledStateHoldsOurPushes(base: SyncedBase, changes: ChangesFileReader): void {
+    const runtime = this.#local.runtime;
+    const name = `${this.#deps.files.name}-pulled`;
+    runtime.vfs.registerFile(name, new PulledStateFileStore(base, changes, PAGE_SIZE));
+    let row: SyncRow | null = null;
+    try {
+      const db = openSnapshotConnection(runtime.sqlite3, name);
+      try {
+        row = readSyncRowOnTable(db, this.clientId);
+      } finally {
+        db.close();
+      }
+    } catch {
+      row = null;
+    } finally {
+      runtime.vfs.unregisterFile(name);
+    }
+    if (!holdsOurPushes(this.#meta, row)) {
+      changes.clear();
+      throw serverResetError(changes.summary.revision, this.#meta.revision);
+    }
   }
 
   /** Streams the server's answer into the changes file; returns it ready to read. */
@@ -281,29 +387,30 @@ export class SyncEngine {
   }
 
   async #finishPull(intent: PullIntent): Promise<void> {
-    this.#local.reopenConnection();
-    const db = this.#local.connection;
-    const replayed = (readSyncRow(db, this.clientId)?.pullGen ?? -1) === intent.localPullGen + 1;
-    if (!replayed) {
-      const attempt = { net: true, merged: false };
-      try {
-        await this.#replayLocalChanges(intent, attempt);
-      } catch (e) {
-        // The net form of the changes failed on the pulled data: try them as logged (the replay
-        // rolled back), which can succeed where the net form fails (see PushProgress.fallback).
-        // If that fails too, the error names the net change: fix or discard it.
-        let failure = e;
-        if (attempt.merged && isWalsyncError(e) && e.context.changeIds !== undefined) {
-          failure = await this.#replayLocalChanges(intent, { net: false, merged: false }).then(
-            () => null,
-            () => e,
-          );
-        }
-        if (failure !== null) {
-          await this.#undoPull(intent);
-          throw failure;
+    try {
+      // Reopening reads the pulled schema: pages that do not fit our base (another database's)
+      // fail here, so the undo must cover it and leave the connection open on the old state.
+      this.#local.reopenConnection();
+      const db = this.#local.connection;
+      const replayed = (readSyncRow(db, this.clientId)?.pullGen ?? -1) === intent.localPullGen + 1;
+      if (!replayed) {
+        const attempt = { net: true, merged: false };
+        try {
+          await this.#replayLocalChanges(intent, attempt);
+        } catch (e) {
+          // The net form of the changes failed on the pulled data: try them as logged (the replay
+          // rolled back), which can succeed where the net form fails (see PushProgress.fallback).
+          // If that fails too, the error names the net change: fix or discard it.
+          if (!(attempt.merged && isWalsyncError(e) && e.context.changeIds !== undefined)) throw e;
+          await this.#replayLocalChanges(intent, { net: false, merged: false }).catch(() => {
+            throw e;
+          });
         }
       }
+    } catch (e) {
+      await this.#undoPull(intent);
+      // A pulled state SQLite finds malformed is another database's pages over ours.
+      throw isCorruption(e) ? serverResetError(intent.revision, this.#meta.revision, e) : e;
     }
     killPoint('pull:replayed');
     // The base now lives in WAL frames ≤ applyEndFrame; the saved pre-images are obsolete.
@@ -416,9 +523,17 @@ export class SyncEngine {
   /** Push, network phase: reads this client's position on the server. */
   async beginPush(url: string): Promise<void> {
     this.#push = null;
+    this.#assertNoReseedPending();
     const remote = this.#deps.remoteFor(url);
     const mark = await this.#counted(remote, () => remote.readHighWater(this.clientId));
-    this.#push = { remote, mark, localPullGen: null, last: 0, chunk: null, committed: false, fallback: null };
+    // Checked before anything is sent: a push to a server that lost our earlier pushes would put
+    // only the newest changes on a database that lacks the rest.
+    if (!holdsOurPushes(this.#meta, mark)) throw serverLostPushesError(mark, this.#meta);
+    // A client that never pushed has no position to look for: before its first push, the server's
+    // pages as of our revision (a sample) must be our base's (compared in the local phase).
+    const synced = this.#meta.revision;
+    const serverPages = this.#meta.pushedToServer !== true && synced !== null ? await this.#readServerPages(remote, synced) : undefined;
+    this.#push = { remote, mark, localPullGen: null, last: 0, chunk: null, committed: false, fallback: null, serverPages };
   }
 
   /** Push, local phase: the next chunk of whole transactions as statements; false when none is left. */
@@ -427,6 +542,8 @@ export class SyncEngine {
     const push = this.#pushInProgress();
     const db = this.#local.connection;
     const { capture } = this.#deps;
+    if (push.serverPages !== undefined) this.#assertSameDatabase(push.serverPages, this.#meta.revision ?? '');
+    push.serverPages = undefined;
     if (push.localPullGen === null) {
       // Read under the local phase: a pull between the phases would have moved it (pushes and pulls
       // do not overlap, so it is stable from here to finishPush()).
@@ -577,6 +694,103 @@ export class SyncEngine {
   #pushInProgress(): PushProgress {
     if (!this.#push) throw new WalsyncError('INTERNAL', 'no push in progress');
     return this.#push;
+  }
+
+  // ── recovery from a reset server (resetSync) ───────────────────────────────────────────────────
+
+  /**
+   * resetSync(), network phase: refuses a server that holds this client's pushes (it was not
+   * reset: sending every row there would overwrite newer changes of other clients).
+   */
+  async beginResetSync(url: string): Promise<void> {
+    this.#reseed = null;
+    const remote = this.#deps.remoteFor(url);
+    if (this.#meta.reseedPending !== true && this.#meta.pushedToServer === true) {
+      const mark = await this.#counted(remote, () => remote.readHighWater(this.clientId));
+      if (holdsOurPushes(this.#meta, mark)) {
+        throw new WalsyncError('INVALID_ARGUMENT', "resetSync(): the server holds this client's pushes, so it was not reset; use sync()");
+      }
+    }
+    this.#reseed = { remote, chunks: [], sent: 0, mark: null };
+  }
+
+  /**
+   * resetSync(), local phase: records durably that a reseed is under way (push and pull are
+   * refused until it ends), then reads the whole database as statements, and the position they
+   * cover (every local change so far). Changes made after this are replayed and pushed as usual.
+   */
+  async prepareResetSync(): Promise<void> {
+    this.#assertNoTransaction('reset sync');
+    const reseed = this.#reseedInProgress();
+    const db = this.#local.connection;
+    const pullGen = readSyncRow(db, this.clientId)?.pullGen ?? 0;
+    const lastChange = lastChangeId(db);
+    const statements = [...schemaStatements(db), ...rowStatements(db, new Set(this.#deps.config.tablesIgnore))];
+    await this.#saveMeta({ ...this.#meta, reseedPending: true });
+    const chunks: PushStatement[][] = [];
+    for (let i = 0; i < statements.length; i += RESEED_CHUNK_STATEMENTS) chunks.push(statements.slice(i, i + RESEED_CHUNK_STATEMENTS));
+    reseed.chunks = chunks.length > 0 ? chunks : [[]];
+    reseed.mark = { pullGen, changeId: lastChange };
+  }
+
+  /**
+   * resetSync(), network phase: sends the next chunk in one server transaction; only the last one
+   * records our full position (a crash before it leaves the reseed pending, to be redone).
+   * Resolves true while chunks remain.
+   */
+  async sendResetSyncChunk(): Promise<boolean> {
+    const reseed = this.#reseedInProgress();
+    const chunk = reseed.chunks[reseed.sent];
+    if (!chunk || !reseed.mark) throw new WalsyncError('INTERNAL', 'sendResetSyncChunk() without a prepared reseed');
+    const last = reseed.sent === reseed.chunks.length - 1;
+    const mark = last ? reseed.mark : { pullGen: reseed.mark.pullGen, changeId: 0 };
+    const merged = mergeUpserts(chunk);
+    try {
+      await this.#counted(reseed.remote, () => reseed.remote.push(merged.statements, this.clientId, mark));
+    } catch (e) {
+      this.#reseed = null;
+      if (!isWalsyncError(e, 'PUSH_REJECTED')) throw e;
+      const sql = merged.statements[Number(e.context.statementIndex)]?.sql;
+      throw new WalsyncError('PUSH_REJECTED', `resetSync(): the server refused a statement of the local database: ${e.message}; nothing of it was applied, call resetSync() again once it is fixed`, {
+        context: { ...e.context, sql },
+        cause: e,
+      });
+    }
+    reseed.sent++;
+    return reseed.sent < reseed.chunks.length;
+  }
+
+  /**
+   * resetSync(), local phase: the server now holds every local row and our position, so the
+   * database becomes one whose first pull brings the server's state (as a deferred start does):
+   * the pull replaces the old base and replays the changes made since prepareResetSync().
+   */
+  async finishResetSync(): Promise<void> {
+    const reseed = this.#reseedInProgress();
+    this.#reseed = null;
+    if (!reseed.mark || reseed.sent < reseed.chunks.length) throw new WalsyncError('INTERNAL', 'finishResetSync() before every chunk was sent');
+    await this.#saveMeta({
+      ...this.#meta,
+      revision: null,
+      basePages: 0,
+      watermark: { frame: 0, salt1: 0, salt2: 0 },
+      pushedToServer: true,
+      lastPushedPullGen: reseed.mark.pullGen,
+      lastPushedChangeId: reseed.mark.changeId,
+      lastPushUnixTime: nowSeconds(),
+      reseedPending: false,
+    });
+  }
+
+  #reseedInProgress(): ReseedProgress {
+    if (!this.#reseed) throw new WalsyncError('INTERNAL', 'no resetSync() in progress');
+    return this.#reseed;
+  }
+
+  #assertNoReseedPending(): void {
+    if (this.#meta.reseedPending === true) {
+      throw new WalsyncError('SERVER_RESET', 'a resetSync() did not finish (the page closed or the network failed while it sent the database): call resetSync() again; push and pull wait for it');
+    }
   }
 
   // ── checkpoint, stats ─────────────────────────────────────────────────────────────────────────
@@ -767,12 +981,39 @@ async function bootstrap(deps: SyncEngineDeps, meta: SyncMetadata, remote: SyncR
   return done;
 }
 
-function serverResetError(revision: string, syncedRevision: string | null): WalsyncError {
+function serverResetError(revision: string, syncedRevision: string | null, cause?: unknown): WalsyncError {
   return new WalsyncError(
     'SERVER_RESET',
-    `the sync server no longer has the database this copy was synced with (revision ${revision} after ${syncedRevision ?? 'none'} is another database): it was reset or replaced. Nothing was changed here; delete this local database and connect again to start from the server's data, or point it back at the right server`,
-    { context: { revision, syncedRevision } },
+    `the sync server no longer has the database this copy was synced with (revision ${revision} after ${syncedRevision ?? 'none'} is another database): it was reset or replaced. Nothing was changed here; call resetSync() to start over from the server's data and push every local row to it, or point the database back at the right server`,
+    { context: { revision, syncedRevision }, cause },
   );
+}
+
+/** The push-side sign of a reset server: it lacks the position our earlier pushes left there. */
+function serverLostPushesError(mark: HighWaterMark | null, meta: SyncMetadata): WalsyncError {
+  const position = mark ? `${mark.pullGen}/${mark.changeId}` : 'none';
+  return new WalsyncError(
+    'SERVER_RESET',
+    `the sync server does not hold this client's earlier pushes (its position for us: ${position}, ours: ${meta.lastPushedPullGen}/${meta.lastPushedChangeId}): it was reset or replaced. Nothing was sent; call resetSync() to start over from the server's data and push every local row to it, or point the database back at the right server`,
+    { context: { serverPosition: position, pushedPosition: `${meta.lastPushedPullGen}/${meta.lastPushedChangeId}` } },
+  );
+}
+
+/**
+ * Whether the server's position for this client (its row of `turso_sync_last_change_id`) fits the
+ * pushes this client made: once a push committed, the row is there for good, and never below the
+ * last position we recorded (after a pull we record 0 of the next generation: any row will do).
+ */
+function holdsOurPushes(meta: SyncMetadata, mark: HighWaterMark | null): boolean {
+  if (meta.pushedToServer !== true) return true;
+  if (!mark) return false;
+  if (meta.lastPushedChangeId === 0) return true;
+  return mark.pullGen > meta.lastPushedPullGen || (mark.pullGen === meta.lastPushedPullGen && mark.changeId >= meta.lastPushedChangeId);
+}
+
+function isCorruption(e: unknown): boolean {
+  if (isWalsyncError(e) && e.sqliteCode !== undefined) return (e.sqliteCode & 0xff) === 11;
+  return /SQLITE_CORRUPT|malformed/i.test(e instanceof Error ? e.message : String(e));
 }
 
 function resetToEmpty(files: DatabaseFiles, meta: SyncMetadata): SyncMetadata {
@@ -781,6 +1022,10 @@ function resetToEmpty(files: DatabaseFiles, meta: SyncMetadata): SyncMetadata {
   files.revert.truncate(0);
   files.db.flush();
   return { ...meta, bootstrapping: false, revision: null, basePages: 0, watermark: { frame: 0, salt1: 0, salt2: 0 } };
+}
+
+function sameNames(a: readonly string[], b: readonly string[]): boolean {
+  return a.length === b.length && a.every((name, i) => name === b[i]);
 }
 
 function isEmpty(files: DatabaseFiles): boolean {

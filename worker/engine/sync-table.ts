@@ -33,11 +33,20 @@ export function writeSyncRow(db: Database, clientId: string, row: SyncRow): void
  * database were laid over ours, index and table can disagree, and only the table is evidence.
  */
 export function hasSyncRowOnTable(db: Database, clientId: string): boolean {
+  return readSyncRowOnTable(db, clientId) !== null;
+}
+
+/** This client's row as the table itself holds it (see hasSyncRowOnTable); null if absent or unreadable. */
+export function readSyncRowOnTable(db: Database, clientId: string): SyncRow | null {
   try {
     const exists = db.selectValue("SELECT 1 FROM sqlite_schema WHERE type = 'table' AND name = ?", [SYNC_TABLE]);
-    return exists !== undefined && db.selectValue(`SELECT 1 FROM ${SYNC_TABLE} NOT INDEXED WHERE client_id = ?`, [clientId]) !== undefined;
+    if (exists === undefined) return null;
+    const row = db.selectArray(`SELECT pull_gen, change_id FROM ${SYNC_TABLE} NOT INDEXED WHERE client_id = ?`, [clientId]) as
+      | [number, number]
+      | undefined;
+    return row ? { pullGen: Number(row[0] ?? 0), changeId: Number(row[1] ?? 0) } : null;
   } catch {
     // Unreadable (a mix of two databases can be corrupt): not ours either.
-    return false;
+    return null;
   }
 }

@@ -23,6 +23,38 @@ export interface PullRequest {
 /** The RoaringBitmap {0} (sync-protocol.md §2.7): selects the database's first page only. */
 export const FIRST_PAGE_SELECTOR = Uint8Array.from([0x3a, 0x30, 0, 0, 1, 0, 0, 0, 0, 0, 0, 0, 0x10, 0, 0, 0, 0, 0]);
 
+/**
+ * A RoaringBitmap of zero-based page ids in the portable format (array containers only, so at
+ * most 4096 ids per block of 65536): the `server_pages_selector` for a few chosen pages.
+ */
+export function pagesSelector(zeroBasedIds: readonly number[]): Uint8Array {
+  const byKey = new Map<number, number[]>();
+  for (const id of [...new Set(zeroBasedIds)].sort((a, b) => a - b)) {
+    const key = Math.floor(id / 65536);
+    if (!byKey.has(key)) byKey.set(key, []);
+    byKey.get(key)!.push(id % 65536);
+  }
+  const keys = [...byKey.keys()];
+  if (keys.some((k) => byKey.get(k)!.length > 4096)) throw new Error('pagesSelector: too many pages for array containers');
+  const headerSize = 8 + keys.length * 8;
+  const size = headerSize + zeroBasedIds.length * 2;
+  const view = new DataView(new ArrayBuffer(size));
+  view.setUint32(0, 12346, true);
+  view.setUint32(4, keys.length, true);
+  let offset = headerSize;
+  keys.forEach((key, i) => {
+    const values = byKey.get(key)!;
+    view.setUint16(8 + i * 4, key, true);
+    view.setUint16(8 + i * 4 + 2, values.length - 1, true);
+    view.setUint32(8 + keys.length * 4 + i * 4, offset, true);
+    for (const v of values) {
+      view.setUint16(offset, v, true);
+      offset += 2;
+    }
+  });
+  return new Uint8Array(view.buffer, 0, offset);
+}
+
 export interface PullHeader {
   readonly revision: string;
   readonly dbSizePages: number;
