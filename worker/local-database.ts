@@ -39,6 +39,8 @@ export interface DatabaseFiles {
 /** Wraps every user statement; the sync engine uses it to capture schema changes (DDL). */
 export interface StatementObserver {
   around<T>(sql: string, run: () => T): T;
+  /** Runs the preparing or stepping of an app statement (not the observer's own SQL around it). */
+  guard?<T>(work: () => T): T;
 }
 
 export interface LocalDatabaseOptions {
@@ -249,13 +251,16 @@ export class LocalDatabase {
   }
 
   #runOnce(sql: string): void {
-    const stmt = this.connection.prepare(sql);
+    const db = this.connection;
+    const stmt = this.#guarded(() => db.prepare(sql));
     try {
-      this.#observe(sql, () => {
-        while (stmt.step()) {
-          /* drain */
-        }
-      });
+      this.#observe(sql, () =>
+        this.#guarded(() => {
+          while (stmt.step()) {
+            /* drain */
+          }
+        }),
+      );
     } finally {
       stmt.finalize();
     }
@@ -265,11 +270,16 @@ export class LocalDatabase {
     return this.#observer ? this.#observer.around(sql, run) : run();
   }
 
+  /** App SQL: a cached statement is re-prepared inside step() after a schema change, so both are guarded. */
+  #guarded<T>(work: () => T): T {
+    return this.#observer?.guard ? this.#observer.guard(work) : work();
+  }
+
   #withStatement<T>(sql: string, args: BindArgs, use: (stmt: PreparedStatement) => T): T {
     const stmt = this.#prepareCached(sql);
     try {
       bindArgs(this.#runtime.sqlite3, stmt, args, sql);
-      return this.#observe(sql, () => use(stmt));
+      return this.#observe(sql, () => this.#guarded(() => use(stmt)));
     } catch (e) {
       throw this.#error(e, sql);
     } finally {
@@ -295,7 +305,7 @@ export class LocalDatabase {
           { context: { sql } },
         );
       }
-      const stmt = db.prepare(sql);
+      const stmt = this.#guarded(() => db.prepare(sql));
       this.#statements.add(sql, stmt);
       return stmt;
     } catch (e) {

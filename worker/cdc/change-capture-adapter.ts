@@ -16,6 +16,7 @@ import type { DatabaseRowMutation, DatabaseRowTransformResult, SqlValue } from '
 import { registerCaptureFunctions } from './capture-functions.js';
 import { refreshCaptureTriggers } from './capture-triggers.js';
 import { CREATE_CDC_TABLE, ChangeType, type CdcRow, countCdcRowsAfter, insertSchemaChange, maxTxnId, readCdcRows } from './cdc-log.js';
+import { InternalTableGuard } from './internal-table-guard.js';
 import { decodeRecord } from './record.js';
 import { type ChangeStatement, changedColumns, rowChangeSql } from './row-change-sql.js';
 import {
@@ -53,19 +54,26 @@ class TriggerChangeCapture implements ChangeCapture<CdcChange> {
   #nextTxn = 1;
   /** Table definitions by name, valid until the next schema change or reopen. */
   #tables = new Map<string, TableInfo | null>();
+  readonly #guard: InternalTableGuard;
 
   constructor(sqlite3: Sqlite3Static, ignore: ReadonlySet<string>) {
     this.#sqlite3 = sqlite3;
     this.#ignore = ignore;
+    this.#guard = new InternalTableGuard(sqlite3);
   }
 
   enable(db: Database): void {
     db.exec(CREATE_CDC_TABLE);
     registerCaptureFunctions(this.#sqlite3, db, () => this.#txnId());
     refreshCaptureTriggers(db, this.#ignore);
+    this.#guard.install(db);
     this.#tables.clear();
     this.#txn = null;
     this.#nextTxn = Math.max(this.#nextTxn, maxTxnId(db) + 1);
+  }
+
+  guard<T>(_db: Database, work: () => T): T {
+    return this.#guard.run(work);
   }
 
   around<T>(db: Database, sql: string, run: () => T): T {

@@ -122,7 +122,10 @@ export class SyncEngine {
     try {
       if (meta.pullIntent) await engine.#recoverPull(meta.pullIntent);
       deps.capture.enable(local.connection);
-      local.setStatementObserver({ around: (sql, run) => deps.capture.around(local.connection, sql, run) });
+      local.setStatementObserver({
+        around: (sql, run) => deps.capture.around(local.connection, sql, run),
+        guard: (work) => deps.capture.guard(local.connection, work),
+      });
     } catch (e) {
       local.close();
       throw e;

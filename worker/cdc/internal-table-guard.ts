@@ -1,0 +1,159 @@
+/**
+ * Keeps app SQL away from walsync's own tables. `turso_cdc` holds the changes not yet pushed and
+ * `turso_sync_last_change_id` this client's position on the server; both are ordinary tables, so
+ * without a guard `DELETE FROM turso_cdc` silently drops pending changes and dropping either table
+ * rewinds change ids below what the server holds (later changes then count as already pushed).
+ *
+ * An SQLite authorizer refuses writes and DDL on them while an app statement is prepared or
+ * stepped (a cached statement is re-prepared inside step() after a schema change, so stepping
+ * counts too). Reads stay allowed. The engine's own SQL runs outside app statements and is never
+ * checked; inside one, the only allowed write is the capture triggers' insert into the log
+ * (the authorizer names the trigger a write comes from). The authorizer is installed once per
+ * connection and switched by a flag: installing one expires every prepared statement, so
+ * installing it per statement would defeat the statement cache.
+ */
+import type { Database, Sqlite3Static } from '@sqlite.org/sqlite-wasm';
+import { WalsyncError } from '../errors.js';
+import { SYNC_TABLE } from '../engine/sync-table.js';
+import { CDC_TABLE } from './cdc-log.js';
+import { TRIGGER_PREFIX as CAPTURE_TRIGGER_PREFIX } from './capture-triggers.js';
+
+/** What each protected table is, for the error message. */
+const PROTECTED: ReadonlyMap<string, string> = new Map([
+  [CDC_TABLE, "walsync's log of local changes (changes not yet pushed live there)"],
+  [SYNC_TABLE, "walsync's sync position (how far the server holds this client's changes)"],
+]);
+
+// Authorizer action codes (sqlite3.h).
+const CREATE_INDEX = 1;
+const CREATE_TABLE = 2;
+const CREATE_TEMP_INDEX = 3;
+const CREATE_TEMP_TABLE = 4;
+const CREATE_TEMP_TRIGGER = 5;
+const CREATE_TEMP_VIEW = 6;
+const CREATE_TRIGGER = 7;
+const CREATE_VIEW = 8;
+const DELETE = 9;
+const DROP_INDEX = 10;
+const DROP_TABLE = 11;
+const DROP_TEMP_INDEX = 12;
+const DROP_TEMP_TABLE = 13;
+const DROP_TEMP_TRIGGER = 14;
+const DROP_TEMP_VIEW = 15;
+const DROP_TRIGGER = 16;
+const DROP_VIEW = 17;
+const INSERT = 18;
+const UPDATE = 23;
+const ALTER_TABLE = 26;
+const CREATE_VTABLE = 29;
+const DROP_VTABLE = 30;
+
+const SQLITE_OK = 0;
+const SQLITE_DENY = 1;
+/** SQLITE_AUTH: what a refused statement reports as its SQLite result code. */
+const SQLITE_AUTH = 23;
+
+interface Refusal {
+  readonly name: string;
+  readonly message: string;
+}
+
+type Authorizer = (pApp: number, action: number, a: string | 0, b: string | 0, db: string | 0, trigger: string | 0) => number;
+
+export class InternalTableGuard {
+  readonly #sqlite3: Sqlite3Static;
+  /** The connection the authorizer is installed on (by object: a reopened one may reuse the pointer). */
+  #installedOn: Database | null = null;
+  /** True while an app statement is prepared or stepped. */
+  #active = false;
+  #refusal: Refusal | null = null;
+  /** Tables the statement being prepared drops: their capture triggers go with them. */
+  #droppedTables = new Set<string>();
+
+  constructor(sqlite3: Sqlite3Static) {
+    this.#sqlite3 = sqlite3;
+  }
+
+  /** Installs the authorizer on `db` (once per connection). */
+  install(db: Database): void {
+    if (this.#installedOn === db) return;
+    const authorize: Authorizer = (_pApp, action, a, b, _db, trigger) => (this.#active ? this.#check(action, a || '', b || '', trigger || '') : SQLITE_OK);
+    (this.#sqlite3.capi.sqlite3_set_authorizer as unknown as (db: number, cb: Authorizer, pApp: number) => number)(db.pointer!, authorize, 0);
+    this.#installedOn = db;
+  }
+
+  /** Runs `work` (preparing or stepping an app statement) with the protection on. */
+  run<T>(work: () => T): T {
+    if (this.#active) return work();
+    this.#active = true;
+    this.#refusal = null;
+    this.#droppedTables.clear();
+    try {
+      return work();
+    } catch (e) {
+      // A refusal makes the prepare (or the re-prepare inside step) fail: this is that failure.
+      const refusal = this.#refusal as Refusal | null;
+      if (!refusal) throw e;
+      throw new WalsyncError('INVALID_ARGUMENT', refusal.message, { sqliteCode: SQLITE_AUTH, context: { table: refusal.name }, cause: e });
+    } finally {
+      this.#active = false;
+    }
+  }
+
+  #check(action: number, a: string, b: string, trigger: string): number {
+    switch (action) {
+      case INSERT:
+        // The capture triggers' own log rows: the one write into the log an app statement makes.
+        if (a === CDC_TABLE && trigger.startsWith(CAPTURE_TRIGGER_PREFIX)) return SQLITE_OK;
+        return this.#protect(a, trigger ? `a write into ${a} (by trigger ${trigger})` : `a write into ${a}`);
+      case UPDATE:
+      case DELETE:
+        return this.#protect(a, trigger ? `a write into ${a} (by trigger ${trigger})` : `a write into ${a}`);
+      case DROP_TABLE:
+      case DROP_TEMP_TABLE:
+        if (!PROTECTED.has(a)) this.#droppedTables.add(a);
+        return this.#protect(a, `DROP TABLE ${a}`);
+      case ALTER_TABLE:
+        return this.#protect(b, `ALTER TABLE ${b}`);
+      case CREATE_TABLE:
+      case CREATE_TEMP_TABLE:
+      case CREATE_VIEW:
+      case CREATE_TEMP_VIEW:
+      case CREATE_VTABLE:
+      case DROP_VIEW:
+      case DROP_TEMP_VIEW:
+      case DROP_VTABLE:
+        // A table or view of the same name (even a TEMP one) would hide walsync's own from its SQL.
+        return this.#protect(a, `creating or dropping an object named ${a}`);
+      case CREATE_INDEX:
+      case CREATE_TEMP_INDEX:
+      case DROP_INDEX:
+      case DROP_TEMP_INDEX:
+        return this.#protect(b, `an index on ${b}`);
+      case CREATE_TRIGGER:
+      case CREATE_TEMP_TRIGGER:
+        if (a.startsWith(CAPTURE_TRIGGER_PREFIX)) return this.#refuse(a, `the trigger name ${a} is reserved for walsync's change capture; choose another name`);
+        return this.#protect(b, `a trigger on ${b}`);
+      case DROP_TRIGGER:
+      case DROP_TEMP_TRIGGER:
+        // DROP TABLE drops the table's capture triggers along with it: that is fine.
+        if (a.startsWith(CAPTURE_TRIGGER_PREFIX) && !this.#droppedTables.has(b)) {
+          return this.#refuse(a, `${a} is walsync's change-capture trigger for table ${b}: without it, changes to ${b} would never reach the server, so app SQL cannot drop it`);
+        }
+        return SQLITE_OK;
+      default:
+        return SQLITE_OK;
+    }
+  }
+
+  #protect(name: string, what: string): number {
+    const role = PROTECTED.get(name);
+    if (role === undefined) return SQLITE_OK;
+    return this.#refuse(name, `${name} is ${role}: app SQL may read it but not change it, and ${what} was refused (it would lose or replay changes)`);
+  }
+
+  #refuse(name: string, message: string): number {
+    this.#refusal ??= { name, message };
+    return SQLITE_DENY;
+  }
+}
