@@ -3,7 +3,7 @@
  * The sync engine builds on this; the facade reaches it through the worker API.
  */
 import type { Database, PreparedStatement } from '@sqlite.org/sqlite-wasm';
-import { WalsyncError } from './errors.js';
+import { WalsyncError, isWalsyncError } from './errors.js';
 import type { BatchMode, BatchRequest, BatchResults, BindArgs, CheckpointResult, LocalStats, QueryResult, RunResult, SqlValue, StorageKind } from './rpc.js';
 import { PAGE_SIZE, openWalConnection } from './connection.js';
 import type { SqliteRuntime } from './sqlite-module.js';
@@ -47,6 +47,8 @@ export interface LocalDatabaseOptions {
   readonly path: string;
   readonly storage: StorageKind;
   readonly synchronous: 'full' | 'normal';
+  /** Checkpoint a local database automatically past this many bytes of WAL (0 or absent: never). */
+  readonly autoCheckpointBytes?: number;
 }
 
 export class LocalDatabase {
@@ -57,6 +59,8 @@ export class LocalDatabase {
   #db: Database | null;
   #observer: StatementObserver | null = null;
   #walLog: WalLog | null = null;
+  /** sqlite3_total_changes() before the current statement ran (see #runResult). */
+  #totalChangesBefore = 0;
 
   private constructor(runtime: SqliteRuntime, options: LocalDatabaseOptions, files: DatabaseFiles | null, db: Database) {
     this.#runtime = runtime;
@@ -123,12 +127,30 @@ export class LocalDatabase {
     return this.#walLog;
   }
 
+  /**
+   * Runs a script. If a statement fails after the script itself opened a transaction (its own
+   * BEGIN), that transaction is rolled back, so later statements cannot silently join it; a
+   * transaction the caller had open before stays open for the caller to decide.
+   */
   exec(sql: string): void {
     const db = this.connection;
+    const wasAutocommit = this.isAutocommit();
     try {
       forEachStatement(this.#runtime.sqlite3, db, sql, (text) => this.#runOnce(text));
     } catch (e) {
-      throw this.#error(e, sql);
+      const error = this.#error(e, sql);
+      if (!wasAutocommit || this.isAutocommit()) throw error;
+      try {
+        db.exec('ROLLBACK');
+      } catch {
+        // SQLite may have ended the transaction itself; either way none is left open.
+      }
+      if (!(error instanceof WalsyncError)) throw error;
+      throw new WalsyncError(error.code, `${error.message} (the transaction this exec() script opened was rolled back)`, {
+        sqliteCode: error.sqliteCode,
+        context: { ...error.context, rolledBack: true },
+        cause: error,
+      });
     }
   }
 
@@ -136,14 +158,14 @@ export class LocalDatabase {
     return this.#withStatement(sql, args, (stmt) => {
       const rows: SqlValue[][] = [];
       while (stmt.step()) rows.push(stmt.get([]) as SqlValue[]);
-      return { columns: stmt.getColumnNames(), rows };
+      return { columns: columnNames(stmt), rows };
     });
   }
 
   get(sql: string, args: BindArgs): { columns: string[]; row: SqlValue[] | undefined } {
     return this.#withStatement(sql, args, (stmt) => {
       const row = stmt.step() ? (stmt.get([]) as SqlValue[]) : undefined;
-      return { columns: stmt.getColumnNames(), row };
+      return { columns: columnNames(stmt), row };
     });
   }
 
@@ -179,7 +201,7 @@ export class LocalDatabase {
           this.#withStatement(sql, args, (stmt) => {
             let rows: SqlValue[][] | null = null;
             while (stmt.step()) (rows ??= []).push(stmt.get([]) as SqlValue[]);
-            if (rows) rowSets.push({ index: i, columns: stmt.getColumnNames(), rows });
+            if (rows) rowSets.push({ index: i, columns: columnNames(stmt), rows });
             const result = this.#runResult(stmt);
             changes[i] = result.changes;
             lastInsertRowid[i] = result.lastInsertRowid;
@@ -217,8 +239,33 @@ export class LocalDatabase {
       const row = this.connection.selectArray('PRAGMA wal_checkpoint(TRUNCATE)') as number[] | undefined;
       return { framesCheckpointed: Number(row?.[2] ?? 0) < 0 ? 0 : Number(row?.[2] ?? 0) };
     } catch (e) {
-      throw this.#error(e, 'PRAGMA wal_checkpoint(TRUNCATE)');
+      // Pages copied before the failure equal their WAL versions, and the WAL is cut only after
+      // every page is in the database file: a failed checkpoint loses nothing.
+      throw this.#error(e, 'PRAGMA wal_checkpoint(TRUNCATE)', 'the checkpoint stopped and the log was kept: nothing was lost; free some space and checkpoint again');
     }
+  }
+
+  /**
+   * After a write: checkpoints a local database whose WAL has grown past autoCheckpointBytes
+   * (synced databases: the engine's afterWrite). The write has committed by now, so a checkpoint
+   * refused for lack of space does not fail it: the log stays, and the next write tries again.
+   */
+  afterWrite(): void {
+    const limit = this.#options.autoCheckpointBytes ?? 0;
+    if (limit <= 0 || !this.#files || this.#files.wal.size() <= limit || !this.isAutocommit()) return;
+    try {
+      this.checkpoint();
+    } catch (e) {
+      if (!isWalsyncError(e, 'QUOTA_EXCEEDED')) throw e;
+    }
+  }
+
+  /**
+   * The error to report for `e`, thrown by SQLite or storage during `operation` (SQL, or what the
+   * engine was doing); a quota failure becomes QUOTA_EXCEEDED, its message ending with `outcome`.
+   */
+  describeError(e: unknown, operation: string, outcome: string): unknown {
+    return this.#error(e, operation, outcome);
   }
 
   localStats(): LocalStats {
@@ -279,6 +326,7 @@ export class LocalDatabase {
     const stmt = this.#prepareCached(sql);
     try {
       bindArgs(this.#runtime.sqlite3, stmt, args, sql);
+      this.#totalChangesBefore = this.#totalChanges();
       return this.#observe(sql, () => this.#guarded(() => use(stmt)));
     } catch (e) {
       throw this.#error(e, sql);
@@ -313,10 +361,16 @@ export class LocalDatabase {
     }
   }
 
+  #totalChanges(): number {
+    return Number(this.#runtime.sqlite3.capi.sqlite3_total_changes(this.connection.pointer!));
+  }
+
   #runResult(stmt: PreparedStatement): RunResult {
     const { capi } = this.#runtime.sqlite3;
     const db = this.connection.pointer!;
-    const readonly = capi.sqlite3_stmt_readonly(stmt.pointer!) !== 0;
+    // sqlite3_changes() keeps the count of the last INSERT/UPDATE/DELETE through other statements
+    // (VACUUM, DDL): a statement that changed no row reports 0.
+    const readonly = capi.sqlite3_stmt_readonly(stmt.pointer!) !== 0 || this.#totalChanges() === this.#totalChangesBefore;
     const rowid = capi.sqlite3_last_insert_rowid(db) as number | bigint;
     return {
       changes: readonly ? 0 : Number(capi.sqlite3_changes(db)),
@@ -327,18 +381,25 @@ export class LocalDatabase {
     };
   }
 
-  #error(e: unknown, sql: string): unknown {
+  #error(e: unknown, sql: string, outcome = 'the statement was rolled back'): unknown {
     const converted = toWalsyncError(this.#runtime.sqlite3, this.#db, e, sql);
     const failure = this.#runtime.vfs.takeLastFailure();
-    if (failure && isQuotaError(failure.error)) {
-      return new WalsyncError('QUOTA_EXCEEDED', 'the browser refused to store more data for this site (storage quota exceeded); the statement was rolled back', {
+    // Through SQLite the VFS keeps the browser's error; walsync's own file writes throw it directly.
+    const quota = isQuotaError(e) ? e : failure && isQuotaError(failure.error) ? failure.error : null;
+    if (quota) {
+      return new WalsyncError('QUOTA_EXCEEDED', `the browser refused to store more data for this site (storage quota exceeded); ${outcome}`, {
         sqliteCode: converted instanceof WalsyncError ? converted.sqliteCode : undefined,
-        context: { sql: sql.slice(0, 500), file: failure.file },
-        cause: failure.error,
+        context: { sql: sql.slice(0, 500), file: failure?.file },
+        cause: quota,
       });
     }
     return converted;
   }
+}
+
+/** oo1's getColumnNames() throws for a statement without result columns (VACUUM, INSERT without RETURNING). */
+function columnNames(stmt: PreparedStatement): string[] {
+  return stmt.columnCount === 0 ? [] : stmt.getColumnNames();
 }
 
 async function openOpfsDatabaseFiles(runtime: SqliteRuntime, path: string): Promise<DatabaseFiles> {

@@ -16,6 +16,8 @@ export interface OpenRequest {
   readonly path: string;
   readonly storage: StorageKind;
   readonly synchronous: 'full' | 'normal';
+  /** Local OPFS databases checkpoint once their WAL grows past this many bytes (0 or absent: never; synced ones use SyncConfig's). */
+  readonly autoCheckpointBytes?: number;
   /** Present for databases that sync; absent for local-only ones. */
   readonly sync?: SyncConfig;
 }

@@ -132,4 +132,27 @@ describe("walsync's own tables", () => {
     ]);
     assert.deepEqual(r.onB, r.local);
   });
+
+  test('VACUUM on a synced database is refused with a clear error and changes nothing', async () => {
+    const r = await env.page.evaluate(async (url) => {
+      const a = await window.walsync.connect({ path: 'vacuum-sync.db', url, clientName: 'vacuum' });
+      await a.exec('CREATE TABLE nokey(v TEXT)');
+      await a.exec("INSERT INTO nokey VALUES ('a'), ('b'), ('c'); DELETE FROM nokey WHERE v = 'a'");
+      const viaExec = await window.kit.errorOf(() => a.exec('VACUUM'));
+      const viaPrepare = await window.kit.errorOf(() => a.prepare('/* tidy */ VACUUM').all());
+      const rows = await a.prepare('SELECT rowid AS id, v FROM nokey ORDER BY rowid').all();
+      await a.sync();
+      const check = await a.prepare('PRAGMA integrity_check').get();
+      await a.close();
+      return { viaExec, viaPrepare, rows, check };
+    }, env.server.url);
+    assert.equal(r.viaExec.code, 'INVALID_ARGUMENT');
+    assert.match(r.viaExec.message, /VACUUM is not available on a synced database/);
+    assert.equal(r.viaPrepare.code, 'INVALID_ARGUMENT');
+    assert.deepEqual(r.rows, [
+      { id: 2, v: 'b' },
+      { id: 3, v: 'c' },
+    ]);
+    assert.deepEqual(r.check, { integrity_check: 'ok' });
+  });
 });

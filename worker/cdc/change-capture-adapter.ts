@@ -10,6 +10,7 @@
  * do not leave room for.
  */
 import type { Database, Sqlite3Static } from '@sqlite.org/sqlite-wasm';
+import { WalsyncError } from '../errors.js';
 import type { CapturedChange, ChangeCapture } from '../engine/change-capture.js';
 import type { PushStatement } from '../engine/remote.js';
 import type { DatabaseRowMutation, DatabaseRowTransformResult, SqlValue } from '../rpc.js';
@@ -38,6 +39,20 @@ export interface CdcChange extends CapturedChange {
 
 export function createChangeCapture(sqlite3: Sqlite3Static, tablesIgnore: readonly string[]): ChangeCapture<CdcChange> {
   return new TriggerChangeCapture(sqlite3, new Set(tablesIgnore));
+}
+
+const VACUUM = /^VACUUM\b/i;
+
+/**
+ * VACUUM may renumber the rowids of tables without an INTEGER PRIMARY KEY, by which sync addresses
+ * their rows (no trigger sees it), and shrinking the file drops pages the synced base still needs.
+ */
+function vacuumRefused(sql: string): WalsyncError {
+  return new WalsyncError(
+    'INVALID_ARGUMENT',
+    'VACUUM is not available on a synced database: it can renumber the rowids by which sync addresses rows, and shrinking the file would drop pages the synced state still needs',
+    { context: { sql: sql.slice(0, 500) } },
+  );
 }
 
 const CHANGE_TYPES: Record<number, 'insert' | 'update' | 'delete'> = {
@@ -82,6 +97,7 @@ class TriggerChangeCapture implements ChangeCapture<CdcChange> {
     if (autocommit) this.#txn = null;
     // Every statement of a synced database passes here: strip its leading comments once.
     const text = stripLeadingComments(sql);
+    if (VACUUM.test(text)) throw vacuumRefused(text);
     const setting = headerSettingOf(text);
     if (setting) return this.#aroundHeaderSetting(db, setting, autocommit, run);
     if (!looksLikeSchemaChange(text)) return run();
