@@ -59,6 +59,8 @@ export class LocalDatabase {
   #db: Database | null;
   #observer: StatementObserver | null = null;
   #walLog: WalLog | null = null;
+  /** The WAL size at the last database-file reservation (see #reserveDatabaseFile). */
+  #reservedAtWalSize = -RESERVE_STEP;
   /** sqlite3_total_changes() before the current statement ran (see #runResult). */
   #totalChangesBefore = 0;
 
@@ -251,12 +253,39 @@ export class LocalDatabase {
    * refused for lack of space does not fail it: the log stays, and the next write tries again.
    */
   afterWrite(): void {
+    const files = this.#files;
+    if (!files || this.#options.storage !== 'opfs' || !this.isAutocommit()) return;
+    const walSize = files.wal.size();
+    this.#reserveDatabaseFile(files, walSize);
     const limit = this.#options.autoCheckpointBytes ?? 0;
-    if (limit <= 0 || !this.#files || this.#files.wal.size() <= limit || !this.isAutocommit()) return;
+    if (limit <= 0 || walSize <= limit) return;
     try {
       this.checkpoint();
     } catch (e) {
       if (!isWalsyncError(e, 'QUOTA_EXCEEDED')) throw e;
+    }
+  }
+
+  /**
+   * A checkpoint copies the log into the database file, which must grow to the database's size:
+   * near the storage quota that growth is refused, and the log, the one thing a checkpoint would
+   * free, stays. So the file is grown ahead, while writing (the growth a write would need anyway
+   * shows up here first): then a checkpoint only overwrites and shrinks, which needs no new space.
+   * Checked every RESERVE_STEP bytes of log, with that much room to spare; the checkpoint cuts
+   * the file back to the exact size. SQLite takes the database size from the log and the header,
+   * never from the file's length, so the zeros past the end are never read.
+   */
+  #reserveDatabaseFile(files: DatabaseFiles, walSize: number): void {
+    if (walSize >= this.#reservedAtWalSize && walSize < this.#reservedAtWalSize + RESERVE_STEP) return;
+    this.#reservedAtWalSize = walSize;
+    const needed = Number(this.connection.selectValue('PRAGMA page_count') ?? 0) * PAGE_SIZE;
+    if (files.db.size() >= needed + RESERVE_STEP) return;
+    try {
+      files.db.truncate(needed + RESERVE_STEP);
+    } catch (e) {
+      // Out of space: the write itself committed; the next write (or checkpoint) reports it.
+      if (!isQuotaError(e)) throw e;
+      this.#reservedAtWalSize = -RESERVE_STEP;
     }
   }
 
@@ -430,6 +459,9 @@ async function openOpfsDatabaseFiles(runtime: SqliteRuntime, path: string): Prom
   runtime.vfs.registerFile(`${name}-journal`, files.journal);
   return files;
 }
+
+/** Log growth between two reservations of database-file space, and the room kept ahead (256 KiB). */
+const RESERVE_STEP = 256 * 1024;
 
 /** Every file of a database: SQLite's three, then the sync engine's two. */
 const FILE_SUFFIXES = ['', '-wal', '-journal', '-revert', '-changes'] as const;
