@@ -48,6 +48,13 @@ const ALTER_TABLE = 26;
 const CREATE_VTABLE = 29;
 const DROP_VTABLE = 30;
 
+/** The actions #check looks at; the rest (reads, functions, pragmas...) pass without a look. */
+const CHECKED_ACTIONS = new Set([
+  CREATE_INDEX, CREATE_TABLE, CREATE_TEMP_INDEX, CREATE_TEMP_TABLE, CREATE_TEMP_TRIGGER, CREATE_TEMP_VIEW, CREATE_TRIGGER,
+  CREATE_VIEW, DELETE, DROP_INDEX, DROP_TABLE, DROP_TEMP_INDEX, DROP_TEMP_TABLE, DROP_TEMP_TRIGGER, DROP_TEMP_VIEW,
+  DROP_TRIGGER, DROP_VIEW, INSERT, UPDATE, ALTER_TABLE, CREATE_VTABLE, DROP_VTABLE,
+]);
+
 const SQLITE_OK = 0;
 const SQLITE_DENY = 1;
 /** SQLITE_AUTH: what a refused statement reports as its SQLite result code. */
@@ -58,12 +65,17 @@ interface Refusal {
   readonly message: string;
 }
 
-type Authorizer = (pApp: number, action: number, a: string | 0, b: string | 0, db: string | 0, trigger: string | 0) => number;
+interface RawWasm {
+  installFunction(signature: string, fn: (...args: number[]) => number): number;
+  cstrToJs(pointer: number): string;
+}
 
 export class InternalTableGuard {
   readonly #sqlite3: Sqlite3Static;
   /** The connection the authorizer is installed on (by object: a reopened one may reuse the pointer). */
   #installedOn: Database | null = null;
+  /** The installed authorizer function (a WASM function pointer). */
+  #authorizer: number | null = null;
   /** True while an app statement is prepared or stepped. */
   #active = false;
   #refusal: Refusal | null = null;
@@ -77,9 +89,25 @@ export class InternalTableGuard {
   /** Installs the authorizer on `db` (once per connection). */
   install(db: Database): void {
     if (this.#installedOn === db) return;
-    const authorize: Authorizer = (_pApp, action, a, b, _db, trigger) => (this.#active ? this.#check(action, a || '', b || '', trigger || '') : SQLITE_OK);
-    (this.#sqlite3.capi.sqlite3_set_authorizer as unknown as (db: number, cb: Authorizer, pApp: number) => number)(db.pointer!, authorize, 0);
+    // One raw WASM function for every connection this guard sees: the wrapped form of
+    // sqlite3_set_authorizer would turn all four C strings into JS strings on every call, even
+    // while no app statement runs (every engine prepare); this one converts only what it checks.
+    this.#authorizer ??= this.#installAuthorizer();
+    (this.#sqlite3.capi.sqlite3_set_authorizer as unknown as (db: number, xAuth: number, pApp: number) => number)(db.pointer!, this.#authorizer, 0);
     this.#installedOn = db;
+  }
+
+  #installAuthorizer(): number {
+    const wasm = (this.#sqlite3 as unknown as { wasm: RawWasm }).wasm;
+    const text = (pointer: number) => (pointer ? wasm.cstrToJs(pointer) : '');
+    return wasm.installFunction('i(pissss)', (_pApp, action, a, b, _db, trigger) => {
+      if (!this.#active || !CHECKED_ACTIONS.has(action)) return SQLITE_OK;
+      try {
+        return this.#check(action, text(a!), text(b!), text(trigger!));
+      } catch {
+        return SQLITE_DENY;
+      }
+    });
   }
 
   /** Runs `work` (preparing or stepping an app statement) with the protection on. */
