@@ -94,4 +94,53 @@ describe('a pull out of storage quota', () => {
       await setQuota(cdp);
     }
   });
+
+  test('a checkpoint out of space fails with QUOTA_EXCEEDED and loses nothing; an automatic one does not fail the committed write', async () => {
+    const cdp = await env.session.context.newCDPSession(env.page);
+    try {
+      await env.page.evaluate(async (url) => {
+        const s = await window.walsync.connect({ path: 'cq.db', url, clientName: 'cq', autoCheckpointBytes: 0 });
+        await s.exec('CREATE TABLE cq(id INTEGER PRIMARY KEY, b BLOB)');
+        await s.push();
+        // ~2 MB in the log: a checkpoint must grow the database file by about that much.
+        await s.exec('INSERT INTO cq(id, b) WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 200) SELECT i, randomblob(10000) FROM n');
+        await s.close();
+      }, env.server.url);
+      const usage = await env.page.evaluate(async () => (await navigator.storage.estimate()).usage ?? 0);
+      await setQuota(cdp, usage + 1024 * 1024);
+      const r = await env.page.evaluate(async (url) => {
+        const s = await window.walsync.connect({ path: 'cq.db', url, clientName: 'cq', autoCheckpointBytes: 64 * 1024 });
+        (window as unknown as { cq: typeof s }).cq = s;
+        // The log is past 64 KiB: the automatic checkpoint after this write runs out of space.
+        const write = await window.kit.errorOf(() => s.prepare('INSERT INTO cq VALUES (?, ?)').run(1000, new Uint8Array([1])));
+        const checkpoint = await window.kit.errorOf(() => s.checkpoint());
+        const count = await s.prepare('SELECT count(*) AS n FROM cq').get();
+        const check = await s.prepare('PRAGMA integrity_check').get();
+        return { write, checkpoint, count, check };
+      }, env.server.url);
+      await setQuota(cdp);
+      const after = await env.page.evaluate(async (url) => {
+        const s = (window as unknown as { cq: Awaited<ReturnType<typeof window.walsync.connect>> }).cq;
+        await s.checkpoint();
+        const wal = (await s.stats()).mainWalSize;
+        await s.sync();
+        const check = await s.prepare('PRAGMA integrity_check').get();
+        await s.close();
+        const fresh = await window.walsync.connect({ path: 'cq-fresh.db', url, clientName: 'cq-fresh' });
+        const onServer = await fresh.prepare('SELECT count(*) AS n FROM cq').get();
+        await fresh.close();
+        return { wal, check, onServer };
+      }, env.server.url);
+      assert.equal(r.write.code, 'none', `the write committed: ${r.write.message}`);
+      assert.equal(r.checkpoint.code, 'QUOTA_EXCEEDED', r.checkpoint.message);
+      assert.match(r.checkpoint.message, /nothing was lost/);
+      assert.deepEqual(r.count, { n: 201 });
+      assert.deepEqual(r.check, { integrity_check: 'ok' });
+      assert.equal(after.wal, 0);
+      assert.deepEqual(after.check, { integrity_check: 'ok' });
+      assert.deepEqual(after.onServer, { n: 201 });
+    } finally {
+      await setQuota(cdp);
+    }
+  });
 });

@@ -346,7 +346,8 @@ export class SyncEngine {
           batch.forEach((change, i) => {
             for (const stmt of capture.replayStatements(db, change, results[i]!)) {
               try {
-                capture.around(db, stmt.sql, () => db.exec({ sql: stmt.sql, bind: stmt.args as never }));
+                // Guarded like app SQL: a transform's rewrite is the app's SQL too.
+                capture.around(db, stmt.sql, () => capture.guard(db, () => db.exec({ sql: stmt.sql, bind: stmt.args as never })));
               } catch (e) {
                 const storage = this.#storageError(e, stmt.sql, 'the pull was undone and nothing changed here');
                 if (isWalsyncError(storage, 'QUOTA_EXCEEDED')) throw storage;
