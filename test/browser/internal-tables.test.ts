@@ -25,6 +25,8 @@ describe("walsync's own tables", () => {
         'ALTER TABLE turso_cdc RENAME TO old_cdc',
         'CREATE INDEX cdc_by_table ON turso_cdc(table_name)',
         'CREATE TEMP TABLE turso_cdc(x)',
+        'CREATE TEMP TABLE TURSO_CDC(x)',
+        'DELETE FROM "Turso_Cdc"',
         'DELETE FROM turso_sync_last_change_id',
         'DROP TABLE turso_sync_last_change_id',
         'DROP TRIGGER walsync_cdc_insert_g',

@@ -132,14 +132,14 @@ export class InternalTableGuard {
     switch (action) {
       case INSERT:
         // The capture triggers' own log rows: the one write into the log an app statement makes.
-        if (a === CDC_TABLE && trigger.startsWith(CAPTURE_TRIGGER_PREFIX)) return SQLITE_OK;
+        if (a.toLowerCase() === CDC_TABLE && isCaptureTrigger(trigger)) return SQLITE_OK;
         return this.#protect(a, trigger ? `a write into ${a} (by trigger ${trigger})` : `a write into ${a}`);
       case UPDATE:
       case DELETE:
         return this.#protect(a, trigger ? `a write into ${a} (by trigger ${trigger})` : `a write into ${a}`);
       case DROP_TABLE:
       case DROP_TEMP_TABLE:
-        if (!PROTECTED.has(a)) this.#droppedTables.add(a);
+        this.#droppedTables.add(a.toLowerCase());
         return this.#protect(a, `DROP TABLE ${a}`);
       case ALTER_TABLE:
         return this.#protect(b, `ALTER TABLE ${b}`);
@@ -160,12 +160,12 @@ export class InternalTableGuard {
         return this.#protect(b, `an index on ${b}`);
       case CREATE_TRIGGER:
       case CREATE_TEMP_TRIGGER:
-        if (a.startsWith(CAPTURE_TRIGGER_PREFIX)) return this.#refuse(a, `the trigger name ${a} is reserved for walsync's change capture; choose another name`);
+        if (isCaptureTrigger(a)) return this.#refuse(a, `the trigger name ${a} is reserved for walsync's change capture; choose another name`);
         return this.#protect(b, `a trigger on ${b}`);
       case DROP_TRIGGER:
       case DROP_TEMP_TRIGGER:
         // DROP TABLE drops the table's capture triggers along with it: that is fine.
-        if (a.startsWith(CAPTURE_TRIGGER_PREFIX) && !this.#droppedTables.has(b)) {
+        if (isCaptureTrigger(a) && !this.#droppedTables.has(b.toLowerCase())) {
           return this.#refuse(a, `${a} is walsync's change-capture trigger for table ${b}: without it, changes to ${b} would never reach the server, so app SQL cannot drop it`);
         }
         return SQLITE_OK;
@@ -175,7 +175,8 @@ export class InternalTableGuard {
   }
 
   #protect(name: string, what: string): number {
-    const role = PROTECTED.get(name);
+    // SQLite names are case-insensitive: TURSO_CDC is turso_cdc.
+    const role = PROTECTED.get(name.toLowerCase());
     if (role === undefined) return SQLITE_OK;
     return this.#refuse(name, `${name} is ${role}: app SQL may read it but not change it, and ${what} was refused (it would lose or replay changes)`);
   }
@@ -184,4 +185,8 @@ export class InternalTableGuard {
     this.#refusal ??= { name, message };
     return SQLITE_DENY;
   }
+}
+
+function isCaptureTrigger(name: string): boolean {
+  return name.toLowerCase().startsWith(CAPTURE_TRIGGER_PREFIX);
 }
