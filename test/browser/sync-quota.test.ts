@@ -6,6 +6,7 @@
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { CDPSession } from 'playwright-core';
+import { startFaultProxy } from '../support/fault-proxy.js';
 import { useSyncTestPage } from '../support/sync-test-page.js';
 
 const env = useSyncTestPage();
@@ -141,6 +142,57 @@ describe('a pull out of storage quota', () => {
       assert.deepEqual(after.onServer, { n: 201 });
     } finally {
       await setQuota(cdp);
+    }
+  });
+
+  test('a server streaming pages without end stops at the quota with QUOTA_EXCEEDED, and nothing changes', async () => {
+    const cdp = await env.session.context.newCDPSession(env.page);
+    const proxy = await startFaultProxy(env.server.url);
+    try {
+      await env.page.evaluate(
+        async ({ url, proxied }) => {
+          const a = await window.walsync.connect({ path: 'endless-a.db', url: proxied, clientName: 'endless-a' });
+          await a.exec('CREATE TABLE endless(id INTEGER PRIMARY KEY, v TEXT)');
+          await a.push();
+          await a.prepare('INSERT INTO endless VALUES (?, ?)').run(1, 'local');
+          await a.close();
+          const b = await window.walsync.connect({ path: 'endless-b.db', url, clientName: 'endless-b' });
+          await b.prepare('INSERT INTO endless VALUES (?, ?)').run(2, 'remote');
+          await b.push();
+          await b.close();
+        },
+        { url: env.server.url, proxied: proxy.url },
+      );
+      const usage = await env.page.evaluate(async () => (await navigator.storage.estimate()).usage ?? 0);
+      proxy.inject({ path: '/pull-updates', fault: { kind: 'endless' } });
+      await setQuota(cdp, usage + 2 * 1024 * 1024);
+      const failed = await env.page.evaluate(async (proxied) => {
+        const a = await window.walsync.connect({ path: 'endless-a.db', url: proxied, clientName: 'endless-a' });
+        const error = await window.kit.errorOf(() => a.pull());
+        const rows = await window.kit.dump(a, 'endless');
+        await a.close();
+        return { error, rows };
+      }, proxy.url);
+      await setQuota(cdp);
+      const after = await env.page.evaluate(async (proxied) => {
+        const a = await window.walsync.connect({ path: 'endless-a.db', url: proxied, clientName: 'endless-a' });
+        await a.sync();
+        const rows = await window.kit.dump(a, 'endless');
+        const check = await a.prepare('PRAGMA integrity_check').get();
+        await a.close();
+        return { rows, check };
+      }, proxy.url);
+      assert.equal(failed.error.code, 'QUOTA_EXCEEDED', failed.error.message);
+      assert.equal(failed.error.context.sql, 'pull download');
+      assert.deepEqual(failed.rows, [[1, 'local']]);
+      assert.deepEqual(after.rows, [
+        [1, 'local'],
+        [2, 'remote'],
+      ]);
+      assert.deepEqual(after.check, { integrity_check: 'ok' });
+    } finally {
+      await setQuota(cdp);
+      await proxy.stop();
     }
   });
 });
