@@ -28,6 +28,7 @@ export async function connect(options: ConnectOptions): Promise<Database> {
       path: resolved.path,
       storage: resolved.memory ? 'memory' : 'opfs',
       synchronous: resolved.durability,
+      autoCheckpointBytes: resolved.autoCheckpointBytes,
       ...(sync && urlSource
         ? {
             sync: {

@@ -200,7 +200,11 @@ export class Database {
     return this.#closed || !this.channel.alive;
   }
 
-  /** Runs one or more SQL statements separated by semicolons, without arguments or results. */
+  /**
+   * Runs one or more SQL statements separated by semicolons, without arguments or results. If a
+   * statement fails, a transaction the script itself opened is rolled back (the error says so);
+   * a transaction open before the call stays open.
+   */
   exec(sql: string): Promise<void> {
     if (typeof sql !== 'string') return Promise.reject(new WalsyncError('INVALID_ARGUMENT', 'exec() takes an SQL string'));
     return this.#executor.call((api) => api.exec(sql));

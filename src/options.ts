@@ -51,7 +51,10 @@ export interface ConnectOptions {
   tablesIgnore?: string[];
   /** Download the remote database on first connect when there is no local one. Default true. */
   bootstrapIfEmpty?: boolean;
-  /** Checkpoint automatically when the write-ahead log grows past this many bytes. Default 8 MiB; 0 = never. */
+  /**
+   * Checkpoint automatically when the write-ahead log grows past this many bytes (local and synced
+   * databases). Default 8 MiB; 0 = never.
+   */
   autoCheckpointBytes?: number;
   /**
    * Makes the sync requests instead of the worker's own `fetch` (to add headers, log, or route
@@ -94,6 +97,8 @@ export interface ResolvedConnectOptions {
   readonly path: string;
   readonly memory: boolean;
   readonly durability: 'full' | 'normal';
+  /** Checkpoint automatically past this many bytes of log (0 = never). */
+  readonly autoCheckpointBytes: number;
   readonly sync: ResolvedSyncOptions | null;
 }
 
@@ -110,7 +115,7 @@ export interface ResolvedSyncOptions {
   readonly fetch: ((url: string, init: RequestInit) => Promise<Response>) | null;
 }
 
-const LOCAL_OPTIONS = new Set(['path', 'durability']);
+const LOCAL_OPTIONS = new Set(['path', 'durability', 'autoCheckpointBytes']);
 const SYNC_OPTIONS = new Set([
   'url',
   'authToken',
@@ -120,7 +125,6 @@ const SYNC_OPTIONS = new Set([
   'transform',
   'tablesIgnore',
   'bootstrapIfEmpty',
-  'autoCheckpointBytes',
   'fetch',
 ]);
 
@@ -143,14 +147,15 @@ export function resolveConnectOptions(options: unknown): ResolvedConnectOptions 
   const path = memory ? o.path : normalizePath(o.path);
   const durability = o.durability ?? 'full';
   if (durability !== 'full' && durability !== 'normal') throw invalid('"durability" must be "full" or "normal"');
+  const autoCheckpointBytes = resolveAutoCheckpointBytes(o);
 
   const syncKeys = Object.keys(o).filter((k) => SYNC_OPTIONS.has(k) && o[k] !== undefined);
   if (o.url === undefined) {
     if (syncKeys.length > 0) throw invalid(`"${syncKeys[0]}" needs a "url" (it only applies to synced databases)`);
-    return { path, memory, durability, sync: null };
+    return { path, memory, durability, autoCheckpointBytes, sync: null };
   }
   if (memory) throw invalid('":memory:" databases cannot sync; give a path');
-  return { path, memory, durability, sync: resolveSyncOptions(o) };
+  return { path, memory, durability, autoCheckpointBytes, sync: resolveSyncOptions(o) };
 }
 
 /** One spelling per database: the channel, the metadata and the files are all keyed by it. */
@@ -161,6 +166,14 @@ function normalizePath(path: string): string {
     if (e instanceof WalsyncError) throw invalid(e.message, { path });
     throw e;
   }
+}
+
+function resolveAutoCheckpointBytes(o: Record<string, unknown>): number {
+  const autoCheckpointBytes = o.autoCheckpointBytes ?? 8 * 1024 * 1024;
+  if (typeof autoCheckpointBytes !== 'number' || !Number.isInteger(autoCheckpointBytes) || autoCheckpointBytes < 0) {
+    throw invalid('"autoCheckpointBytes" must be a whole number of bytes ≥ 0');
+  }
+  return autoCheckpointBytes;
 }
 
 function resolveSyncOptions(o: Record<string, unknown>): ResolvedSyncOptions {
@@ -188,10 +201,7 @@ function resolveSyncOptions(o: Record<string, unknown>): ResolvedSyncOptions {
   }
   const bootstrapIfEmpty = o.bootstrapIfEmpty ?? true;
   if (typeof bootstrapIfEmpty !== 'boolean') throw invalid('"bootstrapIfEmpty" must be true or false');
-  const autoCheckpointBytes = o.autoCheckpointBytes ?? 8 * 1024 * 1024;
-  if (typeof autoCheckpointBytes !== 'number' || !Number.isInteger(autoCheckpointBytes) || autoCheckpointBytes < 0) {
-    throw invalid('"autoCheckpointBytes" must be a whole number of bytes ≥ 0');
-  }
+  const autoCheckpointBytes = resolveAutoCheckpointBytes(o);
   const fetchImpl = o.fetch ?? null;
   if (fetchImpl !== null && typeof fetchImpl !== 'function') throw invalid('"fetch" must be a function like window.fetch');
   return {

@@ -3,7 +3,7 @@
  * The sync engine builds on this; the facade reaches it through the worker API.
  */
 import type { Database, PreparedStatement } from '@sqlite.org/sqlite-wasm';
-import { WalsyncError } from './errors.js';
+import { WalsyncError, isWalsyncError } from './errors.js';
 import type { BatchMode, BatchRequest, BatchResults, BindArgs, CheckpointResult, LocalStats, QueryResult, RunResult, SqlValue, StorageKind } from './rpc.js';
 import { PAGE_SIZE, openWalConnection } from './connection.js';
 import type { SqliteRuntime } from './sqlite-module.js';
@@ -41,6 +41,8 @@ export interface DatabaseFiles {
 /** Wraps every user statement; the sync engine uses it to capture schema changes (DDL). */
 export interface StatementObserver {
   around<T>(sql: string, run: () => T): T;
+  /** Runs the preparing or stepping of an app statement (not the observer's own SQL around it). */
+  guard?<T>(work: () => T): T;
 }
 
 export interface LocalDatabaseOptions {
@@ -49,6 +51,8 @@ export interface LocalDatabaseOptions {
   readonly synchronous: 'full' | 'normal';
   /** How long to retry files another worker still holds (see OpenRequest.lockWaitMs). Default 0. */
   readonly lockWaitMs?: number;
+  /** Checkpoint a local database automatically past this many bytes of WAL (0 or absent: never). */
+  readonly autoCheckpointBytes?: number;
 }
 
 export class LocalDatabase {
@@ -60,6 +64,10 @@ export class LocalDatabase {
   #db: Database | null;
   #observer: StatementObserver | null = null;
   #walLog: WalLog | null = null;
+  /** The WAL size at the last database-file reservation (see #reserveDatabaseFile). */
+  #reservedAtWalSize = -RESERVE_STEP;
+  /** sqlite3_total_changes() before the current statement ran (see #runResult). */
+  #totalChangesBefore = 0;
 
   private constructor(runtime: SqliteRuntime, options: LocalDatabaseOptions, files: DatabaseFiles | null, db: Database) {
     this.#runtime = runtime;
@@ -127,12 +135,30 @@ export class LocalDatabase {
     return this.#walLog;
   }
 
+  /**
+   * Runs a script. If a statement fails after the script itself opened a transaction (its own
+   * BEGIN), that transaction is rolled back, so later statements cannot silently join it; a
+   * transaction the caller had open before stays open for the caller to decide.
+   */
   exec(sql: string): void {
     const db = this.connection;
+    const wasAutocommit = this.isAutocommit();
     try {
       forEachStatement(this.#runtime.sqlite3, db, sql, (text) => this.#runOnce(text));
     } catch (e) {
-      throw this.#error(e, sql);
+      const error = this.#error(e, sql);
+      if (!wasAutocommit || this.isAutocommit()) throw error;
+      try {
+        db.exec('ROLLBACK');
+      } catch {
+        // SQLite may have ended the transaction itself; either way none is left open.
+      }
+      if (!(error instanceof WalsyncError)) throw error;
+      throw new WalsyncError(error.code, `${error.message} (the transaction this exec() script opened was rolled back)`, {
+        sqliteCode: error.sqliteCode,
+        context: { ...error.context, rolledBack: true },
+        cause: error,
+      });
     }
   }
 
@@ -222,8 +248,60 @@ export class LocalDatabase {
       const row = this.connection.selectArray('PRAGMA wal_checkpoint(TRUNCATE)') as number[] | undefined;
       return { framesCheckpointed: Number(row?.[2] ?? 0) < 0 ? 0 : Number(row?.[2] ?? 0) };
     } catch (e) {
-      throw this.#error(e, 'PRAGMA wal_checkpoint(TRUNCATE)');
+      // Pages copied before the failure equal their WAL versions, and the WAL is cut only after
+      // every page is in the database file: a failed checkpoint loses nothing.
+      throw this.#error(e, 'PRAGMA wal_checkpoint(TRUNCATE)', 'the checkpoint stopped and the log was kept: nothing was lost; free some space and checkpoint again');
     }
+  }
+
+  /**
+   * After a write: checkpoints a local database whose WAL has grown past autoCheckpointBytes
+   * (synced databases: the engine's afterWrite). The write has committed by now, so a checkpoint
+   * refused for lack of space does not fail it: the log stays, and the next write tries again.
+   */
+  afterWrite(): void {
+    const files = this.#files;
+    if (!files || this.#options.storage !== 'opfs' || !this.isAutocommit()) return;
+    const walSize = files.wal.size();
+    this.#reserveDatabaseFile(files, walSize);
+    const limit = this.#options.autoCheckpointBytes ?? 0;
+    if (limit <= 0 || walSize <= limit) return;
+    try {
+      this.checkpoint();
+    } catch (e) {
+      if (!isWalsyncError(e, 'QUOTA_EXCEEDED')) throw e;
+    }
+  }
+
+  /**
+   * A checkpoint copies the log into the database file, which must grow to the database's size:
+   * near the storage quota that growth is refused, and the log, the one thing a checkpoint would
+   * free, stays. So the file is grown ahead, while writing (the growth a write would need anyway
+   * shows up here first): then a checkpoint only overwrites and shrinks, which needs no new space.
+   * Checked every RESERVE_STEP bytes of log, with that much room to spare; the checkpoint cuts
+   * the file back to the exact size. SQLite takes the database size from the log and the header,
+   * never from the file's length, so the zeros past the end are never read.
+   */
+  #reserveDatabaseFile(files: DatabaseFiles, walSize: number): void {
+    if (walSize >= this.#reservedAtWalSize && walSize < this.#reservedAtWalSize + RESERVE_STEP) return;
+    this.#reservedAtWalSize = walSize;
+    const needed = Number(this.connection.selectValue('PRAGMA page_count') ?? 0) * PAGE_SIZE;
+    if (files.db.size() >= needed + RESERVE_STEP) return;
+    try {
+      files.db.truncate(needed + RESERVE_STEP);
+    } catch (e) {
+      // Out of space: the write itself committed; the next write (or checkpoint) reports it.
+      if (!isQuotaError(e)) throw e;
+      this.#reservedAtWalSize = -RESERVE_STEP;
+    }
+  }
+
+  /**
+   * The error to report for `e`, thrown by SQLite or storage during `operation` (SQL, or what the
+   * engine was doing); a quota failure becomes QUOTA_EXCEEDED, its message ending with `outcome`.
+   */
+  describeError(e: unknown, operation: string, outcome: string): unknown {
+    return this.#error(e, operation, outcome);
   }
 
   localStats(): LocalStats {
@@ -256,13 +334,16 @@ export class LocalDatabase {
   }
 
   #runOnce(sql: string): void {
-    const stmt = this.connection.prepare(sql);
+    const db = this.connection;
+    const stmt = this.#guarded(() => db.prepare(sql));
     try {
-      this.#observe(sql, () => {
-        while (stmt.step()) {
-          /* drain */
-        }
-      });
+      this.#observe(sql, () =>
+        this.#guarded(() => {
+          while (stmt.step()) {
+            /* drain */
+          }
+        }),
+      );
     } finally {
       stmt.finalize();
     }
@@ -272,11 +353,17 @@ export class LocalDatabase {
     return this.#observer ? this.#observer.around(sql, run) : run();
   }
 
+  /** App SQL: a cached statement is re-prepared inside step() after a schema change, so both are guarded. */
+  #guarded<T>(work: () => T): T {
+    return this.#observer?.guard ? this.#observer.guard(work) : work();
+  }
+
   #withStatement<T>(sql: string, args: BindArgs, use: (stmt: PreparedStatement) => T): T {
     const stmt = this.#prepareCached(sql);
     try {
       bindArgs(this.#runtime.sqlite3, stmt, args, sql);
-      return this.#observe(sql, () => use(stmt));
+      this.#totalChangesBefore = this.#totalChanges();
+      return this.#observe(sql, () => this.#guarded(() => use(stmt)));
     } catch (e) {
       throw this.#error(e, sql);
     } finally {
@@ -302,7 +389,7 @@ export class LocalDatabase {
           { context: { sql } },
         );
       }
-      const stmt = db.prepare(sql);
+      const stmt = this.#guarded(() => db.prepare(sql));
       this.#statements.add(sql, stmt);
       return stmt;
     } catch (e) {
@@ -310,10 +397,16 @@ export class LocalDatabase {
     }
   }
 
+  #totalChanges(): number {
+    return Number(this.#runtime.sqlite3.capi.sqlite3_total_changes(this.connection.pointer!));
+  }
+
   #runResult(stmt: PreparedStatement): RunResult {
     const { capi } = this.#runtime.sqlite3;
     const db = this.connection.pointer!;
-    const readonly = capi.sqlite3_stmt_readonly(stmt.pointer!) !== 0;
+    // sqlite3_changes() keeps the count of the last INSERT/UPDATE/DELETE through other statements
+    // (VACUUM, DDL): a statement that changed no row reports 0.
+    const readonly = capi.sqlite3_stmt_readonly(stmt.pointer!) !== 0 || this.#totalChanges() === this.#totalChangesBefore;
     const rowid = capi.sqlite3_last_insert_rowid(db) as number | bigint;
     return {
       changes: readonly ? 0 : Number(capi.sqlite3_changes(db)),
@@ -324,14 +417,16 @@ export class LocalDatabase {
     };
   }
 
-  #error(e: unknown, sql: string): unknown {
+  #error(e: unknown, sql: string, outcome = 'the statement was rolled back'): unknown {
     const converted = toWalsyncError(this.#runtime.sqlite3, this.#db, e, sql);
     const failure = this.#runtime.vfs.takeLastFailure();
-    if (failure && isQuotaError(failure.error)) {
-      return new WalsyncError('QUOTA_EXCEEDED', 'the browser refused to store more data for this site (storage quota exceeded); the statement was rolled back', {
+    // Through SQLite the VFS keeps the browser's error; walsync's own file writes throw it directly.
+    const quota = isQuotaError(e) ? e : failure && isQuotaError(failure.error) ? failure.error : null;
+    if (quota) {
+      return new WalsyncError('QUOTA_EXCEEDED', `the browser refused to store more data for this site (storage quota exceeded); ${outcome}`, {
         sqliteCode: converted instanceof WalsyncError ? converted.sqliteCode : undefined,
-        context: { sql: sql.slice(0, 500), file: failure.file },
-        cause: failure.error,
+        context: { sql: sql.slice(0, 500), file: failure?.file },
+        cause: quota,
       });
     }
     return converted;
@@ -366,6 +461,9 @@ async function openOpfsDatabaseFiles(runtime: SqliteRuntime, path: string, lockW
   runtime.vfs.registerFile(`${name}-journal`, files.journal);
   return files;
 }
+
+/** Log growth between two reservations of database-file space, and the room kept ahead (256 KiB). */
+const RESERVE_STEP = 256 * 1024;
 
 export function closeDatabaseFiles(runtime: SqliteRuntime, files: DatabaseFiles): void {
   closeFiles(runtime, files);

@@ -22,6 +22,8 @@ export interface OpenRequest {
    * same path: the browser releases a stopped worker's files asynchronously.
    */
   readonly lockWaitMs?: number;
+  /** Local OPFS databases checkpoint once their WAL grows past this many bytes (0 or absent: never; synced ones use SyncConfig's). */
+  readonly autoCheckpointBytes?: number;
   /** Present for databases that sync; absent for local-only ones. */
   readonly sync?: SyncConfig;
 }

@@ -229,11 +229,12 @@ export class WorkerHost implements WorkerApi {
     return this.#engine;
   }
 
-  /** A user statement; afterwards a synced database may checkpoint if its WAL grew too large. */
+  /** A user statement; afterwards the database may checkpoint if its WAL grew too large. */
   #write<T>(op: () => T): Promise<T> {
     return this.#serial(async () => {
       const result = op();
-      await this.#engine?.afterWrite();
+      if (this.#engine) await this.#engine.afterWrite();
+      else this.#database?.afterWrite();
       return result;
     });
   }

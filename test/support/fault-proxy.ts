@@ -43,7 +43,13 @@ export type Fault =
    * whole length-delimited messages (default 1: the `/pull-updates` header), then the rest of the
    * real body one byte every `intervalMs`, until it is all sent or the client goes away.
    */
-  | { kind: 'trickle'; intervalMs: number; messages?: number };
+  | { kind: 'trickle'; intervalMs: number; messages?: number }
+  /**
+   * `/pull-updates`: announce a database of 2^31-1 pages, and after the real answer keep sending
+   * page messages with ever higher page numbers (copies of its first page) until the client hangs
+   * up: a server streaming without end.
+   */
+  | { kind: 'endless' };
 
 export interface FaultRule {
   /** Exact request path, e.g. `/pull-updates` or `/v2/pipeline`. */
@@ -206,6 +212,10 @@ export async function startFaultProxy(target: string, options: FaultProxyOptions
         res.writeHead(answer.status, { ...headers, 'content-length': String(answer.body.length) });
         res.write(part, () => setTimeout(() => req.socket.destroy(), 20));
       }
+      return;
+    }
+    if (fault?.kind === 'endless') {
+      await streamEndlessly(res, answer.status, headers, answer.body);
       return;
     }
     if (fault?.kind === 'trickle') {
@@ -398,6 +408,37 @@ function pageFields(message: Uint8Array): { pageId: number; data: Uint8Array } {
     }
   }
   return { pageId, data };
+}
+
+/** Writes `body` (announcing a huge database), then ever more page messages, until the client goes away (capped at 1 GiB). */
+async function streamEndlessly(res: ServerResponse, status: number, headers: Record<string, string>, body: Buffer): Promise<void> {
+  const messages = splitMessages(body);
+  const first = messages[1];
+  if (!first) throw new Error('fault proxy: the /pull-updates answer has no page to repeat');
+  const { data } = pageFields(first);
+  // Appended fields win in protobuf: db_size (field 2) large enough for every page sent.
+  messages[0] = Buffer.concat([messages[0]!, Buffer.from([0x10]), varint(0x7fffffff)]);
+  const start = joinMessages(messages);
+  res.writeHead(status, headers); // no Content-Length: chunked, never ends
+  res.write(start);
+  let closed = false;
+  let wake: (() => void) | null = null;
+  res.once('close', () => {
+    closed = true;
+    wake?.();
+  });
+  for (let pgno = 1_000_000, sent = start.length; !closed && sent < 2 ** 30; pgno++) {
+    const message = Buffer.concat([varint(1 << 3), varint(pgno), varint((2 << 3) | 2), varint(data.length), Buffer.from(data)]);
+    const chunk = joinMessages([message]);
+    sent += chunk.length;
+    if (!res.write(chunk)) {
+      await new Promise<void>((resolve) => {
+        wake = resolve;
+        res.once('drain', resolve);
+      });
+    }
+  }
+  res.destroy();
 }
 
 function rewritePageSize(body: Buffer, size: number, index: number): Buffer {

@@ -9,7 +9,8 @@ import type { Database } from '@sqlite.org/sqlite-wasm';
 import { CDC_TABLE, ChangeType } from './cdc-log.js';
 import { type TableInfo, listSyncedTables, quoteId, quoteLiteral, readTableInfo, rowidName } from './table-info.js';
 
-const TRIGGER_PREFIX = 'walsync_cdc_';
+/** Names of the capture triggers start with it (the guard keeps app SQL off them). */
+export const TRIGGER_PREFIX = 'walsync_cdc_';
 
 /**
  * Drops every capture trigger and creates them again for the user's tables now. Tables in

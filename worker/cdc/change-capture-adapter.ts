@@ -10,6 +10,7 @@
  * do not leave room for.
  */
 import type { Database, Sqlite3Static } from '@sqlite.org/sqlite-wasm';
+import { WalsyncError } from '../errors.js';
 import type { CapturedChange, ChangeCapture } from '../engine/change-capture.js';
 import type { PushStatement } from '../engine/remote.js';
 import { type LoggedChange, type NetRowChange, addressOf, netChanges } from '../engine/net-changes.js';
@@ -18,6 +19,7 @@ import { registerCaptureFunctions } from './capture-functions.js';
 import { refreshCaptureTriggers } from './capture-triggers.js';
 import { CREATE_CDC_TABLE, ChangeType, type CdcRow, countCdcRowsAfter, deleteCdcRows, insertSchemaChange, maxTxnId, readCdcRows } from './cdc-log.js';
 import { type EngineValue, toSqlValue } from '../sql/sql-value.js';
+import { InternalTableGuard } from './internal-table-guard.js';
 import { decodeRecord } from './record.js';
 import { type ChangeStatement, changedColumns, rowChangeSql } from './row-change-sql.js';
 import {
@@ -55,6 +57,20 @@ export function createChangeCapture(sqlite3: Sqlite3Static, tablesIgnore: readon
   return new TriggerChangeCapture(sqlite3, new Set(tablesIgnore));
 }
 
+const VACUUM = /^VACUUM\b/i;
+
+/**
+ * VACUUM may renumber the rowids of tables without an INTEGER PRIMARY KEY, by which sync addresses
+ * their rows (no trigger sees it), and shrinking the file drops pages the synced base still needs.
+ */
+function vacuumRefused(sql: string): WalsyncError {
+  return new WalsyncError(
+    'INVALID_ARGUMENT',
+    'VACUUM is not available on a synced database: it can renumber the rowids by which sync addresses rows, and shrinking the file would drop pages the synced state still needs',
+    { context: { sql: sql.slice(0, 500) } },
+  );
+}
+
 const CHANGE_TYPES: Record<number, 'insert' | 'update' | 'delete'> = {
   [ChangeType.insert]: 'insert',
   [ChangeType.update]: 'update',
@@ -69,19 +85,26 @@ class TriggerChangeCapture implements ChangeCapture<CdcChange> {
   #nextTxn = 1;
   /** Table definitions by name, valid until the next schema change or reopen. */
   #tables = new Map<string, TableInfo | null>();
+  readonly #guard: InternalTableGuard;
 
   constructor(sqlite3: Sqlite3Static, ignore: ReadonlySet<string>) {
     this.#sqlite3 = sqlite3;
     this.#ignore = ignore;
+    this.#guard = new InternalTableGuard(sqlite3);
   }
 
   enable(db: Database): void {
     db.exec(CREATE_CDC_TABLE);
     registerCaptureFunctions(this.#sqlite3, db, () => this.#txnId());
     refreshCaptureTriggers(db, this.#ignore);
+    this.#guard.install(db);
     this.#tables.clear();
     this.#txn = null;
     this.#nextTxn = Math.max(this.#nextTxn, maxTxnId(db) + 1);
+  }
+
+  guard<T>(_db: Database, work: () => T): T {
+    return this.#guard.run(work);
   }
 
   around<T>(db: Database, sql: string, run: () => T): T {
@@ -90,6 +113,7 @@ class TriggerChangeCapture implements ChangeCapture<CdcChange> {
     if (autocommit) this.#txn = null;
     // Every statement of a synced database passes here: strip its leading comments once.
     const text = stripLeadingComments(sql);
+    if (VACUUM.test(text)) throw vacuumRefused(text);
     const setting = headerSettingOf(text);
     if (setting) return this.#aroundHeaderSetting(db, setting, autocommit, run);
     if (!looksLikeSchemaChange(text)) return run();

@@ -24,6 +24,11 @@ export interface CapturedChange {
 export interface ChangeCapture<C extends CapturedChange = CapturedChange> {
   /** Creates the change log if needed and starts capturing on this connection. */
   enable(db: Database): void;
+  /**
+   * Runs app work (preparing or stepping one app statement) with walsync's own tables protected:
+   * writes and DDL on them are refused with INVALID_ARGUMENT.
+   */
+  guard<T>(db: Database, work: () => T): T;
   /** Runs one user statement, recording it if it changes the schema. */
   around<T>(db: Database, sql: string, run: () => T): T;
   /** Changes with id > afterChangeId, oldest first. Works on a read-only (snapshot) connection. */

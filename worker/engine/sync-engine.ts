@@ -173,7 +173,10 @@ export class SyncEngine {
       const intent = ChangesFileReader.open(files.changes, PAGE_SIZE)?.intent() ?? meta.pullIntent;
       if (intent) await engine.#recoverPull(intent);
       deps.capture.enable(local.connection);
-      local.setStatementObserver({ around: (sql, run) => deps.capture.around(local.connection, sql, run) });
+      local.setStatementObserver({
+        around: (sql, run) => deps.capture.around(local.connection, sql, run),
+        guard: (work) => deps.capture.guard(local.connection, work),
+      });
     } catch (e) {
       local.close();
       throw e;
@@ -210,7 +213,15 @@ export class SyncEngine {
     this.#download = null;
     this.#assertNoReseedPending();
     const remote = this.#deps.remoteFor(url);
-    const changes = await this.#downloadChanges(remote);
+    let changes: ChangesFileReader;
+    try {
+      changes = await this.#downloadChanges(remote);
+    } catch (e) {
+      // An unfinished download is of no use: give its space back (a server streaming pages
+      // without end stops here too, at the quota).
+      this.#deps.files.changes.truncate(0);
+      throw this.#storageError(e, 'pull download', 'the pull was not applied and nothing changed here');
+    }
     // "Nothing changed" under a new revision: harmless on a server whose state moved on without a
     // page (no page changed means its first page is still ours), but it is also what a server that
     // was reset answers, and pulling later changes of another database onto ours would corrupt it.
@@ -277,9 +288,13 @@ export class SyncEngine {
       applyPullPlan(log, state, plan, salts);
     } catch (e) {
       // Nothing durable happened unless the commit frame was flushed; #recoverPull sorts out which.
+      const error = this.#storageError(e, 'pull apply', 'the pull was undone and nothing changed here');
+      this.#dropUnfinishedCommitGroup(intent);
       this.#local.reopenConnection();
       await this.#recoverPull(intent);
-      throw e;
+      // The reopened connection needs its capture triggers, whichever way the recovery went.
+      this.#deps.capture.enable(this.#local.connection);
+      throw error;
     }
     killPoint('pull:applied');
     await this.#finishPull(intent);
@@ -408,9 +423,10 @@ export class SyncEngine {
         }
       }
     } catch (e) {
+      const error = this.#storageError(e, 'pull replay', 'the pull was undone and nothing changed here');
       await this.#undoPull(intent);
       // A pulled state SQLite finds malformed is another database's pages over ours.
-      throw isCorruption(e) ? serverResetError(intent.revision, this.#meta.revision, e) : e;
+      throw isCorruption(e) ? serverResetError(intent.revision, this.#meta.revision, e) : error;
     }
     killPoint('pull:replayed');
     // The base now lives in WAL frames ≤ applyEndFrame; the saved pre-images are obsolete.
@@ -473,8 +489,11 @@ export class SyncEngine {
           batch.forEach((change, i) => {
             for (const stmt of capture.replayStatements(db, change, results[i]!)) {
               try {
-                capture.around(db, stmt.sql, () => runWithValues(runtime.sqlite3, db, stmt.sql, stmt.args));
+                // Guarded like app SQL: a transform's rewrite is the app's SQL too.
+                capture.around(db, stmt.sql, () => capture.guard(db, () => runWithValues(runtime.sqlite3, db, stmt.sql, stmt.args)));
               } catch (e) {
+                const storage = this.#storageError(e, stmt.sql, 'the pull was undone and nothing changed here');
+                if (isWalsyncError(storage, 'QUOTA_EXCEEDED')) throw storage;
                 throw new WalsyncError('SQLITE_ERROR', `a local change could not be replayed on the pulled data: ${sqliteMessage(e)} (change ${describeIds(change)} on table ${change.tableName}); the pull was undone: fix the row locally, or discard the change (discardChange) or skip or rewrite it with transform`, {
                   context: { changeId: change.changeId, changeIds: [...change.changeIds], tableName: change.tableName, sql: stmt.sql },
                   cause: e,
@@ -797,14 +816,21 @@ export class SyncEngine {
 
   async checkpoint(): Promise<{ framesCheckpointed: number }> {
     this.#assertNoTransaction('checkpoint');
-    const result = checkpointSyncedDatabase({
-      connection: this.#local.connection,
-      log: this.#log(),
-      revert: this.#revert,
-      watermark: this.#meta.watermark,
-      basePages: this.#meta.basePages,
-      step: (name) => killPoint(`checkpoint:${name}`),
-    });
+    let result: ReturnType<typeof checkpointSyncedDatabase>;
+    try {
+      result = checkpointSyncedDatabase({
+        connection: this.#local.connection,
+        log: this.#log(),
+        revert: this.#revert,
+        watermark: this.#meta.watermark,
+        basePages: this.#meta.basePages,
+        step: (name) => killPoint(`checkpoint:${name}`),
+      });
+    } catch (e) {
+      // The revert store counts its pages only once they are all written, and the WAL is cut only
+      // after every page is in the database file: a failed checkpoint loses nothing.
+      throw this.#storageError(e, 'PRAGMA wal_checkpoint(TRUNCATE)', 'the checkpoint stopped and the log was kept: nothing was lost; free some space and checkpoint again');
+    }
     await this.#saveMeta({ ...this.#meta, watermark: result.watermark });
     return { framesCheckpointed: result.framesCheckpointed };
   }
@@ -813,7 +839,12 @@ export class SyncEngine {
   async afterWrite(): Promise<void> {
     const limit = this.#deps.config.autoCheckpointBytes;
     if (limit > 0 && this.#deps.files.wal.size() > limit && this.#local.isAutocommit()) {
-      await this.checkpoint();
+      try {
+        await this.checkpoint();
+      } catch (e) {
+        // The write has committed: out of space, the log stays and the next write tries again.
+        if (!isWalsyncError(e, 'QUOTA_EXCEEDED')) throw e;
+      }
     }
   }
 
@@ -841,6 +872,26 @@ export class SyncEngine {
   #clearChanges(): void {
     this.#deps.files.changes.truncate(0);
     this.#deps.files.changes.flush();
+  }
+
+  /** `e` as reported to the app: quota failures (through SQLite or our own file writes) as QUOTA_EXCEEDED. */
+  #storageError(e: unknown, operation: string, outcome: string): unknown {
+    return this.#local.describeError(e, operation, outcome);
+  }
+
+  /**
+   * After a failed append of the pull's commit group (out of space, typically): if its commit
+   * frame is not in the log, cut the frames that did get written, giving their space back.
+   * SQLite would ignore them anyway (no commit frame); a durable group is left for #recoverPull.
+   */
+  #dropUnfinishedCommitGroup(intent: PullIntent): void {
+    try {
+      const log = this.#log();
+      const state = log.state();
+      if (state.frames < intent.applyEndFrame && this.#deps.files.wal.size() > 0) log.truncateAt(Math.min(state.frames, intent.localEndFrame), state);
+    } catch {
+      // Best effort: the frames are harmless where they are.
+    }
   }
 
   async #saveMeta(meta: SyncMetadata): Promise<void> {
