@@ -76,8 +76,20 @@ function syncCallbacks(sync: ResolvedSyncOptions): SyncCallbacks {
     },
     async fetch(request) {
       const fetchImpl = sync.fetch ?? globalThis.fetch.bind(globalThis);
-      const response = await fetchImpl(request.url, { method: request.method, headers: request.headers, body: request.body as Uint8Array<ArrayBuffer> });
-      const body = await response.arrayBuffer();
+      let response: Response;
+      let body: ArrayBuffer;
+      try {
+        response = await fetchImpl(request.url, { method: request.method, headers: request.headers, body: request.body as Uint8Array<ArrayBuffer> });
+        body = await response.arrayBuffer();
+      } catch (e) {
+        // What the app's fetch throws is a failure to reach the server (as a browser fetch's
+        // TypeError is), not a bug of ours: typed here, before it crosses to the worker.
+        if (e instanceof WalsyncError) throw e;
+        throw new WalsyncError('NETWORK_ERROR', `could not reach the sync server through the "fetch" option: ${(e as Error)?.message ?? String(e)}`, {
+          context: { url: request.url },
+          cause: e,
+        });
+      }
       return transfer(
         { status: response.status, statusText: response.statusText, headers: [...response.headers.entries()], body },
         [body],
