@@ -4,6 +4,8 @@ import { WalsyncError, isWalsyncError } from '../worker/errors.js';
 import type { BatchRequest, BatchResults, BindArgs, PendingChange, RunResult, SyncStats, WorkerApi } from '../worker/rpc.js';
 import { type Row, toRow, toRows } from './rows.js';
 import { type WorkerChannel, releaseChannel } from './worker-channel.js';
+import { LiveQuery, type WatchOptions, liveIterator } from './live-query.js';
+import { type TablesChangedListener, tableChangesOf } from './table-changes.js';
 
 /** Runs one worker call, under whatever exclusion the caller needs. */
 interface Executor {
@@ -176,6 +178,8 @@ export class Database {
    * transaction holds (which would wait forever when the call comes from the transaction's own fn).
    */
   #openTransaction: Executor | null = null;
+  /** Watches and table listeners of this handle, stopped by close(). */
+  readonly #live = new Set<() => void>();
 
   /** @internal */
   constructor(channel: WorkerChannel, path: string, memory: boolean, syncUrl: SyncUrlSource | null = null) {
@@ -401,11 +405,105 @@ export class Database {
     await this.#executor.call((api) => api.checkpoint());
   }
 
+  /**
+   * Calls `listener` once per committed transaction, batch or pull that changed tables (never per
+   * row; an explicit transaction at its COMMIT; a rolled-back one never), with the set of table
+   * names it changed and its source (`'local'`, `'pull'`, `'sync'`). Handles of the same path hear
+   * each other's changes. Returns the function that stops listening; `close()` stops it too.
+   */
+  onTablesChanged(listener: TablesChangedListener): () => void {
+    if (typeof listener !== 'function') throw new WalsyncError('INVALID_ARGUMENT', 'onTablesChanged() takes a function');
+    if (this.#closed) throw new WalsyncError('DATABASE_CLOSED', 'the database is closed', { context: { path: this.path } });
+    const { unsubscribe, ready } = tableChangesOf(this.channel).subscribe(listener);
+    ready.catch(() => undefined);
+    const stop = (): void => {
+      unsubscribe();
+      this.#live.delete(stop);
+    };
+    this.#live.add(stop);
+    return stop;
+  }
+
+  /**
+   * A live query: runs `sql` (a read-only statement) at once, then again whenever a table it reads
+   * changes (local writes, pulls), and calls `callback` with the rows whenever they differ from the
+   * rows it got last (so a write that leaves the result as it was calls nothing). Runs never join an
+   * open `transaction()`: they wait for it to end. A change arriving while a run is in flight runs
+   * the query once more afterwards, so the last change is never missed. Returns the function that
+   * stops the watch; `close()` stops it too.
+   *
+   * ```ts
+   * const stop = db.watch('SELECT * FROM todos WHERE done = ?', [0], (rows) => render(rows));
+   * ```
+   */
+  watch(sql: string, args: readonly unknown[] | Readonly<Record<string, unknown>> | undefined, callback: (rows: Row[]) => void, options?: WatchOptions): () => void;
+  /**
+   * The same as an async iterable: `for await (const rows of db.watch(sql, args)) render(rows)`.
+   * Each step gives the newest result not seen yet; `break` stops the watch; a failing query throws.
+   */
+  watch(sql: string, args?: readonly unknown[] | Readonly<Record<string, unknown>>): AsyncIterableIterator<Row[]>;
+  watch(
+    sql: string,
+    args?: readonly unknown[] | Readonly<Record<string, unknown>>,
+    callback?: (rows: Row[]) => void,
+    options: WatchOptions = {},
+  ): (() => void) | AsyncIterableIterator<Row[]> {
+    if (typeof sql !== 'string') throw new WalsyncError('INVALID_ARGUMENT', 'watch() takes an SQL string');
+    if (callback !== undefined && typeof callback !== 'function') throw new WalsyncError('INVALID_ARGUMENT', 'watch(): the callback must be a function');
+    if (this.#closed) throw new WalsyncError('DATABASE_CLOSED', 'the database is closed', { context: { path: this.path } });
+    const bind = normalizeArgs(args === undefined ? [] : [args]);
+    if (callback === undefined) return liveIterator((deliver, fail, ended) => this.#startLiveQuery(sql, bind, deliver, fail, ended));
+    const onError = options.onError ?? ((e: WalsyncError) => console.error('walsync watch() failed:', e));
+    return this.#startLiveQuery(
+      sql,
+      bind,
+      (rows) => {
+        try {
+          callback(rows);
+        } catch (e) {
+          // The app's callback failing must not stop the watch; report it like an uncaught error.
+          setTimeout(() => {
+            throw e;
+          });
+        }
+      },
+      onError,
+      () => undefined,
+    );
+  }
+
+  #startLiveQuery(sql: string, bind: BindArgs, deliver: (rows: Row[]) => void, fail: (e: WalsyncError) => void, ended: () => void): () => void {
+    if (this.#closed) {
+      ended();
+      return () => undefined;
+    }
+    const channel = this.channel;
+    const closed = (): WalsyncError => new WalsyncError('DATABASE_CLOSED', 'the database is closed', { context: { path: this.path } });
+    const query: LiveQuery = new LiveQuery(
+      {
+        // The lock, never the open transaction's executor: a re-run waits for the transaction to end.
+        run: () => (this.#closed ? Promise.reject(closed()) : channel.lock.run(() => (this.#closed ? Promise.reject(closed()) : channel.call((api) => api.watchQuery(sql, bind))))),
+        subscribe: (listener) => tableChangesOf(channel).subscribe(listener),
+      },
+      deliver,
+      fail,
+      () => {
+        this.#live.delete(stop);
+        ended();
+      },
+    );
+    const stop = (): void => query.stop();
+    this.#live.add(stop);
+    query.start();
+    return stop;
+  }
+
   /** Closes this handle. The database closes when every handle for its path in this tab is closed. */
   async close(): Promise<void> {
     if (this.#closed) return;
     if (this.#openTransaction) throw insideTransaction('close()');
     this.#closed = true;
+    for (const stop of [...this.#live]) stop();
     await this.channel.lock.run(() => releaseChannel(this.channel));
   }
 }

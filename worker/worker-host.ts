@@ -30,11 +30,14 @@ import { IdbMetadataStore } from './engine/metadata.js';
 import type { SyncRemote } from './engine/remote.js';
 import { SyncEngine } from './engine/sync-engine.js';
 import { proxiedFetch } from './protocol/proxied-fetch.js';
+import { type TableChangeSource, type TablesChangedMessage, TableChangeTracker, tablesRead } from './table-changes.js';
 
 export class WorkerHost implements WorkerApi {
   #database: LocalDatabase | null = null;
   #engine: SyncEngine | null = null;
   #tail: Promise<unknown> = Promise.resolve();
+  /** Set once the page asks for table change notices (live queries); until then no hook costs anything. */
+  #tableChanges: TableChangeTracker | null = null;
 
   open(request: OpenRequest, callbacks?: SyncCallbacks): Promise<OpenResult> {
     return this.#serial(async () => {
@@ -141,7 +144,19 @@ export class WorkerHost implements WorkerApi {
   }
 
   pullApply(): Promise<boolean> {
-    return this.#serial(() => this.#syncEngine().applyPull());
+    return this.#serial(async () => {
+      this.#trackConnection();
+      let changed = false;
+      try {
+        changed = await this.#syncEngine().applyPull();
+        // Pages are installed physically, not row by row: which tables they belong to is not known.
+        if (changed) this.#tableChanges?.markAllChanged();
+        return changed;
+      } finally {
+        this.#trackConnection();
+        this.#noticeTableChanges('pull');
+      }
+    });
   }
 
   pushBegin(url: string): Promise<void> {
@@ -157,7 +172,29 @@ export class WorkerHost implements WorkerApi {
   }
 
   pushFinish(): Promise<void> {
-    return this.#serial(() => this.#syncEngine().finishPush());
+    return this.#serial(async () => {
+      this.#trackConnection();
+      try {
+        await this.#syncEngine().finishPush();
+      } finally {
+        this.#noticeTableChanges('sync');
+      }
+    });
+  }
+
+  enableTableChangeNotices(): Promise<void> {
+    return this.#serial(() => {
+      if (!this.#tableChanges) this.#tableChanges = new TableChangeTracker(this.#open().runtime.sqlite3);
+      this.#trackConnection();
+    });
+  }
+
+  watchQuery(sql: string, args: BindArgs): Promise<QueryResult & { tables: string[] }> {
+    return this.#serial(() => {
+      const db = this.#open();
+      const tables = tablesRead(db.runtime.sqlite3, db.connection, sql);
+      return { ...db.all(sql, args), tables };
+    });
   }
 
   stats(): Promise<SyncStats> {
@@ -215,10 +252,32 @@ export class WorkerHost implements WorkerApi {
   /** A user statement; afterwards a synced database may checkpoint if its WAL grew too large. */
   #write<T>(op: () => T): Promise<T> {
     return this.#serial(async () => {
-      const result = op();
+      this.#trackConnection();
+      let result: T;
+      try {
+        result = op();
+      } finally {
+        // Before the call's answer goes out, so the page learns of a commit no later than its caller.
+        this.#noticeTableChanges('local');
+      }
       await this.#engine?.afterWrite();
       return result;
     });
+  }
+
+  /** Keeps the change hooks on the connection in use (a pull or checkpoint may have reopened it). */
+  #trackConnection(): void {
+    if (this.#tableChanges && this.#database) this.#tableChanges.attach(this.#database.connection);
+  }
+
+  /** Posts the tables committed work changed since the last notice, if any (one notice per call). */
+  #noticeTableChanges(source: TableChangeSource): void {
+    const tracker = this.#tableChanges;
+    if (!tracker || !this.#database) return;
+    const tables = tracker.take(this.#database.connection);
+    if (!tables) return;
+    const message: TablesChangedMessage = { type: 'walsync:tables-changed', tables, source };
+    (globalThis as unknown as { postMessage(message: unknown): void }).postMessage(message);
   }
 
   /** Network work: waits for the operations queued before it to start (an open() must finish), then runs beside the queue. */
