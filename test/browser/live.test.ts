@@ -14,7 +14,7 @@ describe('table change notices and watch', () => {
       const db = await window.walsync.connect({ path: 'notice.db' });
       const notices: string[][] = [];
       const stop = db.onTablesChanged((tables, source) => notices.push([source, ...[...tables].sort()]));
-      await db.exec('CREATE TABLE a(id INTEGER PRIMARY KEY, v TEXT); CREATE TABLE b(k TEXT PRIMARY KEY, v TEXT) WITHOUT ROWID');
+      await db.exec('CREATE TABLE a(id INTEGER PRIMARY KEY, v TEXT); CREATE TABLE b(k TEXT PRIMARY KEY, v TEXT) WITHOUT ROWID; CREATE TABLE c(x)');
       const afterDdl = notices.length;
       notices.length = 0;
       let insideTx = -1;
@@ -29,7 +29,7 @@ describe('table change notices and watch', () => {
       notices.length = 0;
       await db
         .transaction(async (tx) => {
-          await tx.exec("INSERT INTO a(v) VALUES ('rolled back')");
+          await tx.exec("INSERT INTO c VALUES ('rolled back')");
           throw new Error('no');
         })()
         .catch(() => undefined);
