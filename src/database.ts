@@ -6,6 +6,8 @@ import { type Row, toRow, toRows } from './rows.js';
 import { type WorkerChannel, releaseChannel } from './worker-channel.js';
 import { LiveQuery, type WatchOptions, liveIterator } from './live-query.js';
 import { type TablesChangedListener, tableChangesOf } from './table-changes.js';
+import { type SyncStatus, type SyncStatusListener, syncStatusOf } from './sync-status.js';
+import { BackgroundSync, type BackgroundSyncOptions, resolveBackgroundSyncOptions } from './background-sync.js';
 
 /** Runs one worker call, under whatever exclusion the caller needs. */
 interface Executor {
@@ -180,6 +182,7 @@ export class Database {
   #openTransaction: Executor | null = null;
   /** Watches and table listeners of this handle, stopped by close(). */
   readonly #live = new Set<() => void>();
+  #backgroundSync: BackgroundSync | null = null;
 
   /** @internal */
   constructor(channel: WorkerChannel, path: string, memory: boolean, syncUrl: SyncUrlSource | null = null) {
@@ -293,7 +296,12 @@ export class Database {
    * `PUSH_REJECTED` naming the change; the change stays queued (skip or rewrite it with `transform`).
    */
   push(): Promise<void> {
-    return this.#sync('push', async (url, local, network) => {
+    return this.#push(false);
+  }
+
+  /** `fromLoop`: the background loop, which waits for an open transaction instead of refusing. */
+  #push(fromLoop: boolean): Promise<void> {
+    return this.#sync('push', fromLoop, async (url, local, network) => {
       await network((api) => api.pushBegin(url));
       while (await local((api) => api.pushPrepare())) await network((api) => api.pushSend());
       await local((api) => api.pushFinish());
@@ -305,7 +313,11 @@ export class Database {
    * nothing local is lost. Resolves true if the server had changes.
    */
   pull(): Promise<boolean> {
-    return this.#sync('pull', async (url, local, network) => {
+    return this.#pull(false);
+  }
+
+  #pull(fromLoop: boolean): Promise<boolean> {
+    return this.#sync('pull', fromLoop, async (url, local, network) => {
       await network((api) => api.pullDownload(url));
       return local((api) => api.pullApply());
     });
@@ -355,7 +367,11 @@ export class Database {
       return Promise.reject(new WalsyncError('SYNC_NOT_CONFIGURED', 'this database does not sync: connect() was called without a "url"', { context: { path: this.path } }));
     }
     // Not in the middle of a push: a chunk already prepared would send the change anyway.
-    return this.channel.syncLock.run(() => this.#executor.call((api) => api.discardChanges(ids)));
+    return this.channel.syncLock.run(async () => {
+      const discarded = await this.#executor.call((api) => api.discardChanges(ids));
+      void syncStatusOf(this.channel).refresh();
+      return discarded;
+    });
   }
 
   /**
@@ -363,8 +379,8 @@ export class Database {
    * database lock like any call (so they wait for an open transaction() to end), its network
    * phases do not, so queries go on while the server answers.
    */
-  #sync<T>(call: 'push' | 'pull', run: (url: string, local: PhaseCall, network: PhaseCall) => Promise<T>): Promise<T> {
-    if (this.#openTransaction) return Promise.reject(insideTransaction(`${call}()`));
+  #sync<T>(call: 'push' | 'pull', fromLoop: boolean, run: (url: string, local: PhaseCall, network: PhaseCall) => Promise<T>): Promise<T> {
+    if (this.#openTransaction && !fromLoop) return Promise.reject(insideTransaction(`${call}()`));
     if (!this.#syncUrl) {
       return Promise.reject(
         new WalsyncError('SYNC_NOT_CONFIGURED', 'this database does not sync: connect() was called without a "url"', {
@@ -372,18 +388,20 @@ export class Database {
         }),
       );
     }
+    const status = syncStatusOf(this.channel);
     let url: string | null;
     try {
       url = this.#syncUrl.current(call);
     } catch (e) {
+      status.failed(call, e);
       return Promise.reject(e);
     }
     if (url === null) {
-      return Promise.reject(
-        new WalsyncError('SYNC_PAUSED', 'sync is paused: the "url" function returned null, so there is no server to sync with yet', {
-          context: { path: this.path },
-        }),
-      );
+      const paused = new WalsyncError('SYNC_PAUSED', 'sync is paused: the "url" function returned null, so there is no server to sync with yet', {
+        context: { path: this.path },
+      });
+      status.failed(call, paused);
+      return Promise.reject(paused);
     }
     const channel = this.channel;
     const network: PhaseCall = (op) => {
@@ -396,7 +414,86 @@ export class Database {
       if (this.#closed) return Promise.reject(new WalsyncError('DATABASE_CLOSED', 'the database is closed', { context: { path: this.path } }));
       return channel.lock.run(() => channel.call(op));
     };
-    return channel.syncLock.run(() => run(url!, local, network));
+    return channel.syncLock.run(async () => {
+      status.began(call);
+      try {
+        const result = await run(url!, local, network);
+        status.succeeded(call);
+        return result;
+      } catch (e) {
+        status.failed(call, e);
+        throw e;
+      } finally {
+        void status.refresh();
+      }
+    });
+  }
+
+  /**
+   * Where sync stands now: connection, background loop, uploading/downloading, pending changes,
+   * last push and pull times, last error, revision, bootstrapped. A frozen snapshot, replaced at
+   * each change (so it can feed `useSyncExternalStore` as it is).
+   */
+  get syncStatus(): SyncStatus {
+    return syncStatusOf(this.channel).status;
+  }
+
+  /**
+   * Calls `listener` with every new status snapshot, in order (`uploading: true`, then the snapshot
+   * that ends it). While someone listens, the pending change count follows every local commit.
+   * Returns the unsubscribe function; `close()` unsubscribes too.
+   */
+  onSyncStatus(listener: SyncStatusListener): () => void {
+    if (typeof listener !== 'function') throw new WalsyncError('INVALID_ARGUMENT', 'onSyncStatus() takes a function');
+    if (this.#closed) throw new WalsyncError('DATABASE_CLOSED', 'the database is closed', { context: { path: this.path } });
+    const status = syncStatusOf(this.channel);
+    const unsubscribeStatus = status.subscribe(listener);
+    const stopTables = this.#syncUrl ? this.onTablesChanged((_t, source) => source === 'local' && void status.refresh()) : () => undefined;
+    const stop = (): void => {
+      unsubscribeStatus();
+      stopTables();
+      this.#live.delete(stop);
+    };
+    this.#live.add(stop);
+    return stop;
+  }
+
+  /**
+   * Starts background sync: a push soon after local commits (`pushDelayMs`, batched), a pull every
+   * `intervalMs`, failures retried with capped exponential backoff and jitter (`NETWORK_ERROR`,
+   * `SERVER_ERROR`, `IO_ERROR`, and `AUTH_FAILED` once, since the token function is asked again).
+   * Pauses while the browser is offline (resumes at its `online` event) or the `url` function
+   * returns null (asked again every `intervalMs`). Any other error (`PUSH_REJECTED`,
+   * `SERVER_RESET`, `PROTOCOL_ERROR`, a second `AUTH_FAILED`...) stops the loop: `syncStatus.loop`
+   * is then `'stopped'` and `syncStatus.lastError` says why; call `startSync()` again once fixed.
+   * Runs beside manual push/pull/sync, never at the same time as them. A running loop is restarted
+   * with the new options. `stopSync()` and `close()` stop it.
+   */
+  startSync(options?: BackgroundSyncOptions): void {
+    if (this.#closed) throw new WalsyncError('DATABASE_CLOSED', 'the database is closed', { context: { path: this.path } });
+    if (!this.#syncUrl) {
+      throw new WalsyncError('SYNC_NOT_CONFIGURED', 'this database does not sync: connect() was called without a "url"', { context: { path: this.path } });
+    }
+    const resolved = resolveBackgroundSyncOptions(options);
+    this.#backgroundSync?.stop();
+    const status = syncStatusOf(this.channel);
+    const loop = new BackgroundSync(
+      {
+        push: () => this.#push(true),
+        pull: () => this.#pull(true),
+        status,
+        onTablesChanged: (listener) => this.onTablesChanged(listener),
+      },
+      resolved,
+    );
+    this.#backgroundSync = loop;
+    loop.start();
+  }
+
+  /** Stops background sync (a push or pull in flight still finishes). */
+  stopSync(): void {
+    this.#backgroundSync?.stop();
+    this.#backgroundSync = null;
   }
 
   /** Folds the write-ahead log into the database file, keeping the log small. */
@@ -503,6 +600,7 @@ export class Database {
     if (this.#closed) return;
     if (this.#openTransaction) throw insideTransaction('close()');
     this.#closed = true;
+    this.stopSync();
     for (const stop of [...this.#live]) stop();
     await this.channel.lock.run(() => releaseChannel(this.channel));
   }

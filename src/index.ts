@@ -8,6 +8,8 @@ export type { ConnectOptions, SyncTimeouts } from './options.js';
 export { Database, Statement, Transaction, type BatchInput, type BatchResultSet, type TransactionMode } from './database.js';
 export type { Row } from './rows.js';
 export type { WatchOptions } from './live-query.js';
+export type { SyncStatus, SyncStatusListener } from './sync-status.js';
+export type { BackgroundSyncOptions } from './background-sync.js';
 export type { TableChangeSource, TablesChangedListener } from './table-changes.js';
 export { WalsyncError, isWalsyncError, type WalsyncErrorCode, type WalsyncErrorContext } from '../worker/errors.js';
 export type { BindArgs, DatabaseRowMutation, DatabaseRowTransformResult, PendingChange, RunResult, SqlValue, SyncStats } from '../worker/rpc.js';

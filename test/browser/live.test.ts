@@ -4,6 +4,8 @@
  */
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
+import { startSyncServer } from '../../scripts/sync-server.js';
+import { startFaultProxy } from '../support/fault-proxy.js';
 import { useSyncTestPage } from '../support/sync-test-page.js';
 
 const env = useSyncTestPage();
@@ -151,5 +153,219 @@ describe('table change notices and watch', () => {
     assert.ok(r.sources.includes('pull'), r.sources.join());
     assert.match(r.errors[0] ?? '', /^SQLITE_ERROR: no such table: missing/);
     assert.equal(r.writing.code, 'INVALID_ARGUMENT');
+  });
+});
+
+describe('sync status', () => {
+  test('a sync reports uploading then downloading, each ended, with times, pending count and revision', async () => {
+    const r = await env.page.evaluate(async (url) => {
+      const db = await window.walsync.connect({ path: 'status-sync.db', url, clientName: 'status' });
+      await db.exec('CREATE TABLE s(id INTEGER PRIMARY KEY)');
+      const events: string[] = [];
+      const snapshots: unknown[] = [];
+      const stop = db.onSyncStatus((st) => {
+        snapshots.push(st);
+        if (st.uploading && events.at(-1) !== 'up') events.push('up');
+        if (!st.uploading && events.at(-1) === 'up') events.push('up done');
+        if (st.downloading && events.at(-1) !== 'down') events.push('down');
+        if (!st.downloading && events.at(-1) === 'down') events.push('down done');
+      });
+      await db.exec('INSERT INTO s VALUES (1); INSERT INTO s VALUES (2)');
+      for (let i = 0; i < 400 && db.syncStatus.pendingChanges < 3; i++) await window.kit.sleep(25);
+      const pendingBefore = db.syncStatus.pendingChanges;
+      await db.sync();
+      for (let i = 0; i < 400 && db.syncStatus.pendingChanges !== 0; i++) await window.kit.sleep(25);
+      const after = db.syncStatus;
+      stop();
+      const frozen = Object.isFrozen(after);
+      await db.close();
+      return {
+        events,
+        pendingBefore,
+        after: { ...after, lastError: after.lastError?.code ?? null },
+        frozen,
+        sameWhileUnchanged: snapshots.length > 0,
+      };
+    }, env.server.url);
+    assert.deepEqual(r.events, ['up', 'up done', 'down', 'down done']);
+    assert.ok(r.pendingBefore >= 3, `pending ${r.pendingBefore}`);
+    assert.equal(r.after.pendingChanges, 0);
+    assert.equal(r.after.connection, 'connected');
+    assert.equal(r.after.uploading, false);
+    assert.equal(r.after.downloading, false);
+    assert.equal(r.after.lastError, null);
+    assert.equal(typeof r.after.lastPushAt, 'number');
+    assert.equal(typeof r.after.lastPullAt, 'number');
+    assert.equal(typeof r.after.revision, 'string');
+    assert.equal(r.after.bootstrapped, true);
+    assert.ok(r.frozen);
+  });
+
+  test('a failed pull reports its typed error and offline; a paused url reports paused', async () => {
+    const r = await env.page.evaluate(async (url) => {
+      let current: string | null = url;
+      const db = await window.walsync.connect({ path: 'status-fail.db', url: () => current, clientName: 'status' });
+      await db.pull();
+      current = 'http://127.0.0.1:9'; // nothing listens there
+      const failed = await window.kit.errorOf(() => db.pull());
+      const afterFailure = { connection: db.syncStatus.connection, error: db.syncStatus.lastError?.code, downloading: db.syncStatus.downloading };
+      current = null;
+      await window.kit.errorOf(() => db.push());
+      const paused = db.syncStatus.connection;
+      await db.close();
+      return { failed: failed.code, afterFailure, paused };
+    }, env.server.url);
+    assert.equal(r.failed, 'NETWORK_ERROR');
+    assert.deepEqual(r.afterFailure, { connection: 'offline', error: 'NETWORK_ERROR', downloading: false });
+    assert.equal(r.paused, 'paused');
+  });
+});
+
+describe('background sync', () => {
+  test('pushes a local commit and pulls another client’s change, eventually', async () => {
+    const r = await env.page.evaluate(async (url) => {
+      const a = await window.walsync.connect({ path: 'loop-a.db', url, clientName: 'a' });
+      await a.exec('CREATE TABLE loop_t(id INTEGER PRIMARY KEY, who TEXT)');
+      await a.push();
+      const b = await window.walsync.connect({ path: 'loop-b.db', url, clientName: 'b' });
+      a.startSync({ intervalMs: 200 });
+      b.startSync({ intervalMs: 200 });
+      const seenByB: unknown[] = [];
+      b.watch('SELECT id, who FROM loop_t ORDER BY id', [], (rows) => seenByB.push(rows));
+      const seenByA: unknown[] = [];
+      a.watch('SELECT id, who FROM loop_t ORDER BY id', [], (rows) => seenByA.push(rows));
+      await a.prepare('INSERT INTO loop_t VALUES (?, ?)').run(1, 'a');
+      await b.prepare('INSERT INTO loop_t VALUES (?, ?)').run(2, 'b');
+      const both = JSON.stringify([{ id: 1, who: 'a' }, { id: 2, who: 'b' }]);
+      for (let i = 0; i < 1200; i++) {
+        if (JSON.stringify(seenByA.at(-1)) === both && JSON.stringify(seenByB.at(-1)) === both) break;
+        await window.kit.sleep(25);
+      }
+      const result = { a: seenByA.at(-1), b: seenByB.at(-1), loopA: a.syncStatus.loop, pendingA: a.syncStatus.pendingChanges };
+      await a.close();
+      await b.close();
+      return { ...result, afterClose: a.syncStatus.loop };
+    }, env.server.url);
+    assert.deepEqual(r.a, [{ id: 1, who: 'a' }, { id: 2, who: 'b' }]);
+    assert.deepEqual(r.b, r.a);
+    assert.equal(r.loopA, 'running');
+    assert.equal(r.afterClose, 'off', 'close() stops the loop');
+  });
+
+  test('backs off on 5xx and recovers once the server answers again', async () => {
+    const proxy = await startFaultProxy(env.server.url);
+    try {
+      proxy.inject({ path: '/pull-updates', fault: { kind: 'status', status: 503, body: 'down for a moment' }, times: 3 });
+      const r = await env.page.evaluate(async (url) => {
+        const db = await window.walsync.connect({ path: 'loop-5xx.db', url, clientName: 'backoff', bootstrapIfEmpty: false });
+        const loops: string[] = [];
+        const errors: string[] = [];
+        db.onSyncStatus((st) => {
+          if (loops.at(-1) !== st.loop) loops.push(st.loop);
+          if (st.lastError && errors.at(-1) !== st.lastError.code) errors.push(st.lastError.code);
+        });
+        db.startSync({ intervalMs: 200, retryInitialMs: 50, retryMaxMs: 400 });
+        for (let i = 0; i < 1200 && !(db.syncStatus.lastPullAt !== null && db.syncStatus.loop === 'running'); i++) await window.kit.sleep(25);
+        const final = { loop: db.syncStatus.loop, lastError: db.syncStatus.lastError, bootstrapped: db.syncStatus.bootstrapped };
+        await db.close();
+        return { loops, errors, final };
+      }, proxy.url);
+      assert.equal(proxy.pendingFaults(), 0, 'every fault was met');
+      assert.deepEqual(r.errors, ['SERVER_ERROR']);
+      assert.ok(r.loops.includes('retrying'), r.loops.join());
+      assert.deepEqual(r.final, { loop: 'running', lastError: null, bootstrapped: true });
+    } finally {
+      await proxy.stop();
+    }
+  });
+
+  test('stops on AUTH_FAILED after asking the token function again, saying why', async () => {
+    const proxy = await startFaultProxy(env.server.url);
+    try {
+      proxy.inject({ path: '/pull-updates', fault: { kind: 'status', status: 401, body: 'bad token' }, times: 50 });
+      const r = await env.page.evaluate(async (url) => {
+        let asked = 0;
+        const db = await window.walsync.connect({
+          path: 'loop-auth.db',
+          url,
+          clientName: 'auth',
+          bootstrapIfEmpty: false,
+          authToken: () => {
+            asked++;
+            return null as unknown as string;
+          },
+        });
+        asked = 0;
+        db.startSync({ intervalMs: 100, retryInitialMs: 20, retryMaxMs: 50 });
+        for (let i = 0; i < 1200 && db.syncStatus.loop !== 'stopped'; i++) await window.kit.sleep(25);
+        const status = { loop: db.syncStatus.loop, error: db.syncStatus.lastError?.code };
+        const askedWhenStopped = asked;
+        await window.kit.sleep(500);
+        const askedLater = asked;
+        await db.close();
+        return { status, askedWhenStopped, askedLater };
+      }, proxy.url);
+      assert.deepEqual(r.status, { loop: 'stopped', error: 'AUTH_FAILED' });
+      const pulls = proxy.requests.filter((q) => q.path === '/pull-updates');
+      assert.equal(pulls.length, 2, 'the first try and one retry (with the token asked again)');
+      assert.ok(r.askedWhenStopped >= 2);
+      assert.equal(r.askedLater, r.askedWhenStopped, 'a stopped loop tries no more');
+    } finally {
+      await proxy.stop();
+    }
+  });
+
+  test('stops on SERVER_RESET, saying why', async () => {
+    const second = await startSyncServer();
+    try {
+      const r = await env.page.evaluate(
+        async ({ first, second }) => {
+          let current = first;
+          const db = await window.walsync.connect({ path: 'loop-reset.db', url: () => current, clientName: 'reset' });
+          await db.exec("CREATE TABLE loop_reset(id INTEGER PRIMARY KEY); INSERT INTO loop_reset VALUES (1)");
+          await db.sync();
+          current = second; // a fresh server: the database we synced with is gone
+          db.startSync({ intervalMs: 100, retryInitialMs: 20 });
+          for (let i = 0; i < 1200 && db.syncStatus.loop !== 'stopped'; i++) await window.kit.sleep(25);
+          const status = { loop: db.syncStatus.loop, error: db.syncStatus.lastError?.code };
+          const rows = await window.kit.dump(db, 'loop_reset');
+          await db.close();
+          return { status, rows };
+        },
+        { first: env.server.url, second: second.url },
+      );
+      assert.deepEqual(r.status, { loop: 'stopped', error: 'SERVER_RESET' });
+      assert.deepEqual(r.rows, [[1]]);
+    } finally {
+      await second.stop();
+    }
+  });
+
+  test('pauses while the browser is offline and syncs as soon as it is back online, with the status in order', async () => {
+    const r = await env.page.evaluate(async (url) => {
+      const db = await window.walsync.connect({ path: 'loop-offline.db', url, clientName: 'offline' });
+      await db.exec('CREATE TABLE off_t(id INTEGER PRIMARY KEY)');
+      const connections: string[] = [];
+      db.onSyncStatus((st) => {
+        if (connections.at(-1) !== st.connection) connections.push(st.connection);
+      });
+      // Long interval: only the `online` event can bring the next sync soon.
+      db.startSync({ intervalMs: 600_000, pushDelayMs: 0 });
+      // The first round (push, then pull) must be over before going offline.
+      for (let i = 0; i < 1200 && db.syncStatus.lastPullAt === null; i++) await window.kit.sleep(25);
+      window.dispatchEvent(new Event('offline'));
+      await db.exec('INSERT INTO off_t VALUES (1)');
+      await window.kit.sleep(500);
+      const whileOffline = { pending: db.syncStatus.pendingChanges, connection: db.syncStatus.connection };
+      window.dispatchEvent(new Event('online'));
+      for (let i = 0; i < 1200 && db.syncStatus.pendingChanges !== 0; i++) await window.kit.sleep(25);
+      const after = { pending: db.syncStatus.pendingChanges, connection: db.syncStatus.connection };
+      await db.close();
+      return { whileOffline, after, connections };
+    }, env.server.url);
+    assert.deepEqual(r.whileOffline, { pending: 1, connection: 'offline' });
+    assert.deepEqual(r.after, { pending: 0, connection: 'connected' });
+    const tail = r.connections.slice(r.connections.indexOf('offline'));
+    assert.deepEqual(tail, ['offline', 'unknown', 'connected']);
   });
 });
