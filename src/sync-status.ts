@@ -5,6 +5,7 @@
  */
 import { WalsyncError } from '../worker/errors.js';
 import type { SyncStats } from '../worker/rpc.js';
+import type { ProgressMessage } from '../worker/worker-host.js';
 import type { WorkerChannel } from './worker-channel.js';
 
 /** Where sync stands; `db.syncStatus` and `db.onSyncStatus()` hand out these (frozen) snapshots. */
@@ -161,6 +162,17 @@ export class SyncStatusTracker {
     );
   }
 
+  /** Progress from the worker; only while its push or pull runs (a late message changes nothing). */
+  progress(message: ProgressMessage): void {
+    const { download, upload } = this.#status;
+    if (message.kind === 'download') {
+      if (download?.receivedBytes === message.receivedBytes && download.totalBytes === message.totalBytes) return;
+      if (this.#status.downloading) this.update({ download: Object.freeze({ receivedBytes: message.receivedBytes, totalBytes: message.totalBytes }) });
+    } else if (this.#status.uploading && !(upload?.sentChanges === message.sentChanges && upload.totalChanges === message.totalChanges)) {
+      this.update({ upload: Object.freeze({ sentChanges: message.sentChanges, totalChanges: message.totalChanges }) });
+    }
+  }
+
   /** Reads pending changes and revision again; calls made meanwhile fold into one more read. */
   refresh(): Promise<void> {
     if (this.#refreshing) {
@@ -200,8 +212,10 @@ const trackers = new WeakMap<WorkerChannel, SyncStatusTracker>();
 export function syncStatusOf(channel: WorkerChannel): SyncStatusTracker {
   let tracker = trackers.get(channel);
   if (!tracker) {
-    tracker = new SyncStatusTracker(() => channel.lock.run(() => channel.call((api) => api.stats())));
+    const created = new SyncStatusTracker(() => channel.lock.run(() => channel.call((api) => api.stats())));
+    tracker = created;
     trackers.set(channel, tracker);
+    channel.onWorkerMessage('walsync:progress', (data) => created.progress(data as ProgressMessage));
     void tracker.refresh();
   }
   return tracker;

@@ -38,6 +38,11 @@ export class WorkerHost implements WorkerApi {
   #tail: Promise<unknown> = Promise.resolve();
   /** Set once the page asks for table change notices (live queries); until then no hook costs anything. */
   #tableChanges: TableChangeTracker | null = null;
+  /** The sync remote of each url, kept to read the bytes a download has received so far. */
+  readonly #remotes = new Map<string, SyncRemote>();
+  #remoteFor: ((url: string) => SyncRemote) | null = null;
+  /** Changes the push in flight had to send when it began (progress), or null. */
+  #pushTotal: number | null = null;
 
   open(request: OpenRequest, callbacks?: SyncCallbacks): Promise<OpenResult> {
     return this.#serial(async () => {
@@ -50,7 +55,7 @@ export class WorkerHost implements WorkerApi {
       } else {
         if (request.storage !== 'opfs') throw new WalsyncError('INVALID_ARGUMENT', 'only OPFS databases can sync');
         const files = await LocalDatabase.openFiles(runtime, request.path, request.lockWaitMs);
-        const remotes = new Map<string, SyncRemote>();
+        const remotes = this.#remotes;
         try {
           this.#engine = await SyncEngine.open({
             files,
@@ -58,7 +63,7 @@ export class WorkerHost implements WorkerApi {
             config: sync,
             capture: createChangeCapture(runtime.sqlite3, sync.tablesIgnore),
             callbacks,
-            remoteFor: (url) => {
+            remoteFor: (this.#remoteFor = (url) => {
               const known = remotes.get(url);
               if (known) return known;
               const remote = new HttpSyncRemote(
@@ -69,7 +74,7 @@ export class WorkerHost implements WorkerApi {
               );
               remotes.set(url, remote);
               return remote;
-            },
+            }),
             connect: () => LocalDatabase.fromFiles(runtime, request, files),
           });
         } catch (e) {
@@ -140,7 +145,26 @@ export class WorkerHost implements WorkerApi {
   // Network phases run beside the queue: they touch no SQLite state, only the network, the
   // changes file and the engine's own push/pull progress (one push or pull at a time).
   pullDownload(url: string): Promise<void> {
-    return this.#network(() => this.#syncEngine().downloadPull(url));
+    return this.#network(async () => {
+      const engine = this.#syncEngine();
+      const remote = this.#remoteFor?.(url);
+      const start = remote?.receivedBytes ?? 0;
+      let reported = -1;
+      const report = (): void => {
+        const receivedBytes = (remote?.receivedBytes ?? start) - start;
+        if (receivedBytes === reported) return;
+        reported = receivedBytes;
+        postProgress({ type: 'walsync:progress', kind: 'download', receivedBytes, totalBytes: null });
+      };
+      // The remote counts bytes as they stream in; a look every 100 ms is progress enough for a UI.
+      const timer = remote ? setInterval(report, 100) : null;
+      try {
+        await engine.downloadPull(url);
+      } finally {
+        if (timer !== null) clearInterval(timer);
+      }
+      if (remote) report();
+    });
   }
 
   pullApply(): Promise<boolean> {
@@ -160,11 +184,23 @@ export class WorkerHost implements WorkerApi {
   }
 
   pushBegin(url: string): Promise<void> {
+    this.#pushTotal = null;
     return this.#network(() => this.#syncEngine().beginPush(url));
   }
 
   pushPrepare(): Promise<boolean> {
-    return this.#serial(() => this.#syncEngine().preparePushChunk());
+    return this.#serial(async () => {
+      const engine = this.#syncEngine();
+      const more = await engine.preparePushChunk();
+      const remaining = engine.pushRemaining();
+      if (remaining !== null) {
+        // The first prepare of a push sees everything it will send.
+        this.#pushTotal ??= remaining;
+        const total = Math.max(this.#pushTotal, remaining);
+        postProgress({ type: 'walsync:progress', kind: 'upload', sentChanges: total - remaining, totalChanges: total });
+      }
+      return more;
+    });
   }
 
   pushSend(): Promise<void> {
@@ -175,7 +211,10 @@ export class WorkerHost implements WorkerApi {
     return this.#serial(async () => {
       this.#trackConnection();
       try {
+        const total = this.#pushTotal;
+        this.#pushTotal = null;
         await this.#syncEngine().finishPush();
+        if (total !== null) postProgress({ type: 'walsync:progress', kind: 'upload', sentChanges: total, totalChanges: total });
       } finally {
         this.#noticeTableChanges('sync');
       }
@@ -292,4 +331,13 @@ export class WorkerHost implements WorkerApi {
     this.#tail = result.catch(() => undefined);
     return result;
   }
+}
+
+/** Progress of a download or a push, posted to the page beside Comlink's answers (see SyncStatus). */
+export type ProgressMessage =
+  | { readonly type: 'walsync:progress'; readonly kind: 'download'; readonly receivedBytes: number; readonly totalBytes: number | null }
+  | { readonly type: 'walsync:progress'; readonly kind: 'upload'; readonly sentChanges: number; readonly totalChanges: number };
+
+function postProgress(message: ProgressMessage): void {
+  (globalThis as unknown as { postMessage(message: unknown): void }).postMessage(message);
 }

@@ -221,6 +221,40 @@ describe('sync status', () => {
   });
 });
 
+describe('progress', () => {
+  test('a push reports changes sent of total, a bootstrapping pull the bytes received, both through the status', async () => {
+    const r = await env.page.evaluate(async (url) => {
+      const a = await window.walsync.connect({ path: 'progress-a.db', url, clientName: 'a' });
+      await a.exec('CREATE TABLE prog(id INTEGER PRIMARY KEY, body TEXT)');
+      await a.transaction(async (tx) => {
+        const insert = tx.prepare('INSERT INTO prog VALUES (?, ?)');
+        for (let i = 0; i < 3000; i++) await insert.run(i, 'x'.repeat(100));
+      })();
+      const uploads: { sent: number; total: number }[] = [];
+      a.onSyncStatus((st) => st.upload && uploads.push({ sent: st.upload.sentChanges, total: st.upload.totalChanges }));
+      await a.push();
+      const b = await window.walsync.connect({ path: 'progress-b.db', url, clientName: 'b', bootstrapIfEmpty: false });
+      const downloads: number[] = [];
+      b.onSyncStatus((st) => st.download && downloads.push(st.download.receivedBytes));
+      await b.pull();
+      const rows = await b.prepare('SELECT count(*) AS n FROM prog').get();
+      const after = { upload: a.syncStatus.upload, download: b.syncStatus.download };
+      await a.close();
+      await b.close();
+      return { uploads, downloads, rows, after };
+    }, env.server.url);
+    assert.deepEqual(r.rows, { n: 3000 });
+    assert.ok(r.uploads.length >= 2, JSON.stringify(r.uploads));
+    const last = r.uploads.at(-1)!;
+    assert.ok(last.total >= 3001 && last.sent === last.total, JSON.stringify(last));
+    assert.equal(r.uploads[0]!.total, last.total);
+    for (let i = 1; i < r.uploads.length; i++) assert.ok(r.uploads[i]!.sent >= r.uploads[i - 1]!.sent);
+    assert.ok(r.downloads.length >= 1 && r.downloads.at(-1)! > 300_000, JSON.stringify(r.downloads));
+    for (let i = 1; i < r.downloads.length; i++) assert.ok(r.downloads[i]! > r.downloads[i - 1]!);
+    assert.deepEqual(r.after, { upload: null, download: null }, 'progress is cleared when the sync ends');
+  });
+});
+
 describe('background sync', () => {
   test('pushes a local commit and pulls another client’s change, eventually', async () => {
     const r = await env.page.evaluate(async (url) => {
