@@ -11,7 +11,8 @@ import type { TablesChangedListener } from './table-changes.js';
 export interface WatchOptions {
   /**
    * Called when a run of the query fails (e.g. `no such table`). The watch goes on: the next change
-   * of any table runs the query again. Without it, the error goes to `console.error`. A closed
+   * of any table runs the query again; but a statement a watch cannot take (one that writes:
+   * `INVALID_ARGUMENT`) ends it. Without it, the error goes to `console.error`. A closed
    * database ends the watch without an error.
    */
   onError?: (error: WalsyncError) => void;
@@ -98,6 +99,11 @@ export class LiveQuery {
           }
           this.#tables = null;
           this.#fail(e instanceof WalsyncError ? e : new WalsyncError('INTERNAL', String((e as Error)?.message ?? e), { cause: e }));
+          // A statement that writes (or two of them) stays invalid whatever changes: stop for good.
+          if (isWalsyncError(e, 'INVALID_ARGUMENT')) {
+            this.stop();
+            return;
+          }
           continue;
         }
         if (this.#stopped) return;
