@@ -313,7 +313,13 @@ export class WorkerHost implements WorkerApi {
   #noticeTableChanges(source: TableChangeSource): void {
     const tracker = this.#tableChanges;
     if (!tracker || !this.#database) return;
-    const tables = tracker.take(this.#database.connection);
+    let tables: string[] | null;
+    try {
+      tables = tracker.take(this.#database.connection);
+    } catch {
+      // No connection to read (a failed pull left it closed): the call's own error is what matters.
+      return;
+    }
     if (!tables) return;
     const message: TablesChangedMessage = { type: 'walsync:tables-changed', tables, source };
     (globalThis as unknown as { postMessage(message: unknown): void }).postMessage(message);
