@@ -2,7 +2,7 @@
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { WalsyncError } from '../../worker/errors.js';
-import { liveIterator, sameResult } from '../../src/live-query.js';
+import { LiveQuery, liveIterator, sameResult } from '../../src/live-query.js';
 import { BackgroundSync, resolveBackgroundSyncOptions } from '../../src/background-sync.js';
 import { SyncStatusTracker } from '../../src/sync-status.js';
 import type { Row } from '../../src/rows.js';
@@ -16,6 +16,43 @@ describe('sameResult', () => {
     assert.ok(!sameResult(base, { columns: base.columns, rows: [[1, 'x'], [2, new Uint8Array([1, 3])]] }));
     assert.ok(!sameResult(base, { columns: base.columns, rows: [[1n, 'x'], [2, new Uint8Array([1, 2])]] }));
     assert.ok(!sameResult(base, { columns: base.columns, rows: [[1, null], [2, new Uint8Array([1, 2])]] }));
+  });
+});
+
+describe('LiveQuery', () => {
+  test('a change during a run runs it again afterwards; other tables and equal results deliver nothing', async () => {
+    let listener!: (tables: ReadonlySet<string>) => void;
+    const runs: ((rows: number[][]) => void)[] = [];
+    const delivered: Row[][] = [];
+    const query = new LiveQuery(
+      {
+        run: () => new Promise((resolve) => runs.push((rows) => resolve({ columns: ['n'], rows, tables: ['T'] }))),
+        subscribe: (l) => ((listener = l), { unsubscribe: () => undefined, ready: Promise.resolve() }),
+      },
+      (rows) => delivered.push(rows),
+      (e) => assert.fail(e),
+    );
+    query.start();
+    const tick = () => new Promise((r) => setTimeout(r, 0));
+    await tick();
+    assert.equal(runs.length, 1);
+    runs[0]!([[1]]);
+    await tick();
+    listener(new Set(['t'])); // a change: run 2 starts
+    await tick();
+    listener(new Set(['T'])); // another one while run 2 is in flight: no second concurrent run...
+    listener(new Set(['other'])); // ...and a table the query does not read changes nothing
+    assert.equal(runs.length, 2);
+    runs[1]!([[2]]);
+    await tick();
+    assert.equal(runs.length, 3, '...but one more run after it, for the change it may have missed');
+    runs[2]!([[2]]);
+    await tick();
+    assert.deepEqual(delivered, [[{ n: 1 }], [{ n: 2 }]], 'the equal third result is not delivered');
+    query.stop();
+    listener(new Set(['t']));
+    await tick();
+    assert.equal(runs.length, 3);
   });
 });
 
