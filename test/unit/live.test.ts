@@ -21,7 +21,7 @@ describe('sameResult', () => {
 
 describe('LiveQuery', () => {
   test('a change during a run runs it again afterwards; other tables and equal results deliver nothing', async () => {
-    let listener!: (tables: ReadonlySet<string>) => void;
+    let listener!: (tables: ReadonlySet<string>, source: 'local') => void;
     const runs: ((rows: number[][]) => void)[] = [];
     const delivered: Row[][] = [];
     const query = new LiveQuery(
@@ -38,10 +38,10 @@ describe('LiveQuery', () => {
     assert.equal(runs.length, 1);
     runs[0]!([[1]]);
     await tick();
-    listener(new Set(['t'])); // a change: run 2 starts
+    listener(new Set(['t']), 'local'); // a change: run 2 starts
     await tick();
-    listener(new Set(['T'])); // another one while run 2 is in flight: no second concurrent run...
-    listener(new Set(['other'])); // ...and a table the query does not read changes nothing
+    listener(new Set(['T']), 'local'); // another one while run 2 is in flight: no second concurrent run...
+    listener(new Set(['other']), 'local'); // ...and a table the query does not read changes nothing
     assert.equal(runs.length, 2);
     runs[1]!([[2]]);
     await tick();
@@ -50,7 +50,7 @@ describe('LiveQuery', () => {
     await tick();
     assert.deepEqual(delivered, [[{ n: 1 }], [{ n: 2 }]], 'the equal third result is not delivered');
     query.stop();
-    listener(new Set(['t']));
+    listener(new Set(['t']), 'local');
     await tick();
     assert.equal(runs.length, 3);
   });
