@@ -2,7 +2,7 @@
  * The demo app: a shared task list on one "device" (one walsync database in this browser's OPFS).
  * Open it as app.html?device=A; index.html shows two devices side by side.
  */
-import { connect, deleteDatabase, isWalsyncError, type Database, type Row } from '../src/index.js';
+import { connect, deleteDatabase, isWalsyncError, type Database, type Row, type SyncStatus } from '../src/index.js';
 import {
   databasePath,
   deviceFrom,
@@ -148,10 +148,13 @@ const deleteTask = (id: string) => edit((db) => db.prepare('DELETE FROM tasks WH
 
 type SyncAction = 'push' | 'pull' | 'sync';
 let syncRounds = 0;
+/** A button's sync is running: it logs its own push and pull (the background loop's are logged from the status and the live list). */
+let manualSync = false;
 
 function runSync(action: SyncAction, quiet = false): Promise<void> {
   if (!serverUrl || state.offline || !state.db) return Promise.resolve();
   state.busy = true;
+  manualSync = true;
   render();
   return queued(async (db) => {
     if (action !== 'pull') {
@@ -181,10 +184,55 @@ function runSync(action: SyncAction, quiet = false): Promise<void> {
     })
     .finally(() => {
       state.busy = false;
+      manualSync = false;
       // How many sync rounds have finished (for tests, and for the curious in devtools).
       document.body.dataset.syncRounds = String(++syncRounds);
       render();
     });
+}
+
+/** The background loop's work, as the status reports it: counters, reachability, errors, rounds. */
+let lastLoopError: unknown = null;
+function onSyncStatus(s: SyncStatus): void {
+  state.pending = s.pendingChanges;
+  if (s.lastPushAt !== null) state.lastPush = Math.floor(s.lastPushAt / 1000);
+  if (s.lastPullAt !== null) state.lastPull = Math.floor(s.lastPullAt / 1000);
+  if (!manualSync && s.loop !== 'off') {
+    if (s.lastError && s.lastError !== lastLoopError) {
+      if (isWalsyncError(s.lastError, 'NETWORK_ERROR')) {
+        if (state.reachable !== false) addLog('error', `auto-sync: server unreachable (${s.lastError.message})`);
+        state.reachable = false;
+      } else if (!isWalsyncError(s.lastError, 'SYNC_PAUSED')) {
+        report(s.lastError, s.loop === 'stopped' ? 'auto-sync stopped' : 'auto-sync');
+      }
+    }
+    if (s.connection === 'connected') state.reachable = true;
+    // A background round ends with its pull.
+    if (!s.downloading && wasDownloading) document.body.dataset.syncRounds = String(++syncRounds);
+  }
+  lastLoopError = s.lastError;
+  wasDownloading = s.downloading;
+  state.busy = manualSync || s.uploading || s.downloading;
+  render();
+}
+let wasDownloading = false;
+
+/** The live task list: every commit and pull that changes it re-renders; a background pull is logged. */
+let backgroundPullSeen = false;
+function watchTasks(db: Database): void {
+  db.onTablesChanged((_tables, source) => {
+    if (source === 'pull' && !manualSync) backgroundPullSeen = true;
+  });
+  db.watch('SELECT id, title, done, edited FROM tasks ORDER BY created_at, id', [], (rows) => {
+    const tasks = rows.map(toTask);
+    if (backgroundPullSeen) {
+      backgroundPullSeen = false;
+      const summary = describePull(state.tasks, tasks);
+      if (summary) addLog('pull', summary);
+    }
+    state.tasks = tasks;
+    render();
+  });
 }
 
 /** What a pull changed in the list, in words; its rows flash in the list. */
@@ -211,15 +259,12 @@ function describePull(before: Task[], after: Task[]): string | null {
   return parts.length > 0 ? `pulled: ${parts.join('; ')}` : null;
 }
 
-let autoTimer: ReturnType<typeof setInterval> | undefined;
+/** Auto-sync is walsync's background loop: pushes right after edits, pulls every 3 s, backs off on errors. */
 function scheduleAutoSync(): void {
-  clearInterval(autoTimer);
-  autoTimer = undefined;
-  if (state.autoSync && !state.offline && serverUrl) {
-    autoTimer = setInterval(() => {
-      if (!state.busy) void runSync('sync', true);
-    }, AUTO_SYNC_MS);
-  }
+  const db = state.db;
+  if (!db) return;
+  if (state.autoSync && !state.offline && serverUrl) db.startSync({ intervalMs: AUTO_SYNC_MS });
+  else db.stopSync();
 }
 
 function setOffline(offline: boolean): void {
@@ -227,9 +272,9 @@ function setOffline(offline: boolean): void {
   localStorage.setItem(keys.offline, offline ? '1' : '0');
   addLog('info', offline ? 'went offline: changes stay on this device' : 'back online');
   if (!offline) state.reachable = null;
+  // Back online with auto-sync on, the loop restarts and syncs at once.
   scheduleAutoSync();
   render();
-  if (!offline && state.autoSync) void runSync('sync', true);
 }
 
 function setAutoSync(on: boolean): void {
@@ -243,8 +288,8 @@ function setAutoSync(on: boolean): void {
 
 /** Closes the database and deletes its OPFS files and its sync metadata; the page reloads after. */
 async function resetLocal(): Promise<void> {
-  clearInterval(autoTimer);
   const db = state.db;
+  db?.stopSync();
   state.db = null;
   await tail;
   await db?.close();
@@ -464,6 +509,8 @@ async function main(): Promise<void> {
     if (!exists) await db.exec(SCHEMA);
     state.db = db;
     await queued(refresh);
+    watchTasks(db);
+    if (serverUrl) db.onSyncStatus(onSyncStatus);
   } catch (e) {
     state.fatal = `Could not open the database: ${isWalsyncError(e) ? `${e.code}: ${e.message}` : String(e)}`;
     report(e, 'open');
@@ -471,7 +518,6 @@ async function main(): Promise<void> {
   document.body.dataset.ready = state.db ? 'true' : 'failed';
   render();
   scheduleAutoSync();
-  if (state.autoSync && !state.offline) void runSync('sync', true);
 }
 
 void main();

@@ -5,6 +5,10 @@ import type { BatchRequest, BatchResults, BindArgs, PendingChange, RunResult, Sy
 import { ValueKind, unbindableError, valueKind } from '../worker/sql/sql-value.js';
 import { type Row, toRow, toRows } from './rows.js';
 import { type WorkerChannel, releaseChannel } from './worker-channel.js';
+import { LiveQuery, type WatchOptions, liveIterator } from './live-query.js';
+import { type TablesChangedListener, tableChangesOf } from './table-changes.js';
+import { type SyncStatus, type SyncStatusListener, syncStatusOf } from './sync-status.js';
+import { BackgroundSync, type BackgroundSyncOptions, resolveBackgroundSyncOptions } from './background-sync.js';
 
 /** Runs one worker call, under whatever exclusion the caller needs. */
 interface Executor {
@@ -179,6 +183,9 @@ export class Database {
    * transaction holds (which would wait forever when the call comes from the transaction's own fn).
    */
   #openTransaction: Executor | null = null;
+  /** Watches and table listeners of this handle, stopped by close(). */
+  readonly #live = new Set<() => void>();
+  #backgroundSync: BackgroundSync | null = null;
 
   /** @internal */
   constructor(channel: WorkerChannel, path: string, memory: boolean, syncUrl: SyncUrlSource | null = null) {
@@ -296,7 +303,12 @@ export class Database {
    * `PUSH_REJECTED` naming the change; the change stays queued (skip or rewrite it with `transform`).
    */
   push(): Promise<void> {
-    return this.#sync('push', async (url, local, network) => {
+    return this.#push(false);
+  }
+
+  /** `fromLoop`: the background loop, which waits for an open transaction instead of refusing. */
+  #push(fromLoop: boolean): Promise<void> {
+    return this.#sync('push', fromLoop, async (url, local, network) => {
       await network((api) => api.pushBegin(url));
       while (await local((api) => api.pushPrepare())) await network((api) => api.pushSend());
       await local((api) => api.pushFinish());
@@ -308,7 +320,11 @@ export class Database {
    * nothing local is lost. Resolves true if the server had changes.
    */
   pull(): Promise<boolean> {
-    return this.#sync('pull', async (url, local, network) => {
+    return this.#pull(false);
+  }
+
+  #pull(fromLoop: boolean): Promise<boolean> {
+    return this.#sync('pull', fromLoop, async (url, local, network) => {
       await network((api) => api.pullDownload(url));
       return local((api) => api.pullApply());
     });
@@ -333,7 +349,7 @@ export class Database {
    * reset: then it rejects with `INVALID_ARGUMENT` and changes nothing.
    */
   resetSync(): Promise<void> {
-    return this.#sync('resetSync', async (url, local, network) => {
+    return this.#sync('resetSync', false, async (url, local, network) => {
       await network((api) => api.resetSyncBegin(url));
       await local((api) => api.resetSyncPrepare());
       while (await network((api) => api.resetSyncSend())) {
@@ -385,7 +401,11 @@ export class Database {
       return Promise.reject(new WalsyncError('SYNC_NOT_CONFIGURED', 'this database does not sync: connect() was called without a "url"', { context: { path: this.path } }));
     }
     // Not in the middle of a push: a chunk already prepared would send the change anyway.
-    return this.channel.syncLock.run(() => this.#executor.call((api) => api.discardChanges(ids)));
+    return this.channel.syncLock.run(async () => {
+      const discarded = await this.#executor.call((api) => api.discardChanges(ids));
+      void syncStatusOf(this.channel).refresh();
+      return discarded;
+    });
   }
 
   /**
@@ -393,8 +413,8 @@ export class Database {
    * database lock like any call (so they wait for an open transaction() to end), its network
    * phases do not, so queries go on while the server answers.
    */
-  #sync<T>(call: 'push' | 'pull' | 'resetSync', run: (url: string, local: PhaseCall, network: PhaseCall) => Promise<T>): Promise<T> {
-    if (this.#openTransaction) return Promise.reject(insideTransaction(`${call}()`));
+  #sync<T>(call: 'push' | 'pull' | 'resetSync', fromLoop: boolean, run: (url: string, local: PhaseCall, network: PhaseCall) => Promise<T>): Promise<T> {
+    if (this.#openTransaction && !fromLoop) return Promise.reject(insideTransaction(`${call}()`));
     if (!this.#syncUrl) {
       return Promise.reject(
         new WalsyncError('SYNC_NOT_CONFIGURED', 'this database does not sync: connect() was called without a "url"', {
@@ -402,18 +422,20 @@ export class Database {
         }),
       );
     }
+    const status = syncStatusOf(this.channel);
     let url: string | null;
     try {
       url = this.#syncUrl.current(call);
     } catch (e) {
+      status.failed(call, e);
       return Promise.reject(e);
     }
     if (url === null) {
-      return Promise.reject(
-        new WalsyncError('SYNC_PAUSED', 'sync is paused: the "url" function returned null, so there is no server to sync with yet', {
-          context: { path: this.path },
-        }),
-      );
+      const paused = new WalsyncError('SYNC_PAUSED', 'sync is paused: the "url" function returned null, so there is no server to sync with yet', {
+        context: { path: this.path },
+      });
+      status.failed(call, paused);
+      return Promise.reject(paused);
     }
     const channel = this.channel;
     const network: PhaseCall = (op) => {
@@ -426,7 +448,86 @@ export class Database {
       if (this.#closed) return Promise.reject(new WalsyncError('DATABASE_CLOSED', 'the database is closed', { context: { path: this.path } }));
       return channel.lock.run(() => channel.call(op));
     };
-    return channel.syncLock.run(() => run(url!, local, network));
+    return channel.syncLock.run(async () => {
+      status.began(call);
+      try {
+        const result = await run(url!, local, network);
+        status.succeeded(call);
+        return result;
+      } catch (e) {
+        status.failed(call, e);
+        throw e;
+      } finally {
+        void status.refresh();
+      }
+    });
+  }
+
+  /**
+   * Where sync stands now: connection, background loop, uploading/downloading, pending changes,
+   * last push and pull times, last error, revision, bootstrapped. A frozen snapshot, replaced at
+   * each change (so it can feed `useSyncExternalStore` as it is).
+   */
+  get syncStatus(): SyncStatus {
+    return syncStatusOf(this.channel).status;
+  }
+
+  /**
+   * Calls `listener` with every new status snapshot, in order (`uploading: true`, then the snapshot
+   * that ends it). While someone listens, the pending change count follows every local commit.
+   * Returns the unsubscribe function; `close()` unsubscribes too.
+   */
+  onSyncStatus(listener: SyncStatusListener): () => void {
+    if (typeof listener !== 'function') throw new WalsyncError('INVALID_ARGUMENT', 'onSyncStatus() takes a function');
+    if (this.#closed) throw new WalsyncError('DATABASE_CLOSED', 'the database is closed', { context: { path: this.path } });
+    const status = syncStatusOf(this.channel);
+    const unsubscribeStatus = status.subscribe(listener);
+    const stopTables = this.#syncUrl ? this.onTablesChanged((_t, source) => source === 'local' && void status.refresh()) : () => undefined;
+    const stop = (): void => {
+      unsubscribeStatus();
+      stopTables();
+      this.#live.delete(stop);
+    };
+    this.#live.add(stop);
+    return stop;
+  }
+
+  /**
+   * Starts background sync: a push soon after local commits (`pushDelayMs`, batched), a pull every
+   * `intervalMs`, failures retried with capped exponential backoff and jitter (`NETWORK_ERROR`,
+   * `SERVER_ERROR`, `IO_ERROR`, and `AUTH_FAILED` once, since the token function is asked again).
+   * Pauses while the browser is offline (resumes at its `online` event) or the `url` function
+   * returns null (asked again every `intervalMs`). Any other error (`PUSH_REJECTED`,
+   * `SERVER_RESET`, `PROTOCOL_ERROR`, a second `AUTH_FAILED`...) stops the loop: `syncStatus.loop`
+   * is then `'stopped'` and `syncStatus.lastError` says why; call `startSync()` again once fixed.
+   * Runs beside manual push/pull/sync, never at the same time as them. A running loop is restarted
+   * with the new options. `stopSync()` and `close()` stop it.
+   */
+  startSync(options?: BackgroundSyncOptions): void {
+    if (this.#closed) throw new WalsyncError('DATABASE_CLOSED', 'the database is closed', { context: { path: this.path } });
+    if (!this.#syncUrl) {
+      throw new WalsyncError('SYNC_NOT_CONFIGURED', 'this database does not sync: connect() was called without a "url"', { context: { path: this.path } });
+    }
+    const resolved = resolveBackgroundSyncOptions(options);
+    this.#backgroundSync?.stop();
+    const status = syncStatusOf(this.channel);
+    const loop = new BackgroundSync(
+      {
+        push: () => this.#push(true),
+        pull: () => this.#pull(true),
+        status,
+        onTablesChanged: (listener) => this.onTablesChanged(listener),
+      },
+      resolved,
+    );
+    this.#backgroundSync = loop;
+    loop.start();
+  }
+
+  /** Stops background sync (a push or pull in flight still finishes). */
+  stopSync(): void {
+    this.#backgroundSync?.stop();
+    this.#backgroundSync = null;
   }
 
   /** Folds the write-ahead log into the database file, keeping the log small. */
@@ -435,11 +536,106 @@ export class Database {
     await this.#executor.call((api) => api.checkpoint());
   }
 
+  /**
+   * Calls `listener` once per committed transaction, batch or pull that changed tables (never per
+   * row; an explicit transaction at its COMMIT; a rolled-back one never), with the set of table
+   * names it changed and its source (`'local'`, `'pull'`, `'sync'`). Handles of the same path hear
+   * each other's changes. Returns the function that stops listening; `close()` stops it too.
+   */
+  onTablesChanged(listener: TablesChangedListener): () => void {
+    if (typeof listener !== 'function') throw new WalsyncError('INVALID_ARGUMENT', 'onTablesChanged() takes a function');
+    if (this.#closed) throw new WalsyncError('DATABASE_CLOSED', 'the database is closed', { context: { path: this.path } });
+    const { unsubscribe, ready } = tableChangesOf(this.channel).subscribe(listener);
+    ready.catch(() => undefined);
+    const stop = (): void => {
+      unsubscribe();
+      this.#live.delete(stop);
+    };
+    this.#live.add(stop);
+    return stop;
+  }
+
+  /**
+   * A live query: runs `sql` (a read-only statement) at once, then again whenever a table it reads
+   * changes (local writes, pulls), and calls `callback` with the rows whenever they differ from the
+   * rows it got last (so a write that leaves the result as it was calls nothing). Runs never join an
+   * open `transaction()`: they wait for it to end. A change arriving while a run is in flight runs
+   * the query once more afterwards, so the last change is never missed. Returns the function that
+   * stops the watch; `close()` stops it too.
+   *
+   * ```ts
+   * const stop = db.watch('SELECT * FROM todos WHERE done = ?', [0], (rows) => render(rows));
+   * ```
+   */
+  watch(sql: string, args: readonly unknown[] | Readonly<Record<string, unknown>> | undefined, callback: (rows: Row[]) => void, options?: WatchOptions): () => void;
+  /**
+   * The same as an async iterable: `for await (const rows of db.watch(sql, args)) render(rows)`.
+   * Each step gives the newest result not seen yet; `break` stops the watch; a failing query throws.
+   */
+  watch(sql: string, args?: readonly unknown[] | Readonly<Record<string, unknown>>): AsyncIterableIterator<Row[]>;
+  watch(
+    sql: string,
+    args?: readonly unknown[] | Readonly<Record<string, unknown>>,
+    callback?: (rows: Row[]) => void,
+    options: WatchOptions = {},
+  ): (() => void) | AsyncIterableIterator<Row[]> {
+    if (typeof sql !== 'string') throw new WalsyncError('INVALID_ARGUMENT', 'watch() takes an SQL string');
+    if (callback !== undefined && typeof callback !== 'function') throw new WalsyncError('INVALID_ARGUMENT', 'watch(): the callback must be a function');
+    if (this.#closed) throw new WalsyncError('DATABASE_CLOSED', 'the database is closed', { context: { path: this.path } });
+    const bind = normalizeArgs(args === undefined ? [] : [args]);
+    if (callback === undefined) return liveIterator((deliver, fail, ended) => this.#startLiveQuery(sql, bind, deliver, fail, ended));
+    const onError = options.onError ?? ((e: WalsyncError) => console.error('walsync watch() failed:', e));
+    return this.#startLiveQuery(
+      sql,
+      bind,
+      (rows) => {
+        try {
+          callback(rows);
+        } catch (e) {
+          // The app's callback failing must not stop the watch; report it like an uncaught error.
+          setTimeout(() => {
+            throw e;
+          });
+        }
+      },
+      onError,
+      () => undefined,
+    );
+  }
+
+  #startLiveQuery(sql: string, bind: BindArgs, deliver: (rows: Row[]) => void, fail: (e: WalsyncError) => void, ended: () => void): () => void {
+    if (this.#closed) {
+      ended();
+      return () => undefined;
+    }
+    const channel = this.channel;
+    const closed = (): WalsyncError => new WalsyncError('DATABASE_CLOSED', 'the database is closed', { context: { path: this.path } });
+    const query: LiveQuery = new LiveQuery(
+      {
+        // The lock, never the open transaction's executor: a re-run waits for the transaction to end.
+        run: () => (this.#closed ? Promise.reject(closed()) : channel.lock.run(() => (this.#closed ? Promise.reject(closed()) : channel.call((api) => api.watchQuery(sql, bind))))),
+        subscribe: (listener) => tableChangesOf(channel).subscribe(listener),
+      },
+      deliver,
+      fail,
+      () => {
+        this.#live.delete(stop);
+        ended();
+      },
+    );
+    const stop = (): void => query.stop();
+    this.#live.add(stop);
+    query.start();
+    return stop;
+  }
+
   /** Closes this handle. The database closes when every handle for its path in this tab is closed. */
   async close(): Promise<void> {
     if (this.#closed) return;
     if (this.#openTransaction) throw insideTransaction('close()');
     this.#closed = true;
+    this.stopSync();
+    for (const stop of [...this.#live]) stop();
     await this.channel.lock.run(() => releaseChannel(this.channel));
   }
 }

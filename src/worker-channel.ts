@@ -77,6 +77,19 @@ export class WorkerChannel {
       .catch(() => undefined);
   }
 
+  /**
+   * Listens for the worker's own messages of `type` (not Comlink's answers), e.g. the
+   * `walsync:tables-changed` notices of live queries. Returns the function that stops listening.
+   */
+  onWorkerMessage(type: string, listener: (data: unknown) => void): () => void {
+    const handler = (event: MessageEvent): void => {
+      const data = event.data as { type?: unknown } | null;
+      if (data && typeof data === 'object' && data.type === type) listener(data);
+    };
+    this.#worker.addEventListener('message', handler);
+    return () => this.#worker.removeEventListener('message', handler);
+  }
+
   /** Calls the worker; rejects instead of hanging if the worker dies meanwhile. */
   call<T>(op: (api: Remote<WorkerApi>) => Promise<T>): Promise<T> {
     if (this.#deadReason) return Promise.reject(this.#deadReason);

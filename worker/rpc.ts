@@ -223,6 +223,13 @@ export interface WorkerApi {
   /** True while the connection is not inside an explicit transaction. */
   isAutocommit(): Promise<boolean>;
   checkpoint(): Promise<CheckpointResult>;
+  /**
+   * Live queries: from now on the worker posts a `walsync:tables-changed` message (TablesChangedMessage)
+   * after every call whose committed work changed tables, before the call's answer.
+   */
+  enableTableChangeNotices(): Promise<void>;
+  /** Runs a read-only query and names the tables it reads (as SQLite's authorizer reports them). */
+  watchQuery(sql: string, args: BindArgs): Promise<QueryResult & { tables: string[] }>;
   /** Test hook for crash tests: the worker stops dead when it reaches the named step. */
   armKillPointForTesting(point: string | null): Promise<void>;
   localStats(): Promise<LocalStats>;

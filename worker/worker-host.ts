@@ -31,11 +31,19 @@ import { IdbMetadataStore } from './engine/metadata.js';
 import type { SyncRemote } from './engine/remote.js';
 import { SyncEngine } from './engine/sync-engine.js';
 import { proxiedFetch } from './protocol/proxied-fetch.js';
+import { type TableChangeSource, type TablesChangedMessage, TableChangeTracker, tablesRead } from './table-changes.js';
 
 export class WorkerHost implements WorkerApi {
   #database: LocalDatabase | null = null;
   #engine: SyncEngine | null = null;
   #tail: Promise<unknown> = Promise.resolve();
+  /** Set once the page asks for table change notices (live queries); until then no hook costs anything. */
+  #tableChanges: TableChangeTracker | null = null;
+  /** The sync remote of each url, kept to read the bytes a download has received so far. */
+  readonly #remotes = new Map<string, SyncRemote>();
+  #remoteFor: ((url: string) => SyncRemote) | null = null;
+  /** Changes the push in flight had to send when it began (progress), or null. */
+  #pushTotal: number | null = null;
 
   open(request: OpenRequest, callbacks?: SyncCallbacks): Promise<OpenResult> {
     return this.#serial(async () => {
@@ -48,7 +56,7 @@ export class WorkerHost implements WorkerApi {
       } else {
         if (request.storage !== 'opfs') throw new WalsyncError('INVALID_ARGUMENT', 'only OPFS databases can sync');
         const files = await LocalDatabase.openFiles(runtime, request.path, request.lockWaitMs);
-        const remotes = new Map<string, SyncRemote>();
+        const remotes = this.#remotes;
         try {
           this.#engine = await SyncEngine.open({
             files,
@@ -56,7 +64,7 @@ export class WorkerHost implements WorkerApi {
             config: sync,
             capture: createChangeCapture(runtime.sqlite3, sync.tablesIgnore),
             callbacks,
-            remoteFor: (url) => {
+            remoteFor: (this.#remoteFor = (url) => {
               const known = remotes.get(url);
               if (known) return known;
               const remote = new HttpSyncRemote(
@@ -67,7 +75,7 @@ export class WorkerHost implements WorkerApi {
               );
               remotes.set(url, remote);
               return remote;
-            },
+            }),
             connect: () => LocalDatabase.fromFiles(runtime, request, files),
           });
         } catch (e) {
@@ -138,19 +146,62 @@ export class WorkerHost implements WorkerApi {
   // Network phases run beside the queue: they touch no SQLite state, only the network, the
   // changes file and the engine's own push/pull progress (one push or pull at a time).
   pullDownload(url: string): Promise<void> {
-    return this.#network(() => this.#syncEngine().downloadPull(url));
+    return this.#network(async () => {
+      const engine = this.#syncEngine();
+      const remote = this.#remoteFor?.(url);
+      const start = remote?.receivedBytes ?? 0;
+      let reported = -1;
+      const report = (): void => {
+        const receivedBytes = (remote?.receivedBytes ?? start) - start;
+        if (receivedBytes === reported) return;
+        reported = receivedBytes;
+        postProgress({ type: 'walsync:progress', kind: 'download', receivedBytes, totalBytes: null });
+      };
+      // The remote counts bytes as they stream in; a look every 100 ms is progress enough for a UI.
+      const timer = remote ? setInterval(report, 100) : null;
+      try {
+        await engine.downloadPull(url);
+      } finally {
+        if (timer !== null) clearInterval(timer);
+      }
+      if (remote) report();
+    });
   }
 
   pullApply(): Promise<boolean> {
-    return this.#serial(() => this.#syncEngine().applyPull());
+    return this.#serial(async () => {
+      this.#trackConnection();
+      let changed = false;
+      try {
+        changed = await this.#syncEngine().applyPull();
+        // Pages are installed physically, not row by row: which tables they belong to is not known.
+        if (changed) this.#tableChanges?.markAllChanged();
+        return changed;
+      } finally {
+        this.#trackConnection();
+        this.#noticeTableChanges('pull');
+      }
+    });
   }
 
   pushBegin(url: string): Promise<void> {
+    this.#pushTotal = null;
     return this.#network(() => this.#syncEngine().beginPush(url));
   }
 
   pushPrepare(): Promise<boolean> {
-    return this.#serial(() => this.#syncEngine().preparePushChunk());
+    return this.#serial(async () => {
+      const engine = this.#syncEngine();
+      const more = await engine.preparePushChunk();
+      const remaining = engine.pushRemaining();
+      if (remaining !== null) {
+        // The first prepare of a push sees everything it will send.
+        this.#pushTotal ??= remaining;
+        const total = Math.max(this.#pushTotal, remaining);
+        postProgress({ type: 'walsync:progress', kind: 'upload', sentChanges: total - remaining, totalChanges: total });
+      }
+      return more;
+    });
   }
 
   pushSend(): Promise<void> {
@@ -158,7 +209,32 @@ export class WorkerHost implements WorkerApi {
   }
 
   pushFinish(): Promise<void> {
-    return this.#serial(() => this.#syncEngine().finishPush());
+    return this.#serial(async () => {
+      this.#trackConnection();
+      try {
+        const total = this.#pushTotal;
+        this.#pushTotal = null;
+        await this.#syncEngine().finishPush();
+        if (total !== null) postProgress({ type: 'walsync:progress', kind: 'upload', sentChanges: total, totalChanges: total });
+      } finally {
+        this.#noticeTableChanges('sync');
+      }
+    });
+  }
+
+  enableTableChangeNotices(): Promise<void> {
+    return this.#serial(() => {
+      if (!this.#tableChanges) this.#tableChanges = new TableChangeTracker(this.#open().runtime.sqlite3);
+      this.#trackConnection();
+    });
+  }
+
+  watchQuery(sql: string, args: BindArgs): Promise<QueryResult & { tables: string[] }> {
+    return this.#serial(() => {
+      const db = this.#open();
+      const tables = tablesRead(db.runtime.sqlite3, db.connection, sql);
+      return { ...db.all(sql, args), tables };
+    });
   }
 
   resetSyncBegin(url: string): Promise<void> {
@@ -232,11 +308,39 @@ export class WorkerHost implements WorkerApi {
   /** A user statement; afterwards the database may checkpoint if its WAL grew too large. */
   #write<T>(op: () => T): Promise<T> {
     return this.#serial(async () => {
-      const result = op();
+      this.#trackConnection();
+      let result: T;
+      try {
+        result = op();
+      } finally {
+        // Before the call's answer goes out, so the page learns of a commit no later than its caller.
+        this.#noticeTableChanges('local');
+      }
       if (this.#engine) await this.#engine.afterWrite();
       else this.#database?.afterWrite();
       return result;
     });
+  }
+
+  /** Keeps the change hooks on the connection in use (a pull or checkpoint may have reopened it). */
+  #trackConnection(): void {
+    if (this.#tableChanges && this.#database) this.#tableChanges.attach(this.#database.connection);
+  }
+
+  /** Posts the tables committed work changed since the last notice, if any (one notice per call). */
+  #noticeTableChanges(source: TableChangeSource): void {
+    const tracker = this.#tableChanges;
+    if (!tracker || !this.#database) return;
+    let tables: string[] | null;
+    try {
+      tables = tracker.take(this.#database.connection);
+    } catch {
+      // No connection to read (a failed pull left it closed): the call's own error is what matters.
+      return;
+    }
+    if (!tables) return;
+    const message: TablesChangedMessage = { type: 'walsync:tables-changed', tables, source };
+    (globalThis as unknown as { postMessage(message: unknown): void }).postMessage(message);
   }
 
   /** Network work: waits for the operations queued before it to start (an open() must finish), then runs beside the queue. */
@@ -278,3 +382,12 @@ async function detachedSyncConfig(path: string): Promise<SyncConfig | undefined>
 
 /** connect()'s default for autoCheckpointBytes (src/options.ts). */
 const DETACHED_AUTO_CHECKPOINT_BYTES = 8 * 1024 * 1024;
+
+/** Progress of a download or a push, posted to the page beside Comlink's answers (see SyncStatus). */
+export type ProgressMessage =
+  | { readonly type: 'walsync:progress'; readonly kind: 'download'; readonly receivedBytes: number; readonly totalBytes: number | null }
+  | { readonly type: 'walsync:progress'; readonly kind: 'upload'; readonly sentChanges: number; readonly totalChanges: number };
+
+function postProgress(message: ProgressMessage): void {
+  (globalThis as unknown as { postMessage(message: unknown): void }).postMessage(message);
+}

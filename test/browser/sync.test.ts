@@ -486,6 +486,30 @@ describe('concurrency and convergence', () => {
     assert.deepEqual(r.a, [['clicks', 7]]);
     assert.deepEqual(r.b, [['clicks', 7]]);
   });
+
+  test('a transform rewrite of several statements is refused, not cut to its first statement', async () => {
+    const r = await env.page.evaluate(async (url) => {
+      const transform = (m: { tableName: string; changeType: string }) =>
+        m.tableName === 'two_stmt' && m.changeType === 'insert'
+          ? { operation: 'rewrite' as const, stmt: { sql: "INSERT INTO two_stmt VALUES (10, 'a'); INSERT INTO two_stmt VALUES (11, 'b')", values: [] } }
+          : null;
+      const a = await window.walsync.connect({ path: 'two-stmt-a.db', url, clientName: 'a', transform });
+      await a.exec('CREATE TABLE two_stmt(id INTEGER PRIMARY KEY, v TEXT)');
+      await a.push();
+      await a.exec("INSERT INTO two_stmt VALUES (1, 'x')");
+      const push = await window.kit.errorOf(() => a.push());
+      const pending = (await a.stats()).cdcOperations;
+      const check = await window.walsync.connect({ path: 'two-stmt-check.db', url, clientName: 'check' });
+      const server = await window.kit.dump(check, 'two_stmt');
+      await check.close();
+      await a.close();
+      return { push, pending, server };
+    }, env.server.url);
+    assert.equal(r.push.code, 'INVALID_ARGUMENT', JSON.stringify(r.push));
+    assert.match(r.push.message, /exactly one statement/);
+    assert.equal(r.pending, 1, 'the change stays queued');
+    assert.deepEqual(r.server, [], 'nothing reached the server');
+  });
 });
 
 describe('schema and names', () => {

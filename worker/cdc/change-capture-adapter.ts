@@ -15,6 +15,7 @@ import type { CapturedChange, ChangeCapture } from '../engine/change-capture.js'
 import type { PushStatement } from '../engine/remote.js';
 import { type LoggedChange, type NetRowChange, addressOf, netChanges } from '../engine/net-changes.js';
 import type { DatabaseRowMutation, DatabaseRowTransformResult, PendingChange, SqlValue } from '../rpc.js';
+import { countStatements } from '../sql/split-statements.js';
 import { registerCaptureFunctions } from './capture-functions.js';
 import { refreshCaptureTriggers } from './capture-triggers.js';
 import { CREATE_CDC_TABLE, ChangeType, type CdcRow, countCdcRowsAfter, deleteCdcRows, insertSchemaChange, maxTxnId, readCdcRows } from './cdc-log.js';
@@ -301,7 +302,7 @@ class TriggerChangeCapture implements ChangeCapture<CdcChange> {
 
   pushStatements(db: Database, change: CdcChange, transformed: DatabaseRowTransformResult): PushStatement[] {
     if (change.localOnly) return [];
-    if (change.isSchemaChange && transformed) return this.#transformedStatements(transformed);
+    if (change.isSchemaChange && transformed) return this.#transformedStatements(db, transformed);
     if (change.isSchemaChange) {
       const ddl = change.row.ddl ?? '';
       // Another client may have added the same column first: that is not a reason to refuse the push.
@@ -311,7 +312,7 @@ class TriggerChangeCapture implements ChangeCapture<CdcChange> {
   }
 
   replayStatements(db: Database, change: CdcChange, transformed: DatabaseRowTransformResult): ChangeStatement[] {
-    if (change.isSchemaChange && transformed) return this.#transformedStatements(transformed);
+    if (change.isSchemaChange && transformed) return this.#transformedStatements(db, transformed);
     if (change.isSchemaChange) {
       const ddl = change.row.ddl ?? '';
       const added = parseAddColumn(ddl);
@@ -322,16 +323,31 @@ class TriggerChangeCapture implements ChangeCapture<CdcChange> {
   }
 
   #rowStatements(db: Database, change: CdcChange, transformed: DatabaseRowTransformResult): ChangeStatement[] {
-    if (transformed) return this.#transformedStatements(transformed);
+    if (transformed) return this.#transformedStatements(db, transformed);
     // A table dropped after the change: its rows are gone wherever the drop arrives.
     const info = this.#table(db, change.tableName);
     if (!info) return [];
     return rowChangeSql(info, { id: change.row.id, ...this.#images(change) });
   }
 
-  #transformedStatements(transformed: NonNullable<DatabaseRowTransformResult>): ChangeStatement[] {
+  #transformedStatements(db: Database, transformed: NonNullable<DatabaseRowTransformResult>): ChangeStatement[] {
     if (transformed.operation === 'skip') return [];
-    return [{ sql: transformed.stmt.sql, args: transformed.stmt.values }];
+    const { sql, values } = transformed.stmt;
+    // A rewrite is one statement: a replay runs one prepared statement, a push sends one, so the
+    // rest of a script would be dropped without a word. (SQL that does not prepare here, e.g. on
+    // a table only the server has, is left for the server or the replay to report.)
+    let count = 1;
+    try {
+      count = countStatements(this.#sqlite3, db, sql);
+    } catch {
+      count = 1;
+    }
+    if (count !== 1) {
+      throw new WalsyncError('INVALID_ARGUMENT', `transform returned a rewrite with ${count === 0 ? 'no' : 'more than one'} SQL statement; a rewrite must be exactly one statement`, {
+        context: { sql: sql.slice(0, 500) },
+      });
+    }
+    return [{ sql, args: values }];
   }
 
   #table(db: Database, name: string): TableInfo | null {

@@ -637,6 +637,16 @@ export class SyncEngine {
     killPoint('push:sent');
   }
 
+  /**
+   * Progress of the push in flight: the logged changes it still has to send (after the server's
+   * position), or null outside a push's local phases. Read it between phases, never during one.
+   */
+  pushRemaining(): number | null {
+    const push = this.#push;
+    if (!push || push.localPullGen === null) return null;
+    return this.#deps.capture.countAfter(this.#local.connection, push.last);
+  }
+
   /** Push, local phase: records how far the server is. */
   async finishPush(): Promise<void> {
     const push = this.#pushInProgress();

@@ -1,0 +1,143 @@
+/** The live database's pure parts: result comparison, the async iterator, the background loop's decisions. */
+import { describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { WalsyncError } from '../../worker/errors.js';
+import { LiveQuery, liveIterator, sameResult } from '../../src/live-query.js';
+import { BackgroundSync, resolveBackgroundSyncOptions } from '../../src/background-sync.js';
+import { SyncStatusTracker } from '../../src/sync-status.js';
+import type { Row } from '../../src/rows.js';
+
+describe('sameResult', () => {
+  test('equal values are the same result; any difference of column, row, type or byte is not', () => {
+    const base = { columns: ['a', 'b'], rows: [[1, 'x'], [2, new Uint8Array([1, 2])]] };
+    assert.ok(sameResult(base, { columns: ['a', 'b'], rows: [[1, 'x'], [2, new Uint8Array([1, 2])]] }));
+    assert.ok(!sameResult(base, { columns: ['a', 'c'], rows: base.rows }));
+    assert.ok(!sameResult(base, { columns: base.columns, rows: [[1, 'x']] }));
+    assert.ok(!sameResult(base, { columns: base.columns, rows: [[1, 'x'], [2, new Uint8Array([1, 3])]] }));
+    assert.ok(!sameResult(base, { columns: base.columns, rows: [[1n, 'x'], [2, new Uint8Array([1, 2])]] }));
+    assert.ok(!sameResult(base, { columns: base.columns, rows: [[1, null], [2, new Uint8Array([1, 2])]] }));
+  });
+});
+
+describe('LiveQuery', () => {
+  test('a change during a run runs it again afterwards; other tables and equal results deliver nothing', async () => {
+    let listener!: (tables: ReadonlySet<string>, source: 'local') => void;
+    const runs: ((rows: number[][]) => void)[] = [];
+    const delivered: Row[][] = [];
+    const query = new LiveQuery(
+      {
+        run: () => new Promise((resolve) => runs.push((rows) => resolve({ columns: ['n'], rows, tables: ['T'] }))),
+        subscribe: (l) => ((listener = l), { unsubscribe: () => undefined, ready: Promise.resolve() }),
+      },
+      (rows) => delivered.push(rows),
+      (e) => assert.fail(e),
+    );
+    query.start();
+    const tick = () => new Promise((r) => setTimeout(r, 0));
+    await tick();
+    assert.equal(runs.length, 1);
+    runs[0]!([[1]]);
+    await tick();
+    listener(new Set(['t']), 'local'); // a change: run 2 starts
+    await tick();
+    listener(new Set(['T']), 'local'); // another one while run 2 is in flight: no second concurrent run...
+    listener(new Set(['other']), 'local'); // ...and a table the query does not read changes nothing
+    assert.equal(runs.length, 2);
+    runs[1]!([[2]]);
+    await tick();
+    assert.equal(runs.length, 3, '...but one more run after it, for the change it may have missed');
+    runs[2]!([[2]]);
+    await tick();
+    assert.deepEqual(delivered, [[{ n: 1 }], [{ n: 2 }]], 'the equal third result is not delivered');
+    query.stop();
+    listener(new Set(['t']), 'local');
+    await tick();
+    assert.equal(runs.length, 3);
+  });
+});
+
+describe('liveIterator', () => {
+  test('gives the newest result at each step, throws a failure, and stops the watch on return()', async () => {
+    let deliver!: (rows: Row[]) => void;
+    let fail!: (e: WalsyncError) => void;
+    let stopped = 0;
+    const it = liveIterator((d, f) => {
+      deliver = d;
+      fail = f;
+      return () => stopped++;
+    });
+    const first = it.next();
+    deliver([{ n: 1 }]);
+    assert.deepEqual(await first, { value: [{ n: 1 }], done: false });
+    deliver([{ n: 2 }]);
+    deliver([{ n: 3 }]);
+    assert.deepEqual(await it.next(), { value: [{ n: 3 }], done: false }, 'results that came and went are skipped');
+    const failing = it.next();
+    fail(new WalsyncError('SQLITE_ERROR', 'no such table: t'));
+    await assert.rejects(failing, /no such table/);
+    assert.equal(stopped, 1);
+    assert.deepEqual(await it.next(), { value: undefined, done: true });
+    await it.return!();
+    assert.equal(stopped, 1);
+  });
+});
+
+describe('background sync decisions', () => {
+  const options = resolveBackgroundSyncOptions({ intervalMs: 5, pushDelayMs: 0, retryInitialMs: 1, retryMaxMs: 4 });
+
+  function run(failures: WalsyncError[], untilCalls: number) {
+    const status = new SyncStatusTracker(async () => ({ cdcOperations: 0, mainWalSize: 0, revertWalSize: 0, lastPullUnixTime: null, lastPushUnixTime: null, revision: null, networkSentBytes: 0, networkReceivedBytes: 0 }));
+    const calls: string[] = [];
+    const loops: string[] = [];
+    status.subscribe((s) => loops.at(-1) !== s.loop && loops.push(s.loop));
+    let done!: () => void;
+    const finished = new Promise<void>((r) => (done = r));
+    const step = async (name: string) => {
+      calls.push(name);
+      if (calls.length >= untilCalls) done();
+      const e = failures.shift();
+      if (e) throw e;
+    };
+    const loop = new BackgroundSync(
+      { push: () => step('push'), pull: async () => (await step('pull'), false), status, onTablesChanged: () => () => undefined },
+      options,
+    );
+    loop.start();
+    const timeout = setTimeout(done, 5_000);
+    return finished.then(async () => {
+      clearTimeout(timeout);
+      // The last call's failure is handled after it returns.
+      await new Promise((res) => setTimeout(res, 30));
+      const result = { calls: [...calls], loops: [...loops], error: status.status.lastError, running: loop.running };
+      loop.stop();
+      return result;
+    });
+  }
+
+  for (const code of ['PUSH_REJECTED', 'SERVER_RESET', 'PROTOCOL_ERROR', 'SQLITE_ERROR'] as const) {
+    test(`${code} stops the loop at once`, async () => {
+      const r = await run([new WalsyncError(code, 'no')], 1);
+      assert.deepEqual(r.calls, ['push']);
+      assert.equal(r.loops.at(-1), 'stopped');
+    });
+  }
+
+  test('AUTH_FAILED is retried once, a second one in a row stops', async () => {
+    const r = await run([new WalsyncError('AUTH_FAILED', 'no'), new WalsyncError('AUTH_FAILED', 'still no')], 2);
+    assert.deepEqual(r.calls, ['push', 'push']);
+    assert.deepEqual(r.loops, ['running', 'retrying', 'stopped']);
+  });
+
+  test('network and server errors are retried until a round succeeds, then it runs on', async () => {
+    const r = await run([new WalsyncError('NETWORK_ERROR', 'x'), new WalsyncError('SERVER_ERROR', 'y'), new WalsyncError('NETWORK_ERROR', 'z')], 6);
+    assert.deepEqual(r.loops, ['running', 'retrying', 'running']);
+    assert.equal(r.running, true);
+    assert.ok(r.calls.filter((c) => c === 'pull').length >= 1);
+  });
+
+  test('options are checked', () => {
+    assert.throws(() => resolveBackgroundSyncOptions({ intervalMs: -1 }), /intervalMs/);
+    assert.throws(() => resolveBackgroundSyncOptions({ retryMaxMs: Number.NaN }), /retryMaxMs/);
+    assert.equal(resolveBackgroundSyncOptions(undefined).intervalMs, 10_000);
+  });
+});

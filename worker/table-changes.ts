@@ -1,0 +1,185 @@
+/**
+ * Live queries, worker side: which tables each committed transaction changed, and which tables a
+ * query reads. Both come from SQLite itself, never from parsing SQL:
+ * - the preupdate hook names the table of every row change (rowid and WITHOUT ROWID tables alike,
+ *   triggers and foreign-key actions included); the commit hook moves the transaction's tables to
+ *   the "committed" set, the rollback hook forgets them, so a rolled-back transaction notifies nothing;
+ * - a schema change (CREATE, ALTER, DROP: no row hook fires for those) shows as a new
+ *   `schema_version` and counts as a change of every table;
+ * - the authorizer's SQLITE_READ at prepare time names every table a query reads (through views
+ *   and subqueries too).
+ */
+import type { Database, Sqlite3Static } from '@sqlite.org/sqlite-wasm';
+import { WalsyncError } from './errors.js';
+import { toWalsyncError } from './sql/sqlite-error.js';
+
+/** The message the worker posts to the page when committed work changed tables (see WorkerChannel). */
+export interface TablesChangedMessage {
+  readonly type: 'walsync:tables-changed';
+  /** Tables of the main database that changed (their names as the schema spells them). */
+  readonly tables: string[];
+  /** What changed them: the app's own statements, a pull, or the sync engine's bookkeeping (push). */
+  readonly source: TableChangeSource;
+}
+
+export type TableChangeSource = 'local' | 'pull' | 'sync';
+
+const SQLITE_READ = 20;
+
+/**
+ * The hook installers as sqlite-wasm really takes them (its .d.ts is off for these: the preupdate
+ * hook takes a context argument, hooks may return nothing, and 0 uninstalls): JS functions are
+ * bound to wasm function pointers by sqlite-wasm and released when replaced or the db closes.
+ */
+interface HookApi {
+  sqlite3_preupdate_hook(db: number, hook: (ctx: number, db: number, op: number, zDb: string, zTable: string) => void, ctx: 0): unknown;
+  sqlite3_commit_hook(db: number, hook: () => number, ctx: 0): unknown;
+  sqlite3_rollback_hook(db: number, hook: () => void, ctx: 0): unknown;
+  sqlite3_set_authorizer(db: number, hook: ((ctx: number, action: number, a1: unknown) => number) | 0, ctx: 0): number;
+  sqlite3_get_autocommit(db: number): number;
+  sqlite3_stmt_readonly(stmt: number): number;
+}
+
+function hookApi(sqlite3: Sqlite3Static): HookApi {
+  return sqlite3.capi as unknown as HookApi;
+}
+
+/**
+ * Collects the tables changed by committed transactions on the connection it is attached to. The
+ * worker attaches it (again) whenever the connection object changes: a pull reopens the connection,
+ * and SQLite's hooks belong to one connection.
+ */
+export class TableChangeTracker {
+  readonly #sqlite3: Sqlite3Static;
+  #attached: Database | null = null;
+  /** Tables written by the transaction open now (or the statement running in autocommit). */
+  readonly #inTransaction = new Set<string>();
+  readonly #committed = new Set<string>();
+  #committedAny = false;
+  /** Every table changed: a schema change, a pull, or hooks attached in the middle of a transaction. */
+  #all = false;
+  #allAtNextCommit = false;
+  #schemaVersion: number | null = null;
+  /** Table names at the last listing, so a dropped table is notified too. */
+  #knownTables: string[] = [];
+
+  constructor(sqlite3: Sqlite3Static) {
+    this.#sqlite3 = sqlite3;
+  }
+
+  /** Installs the hooks on `db` unless they are installed there already. */
+  attach(db: Database): void {
+    if (this.#attached === db) return;
+    const capi = hookApi(this.#sqlite3);
+    const pointer = db.pointer as number;
+    capi.sqlite3_preupdate_hook(
+      pointer,
+      (_ctx, _db, _op, zDb, zTable) => {
+        if (zDb === 'main') this.#inTransaction.add(zTable);
+      },
+      0,
+    );
+    capi.sqlite3_commit_hook(
+      pointer,
+      () => {
+        for (const t of this.#inTransaction) this.#committed.add(t);
+        this.#inTransaction.clear();
+        this.#committedAny = true;
+        if (this.#allAtNextCommit) {
+          this.#allAtNextCommit = false;
+          this.#all = true;
+        }
+        return 0;
+      },
+      0,
+    );
+    capi.sqlite3_rollback_hook(
+      pointer,
+      () => {
+        this.#inTransaction.clear();
+        this.#allAtNextCommit = false;
+      },
+      0,
+    );
+    // Attached in the middle of a transaction: its earlier rows went unseen, so its commit counts as
+    // a change of everything (a spurious re-run costs little; a missed one shows stale rows).
+    if (capi.sqlite3_get_autocommit(pointer) === 0) this.#allAtNextCommit = true;
+    if (this.#attached === null) this.#schemaVersion = readSchemaVersion(db);
+    this.#attached = db;
+  }
+
+  /** Counts the next flush as a change of every table (a pull installs pages, not rows). */
+  markAllChanged(): void {
+    this.#all = true;
+  }
+
+  /**
+   * The tables changed since the last call, or null if none. `db` is the open connection, read for
+   * the schema version (a schema change touches every table) and, when needed, the table list.
+   */
+  take(db: Database): string[] | null {
+    if (!this.#committedAny && !this.#all) return null;
+    this.#committedAny = false;
+    const version = readSchemaVersion(db);
+    if (version !== this.#schemaVersion) {
+      this.#schemaVersion = version;
+      this.#all = true;
+    }
+    const tables = new Set(this.#committed);
+    this.#committed.clear();
+    if (this.#all) {
+      this.#all = false;
+      for (const t of this.#knownTables) tables.add(t);
+      this.#knownTables = listTables(db);
+      for (const t of this.#knownTables) tables.add(t);
+    }
+    for (const t of tables) if (t.toLowerCase().startsWith('sqlite_')) tables.delete(t);
+    return tables.size > 0 ? [...tables] : null;
+  }
+}
+
+/**
+ * The tables `sql` reads, as SQLite's authorizer reports them while preparing it (views resolve to
+ * their tables, and the view's own name is included). Refuses a statement that writes: a live query
+ * that changed a table it reads would re-run itself forever.
+ */
+export function tablesRead(sqlite3: Sqlite3Static, db: Database, sql: string): string[] {
+  const capi = hookApi(sqlite3);
+  const pointer = db.pointer as number;
+  const tables = new Set<string>();
+  capi.sqlite3_set_authorizer(
+    pointer,
+    (_ctx, action, table) => {
+      if (action === SQLITE_READ && typeof table === 'string' && table !== '') tables.add(table);
+      return 0;
+    },
+    0,
+  );
+  let readonly: boolean;
+  try {
+    const stmt = db.prepare(sql);
+    try {
+      readonly = capi.sqlite3_stmt_readonly(stmt.pointer as number) !== 0;
+    } finally {
+      stmt.finalize();
+    }
+  } catch (e) {
+    throw toWalsyncError(sqlite3, db, e, sql);
+  } finally {
+    capi.sqlite3_set_authorizer(pointer, 0, 0);
+  }
+  if (!readonly) {
+    throw new WalsyncError('INVALID_ARGUMENT', 'watch() takes a query that only reads (a SELECT): a live query that writes would trigger itself', {
+      context: { sql: sql.slice(0, 500) },
+    });
+  }
+  return [...tables].filter((t) => !t.toLowerCase().startsWith('sqlite_'));
+}
+
+function readSchemaVersion(db: Database): number {
+  return Number(db.selectValue('PRAGMA schema_version') ?? 0);
+}
+
+function listTables(db: Database): string[] {
+  return db.selectValues("SELECT name FROM sqlite_schema WHERE type = 'table' AND name NOT LIKE 'sqlite\\_%' ESCAPE '\\'") as string[];
+}
