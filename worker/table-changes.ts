@@ -6,8 +6,8 @@
  *   the "committed" set, the rollback hook forgets them, so a rolled-back transaction notifies nothing;
  * - a schema change (CREATE, ALTER, DROP: no row hook fires for those) shows as a new
  *   `schema_version` and counts as a change of every table;
- * - the authorizer's SQLITE_READ at prepare time names every table a query reads (through views
- *   and subqueries too).
+ * - the program SQLite compiles for a query names every table it reads (through views and
+ *   subqueries too): the root pages its read cursors open.
  */
 import type { Database, Sqlite3Static } from '@sqlite.org/sqlite-wasm';
 import { WalsyncError } from './errors.js';
@@ -24,8 +24,6 @@ export interface TablesChangedMessage {
 
 export type TableChangeSource = 'local' | 'pull' | 'sync';
 
-const SQLITE_READ = 20;
-
 /**
  * The hook installers as sqlite-wasm really takes them (its .d.ts is off for these: the preupdate
  * hook takes a context argument, hooks may return nothing, and 0 uninstalls): JS functions are
@@ -35,7 +33,6 @@ interface HookApi {
   sqlite3_preupdate_hook(db: number, hook: (ctx: number, db: number, op: number, zDb: string, zTable: string) => void, ctx: 0): unknown;
   sqlite3_commit_hook(db: number, hook: () => number, ctx: 0): unknown;
   sqlite3_rollback_hook(db: number, hook: () => void, ctx: 0): unknown;
-  sqlite3_set_authorizer(db: number, hook: ((ctx: number, action: number, a1: unknown) => number) | 0, ctx: 0): number;
   sqlite3_get_autocommit(db: number): number;
   sqlite3_stmt_readonly(stmt: number): number;
 }
@@ -139,23 +136,17 @@ export class TableChangeTracker {
 }
 
 /**
- * The tables `sql` reads, as SQLite's authorizer reports them while preparing it (views resolve to
- * their tables, and the view's own name is included). Refuses a statement that writes: a live query
+ * The tables `sql` reads, from the program SQLite compiles for it: every b-tree it opens for
+ * reading (`OpenRead`, `ReopenIdx`) is a table's or one of its indexes' root page, named in the
+ * schema (views resolve to their tables, subqueries and CTEs too). Not through the authorizer: a
+ * connection has one, and the internal-table guard owns it on synced databases (replacing it,
+ * even for a moment, would switch the guard off). Refuses a statement that writes: a live query
  * that changed a table it reads would re-run itself forever.
  */
 export function tablesRead(sqlite3: Sqlite3Static, db: Database, sql: string): string[] {
   const capi = hookApi(sqlite3);
-  const pointer = db.pointer as number;
-  const tables = new Set<string>();
-  capi.sqlite3_set_authorizer(
-    pointer,
-    (_ctx, action, table) => {
-      if (action === SQLITE_READ && typeof table === 'string' && table !== '') tables.add(table);
-      return 0;
-    },
-    0,
-  );
   let readonly: boolean;
+  let program: unknown[][];
   try {
     const stmt = db.prepare(sql);
     try {
@@ -163,15 +154,28 @@ export function tablesRead(sqlite3: Sqlite3Static, db: Database, sql: string): s
     } finally {
       stmt.finalize();
     }
+    program = readonly ? (db.selectArrays(`EXPLAIN ${sql}`) as unknown[][]) : [];
   } catch (e) {
     throw toWalsyncError(sqlite3, db, e, sql);
-  } finally {
-    capi.sqlite3_set_authorizer(pointer, 0, 0);
   }
   if (!readonly) {
     throw new WalsyncError('INVALID_ARGUMENT', 'watch() takes a query that only reads (a SELECT): a live query that writes would trigger itself', {
       context: { sql: sql.slice(0, 500) },
     });
+  }
+  // Root page → table, per schema (0: main, 1: temp), as the program's p3 numbers them.
+  const tableOf = new Map<string, string>();
+  for (const [schemaIndex, schema] of [[0, 'main'], [1, 'temp']] as const) {
+    for (const [rootpage, table] of db.selectArrays(`SELECT rootpage, tbl_name FROM ${schema}.sqlite_schema WHERE rootpage > 0`) as [number, string][]) {
+      tableOf.set(`${schemaIndex}:${rootpage}`, table);
+    }
+  }
+  const tables = new Set<string>();
+  // EXPLAIN's columns: addr, opcode, p1, p2, p3, p4, p5, comment.
+  for (const op of program) {
+    if (op[1] !== 'OpenRead' && op[1] !== 'ReopenIdx') continue;
+    const table = tableOf.get(`${Number(op[4])}:${Number(op[3])}`);
+    if (table !== undefined) tables.add(table);
   }
   return [...tables].filter((t) => !t.toLowerCase().startsWith('sqlite_'));
 }

@@ -11,6 +11,27 @@ import { useSyncTestPage } from '../support/sync-test-page.js';
 const env = useSyncTestPage();
 
 describe("walsync's own tables", () => {
+  test('the guard stays on while live queries run (a watch learns its tables without replacing it)', async () => {
+    const r = await env.page.evaluate(async (url) => {
+      const a = await window.walsync.connect({ path: 'guard-watch.db', url, clientName: 'guard-watch' });
+      await a.exec('CREATE TABLE gw(id INTEGER PRIMARY KEY, v TEXT); CREATE VIEW gw_view AS SELECT v FROM gw');
+      await a.sync();
+      const seen: unknown[][] = [];
+      const stop = a.watch('SELECT v FROM gw_view ORDER BY v', [], (rows) => seen.push(rows.map((row) => row.v)));
+      for (let i = 0; i < 100 && seen.length < 1; i++) await new Promise((resolve) => setTimeout(resolve, 20));
+      await a.prepare('INSERT INTO gw VALUES (?, ?)').run(1, 'pending');
+      const refused = await window.kit.errorOf(() => a.exec('DELETE FROM turso_cdc'));
+      for (let i = 0; i < 100 && seen.length < 2; i++) await new Promise((resolve) => setTimeout(resolve, 20));
+      stop();
+      const pending = (await a.stats()).cdcOperations;
+      await a.close();
+      return { refused, pending, seen };
+    }, env.server.url);
+    assert.equal(r.refused.code, 'INVALID_ARGUMENT', JSON.stringify(r.refused));
+    assert.equal(r.pending, 1);
+    assert.deepEqual(r.seen, [[], ['pending']], 'the watch read the table behind the view');
+  });
+
   test('writes and DDL on the change log are refused with a clear error; the pending change still reaches the server', async () => {
     const r = await env.page.evaluate(async (url) => {
       const a = await window.walsync.connect({ path: 'guard-a.db', url, clientName: 'guard-a' });
