@@ -1,10 +1,12 @@
 /**
  * `npm start`: a local sync server (`tursodb --sync-server` on a free loopback port, fresh database in
- * .data/demo-server/) and the demo app's Vite dev server, wired together. Prints the URL; Ctrl-C stops
- * both, and if either one dies the other is stopped too.
+ * .data/demo-server/) and the demo app's Vite dev server, wired together. Prints the URL; Ctrl-C,
+ * SIGTERM and SIGHUP (to this process or to the `npm start` above it) stop both, and if either one
+ * dies the other is stopped too.
  *   node --import tsx scripts/start.ts [--port 5173]
  * The test and the screenshot script use startDemo() with a temporary server database.
  */
+import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { createServer, type ViteDevServer } from 'vite';
@@ -77,6 +79,17 @@ export async function startDemo(options: DemoOptions = {}): Promise<Demo> {
   };
 }
 
+/** The parent of process `pid` (Linux: from /proc), or null where that cannot be read. */
+function parentOf(pid: number): number | null {
+  try {
+    // Fields after the command name (in parentheses, which may hold spaces): state, then ppid.
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
+  } catch {
+    return null;
+  }
+}
+
 /** True while the process `pid` exists. */
 function alive(pid: number): boolean {
   try {
@@ -109,8 +122,18 @@ if (process.argv[1] && resolve(process.argv[1]) === fileURLToPath(import.meta.ur
   };
   process.once('SIGINT', () => void shutdown('\nstopping…', 0));
   process.once('SIGTERM', () => void shutdown('', 0));
+  // The terminal closed (or a supervisor asks): without a handler Node would exit and leave tursodb running.
+  process.once('SIGHUP', () => void shutdown('', 0));
   demo.vite.httpServer?.once('close', () => void shutdown('the dev server stopped; stopping the sync server', 1));
+  // `npm start` runs us under `sh -c`: a SIGTERM or SIGHUP to npm ends npm (and, for SIGTERM, that
+  // shell) but never reaches this process, which would keep tursodb and Vite running as orphans.
+  // Our parent or its parent (npm) going away is the signal that reached them.
+  const parent = process.ppid;
+  const grandparent = parentOf(parent);
   const watchdog = setInterval(() => {
     if (!alive(demo.sync.pid)) void shutdown('the sync server (tursodb) stopped; stopping the dev server', 1);
+    else if (process.ppid !== parent || (grandparent !== null && parentOf(parent) !== grandparent)) {
+      void shutdown('the process that started us (npm) stopped; stopping both servers', 0);
+    }
   }, 1000);
 }

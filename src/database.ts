@@ -1,7 +1,7 @@
 /** The main-thread API: Database, Statement and Transaction, each a thin proxy to the worker. */
 import { type Remote, transfer } from 'comlink';
 import { WalsyncError, isWalsyncError } from '../worker/errors.js';
-import type { BatchRequest, BatchResults, BindArgs, PendingChange, RunResult, SyncStats, WorkerApi } from '../worker/rpc.js';
+import type { BatchRequest, BatchResults, BindArgs, ColumnInfo, PendingChange, RunResult, SqlValue, SyncStats, WorkerApi } from '../worker/rpc.js';
 import { ValueKind, unbindableError, valueKind } from '../worker/sql/sql-value.js';
 import { type Row, toRow, toRows } from './rows.js';
 import { type WorkerChannel, releaseChannel } from './worker-channel.js';
@@ -15,16 +15,35 @@ interface Executor {
   call<T>(op: (api: Remote<WorkerApi>) => Promise<T>): Promise<T>;
 }
 
+/** A value walsync binds: what SQLite stores, plus booleans (bound as 1/0) and binary views (bound as blobs). */
+export type BindValue = SqlValue | boolean | ArrayBuffer | ArrayBufferView;
+
+/** Named arguments: `{ id: 1 }` for `:id`, `@id` or `$id`. */
+export type NamedBindArgs = Readonly<Record<string, BindValue>>;
+
+/**
+ * The arguments a statement call takes: positional values (`run(1, 'a')`), one array of them
+ * (`run([1, 'a'])`), or one object of named values (`run({ id: 1 })`). Anything else (a `Date`, an
+ * object with methods) does not compile: convert it first (`date.toISOString()`, `date.getTime()`).
+ */
+export type BindParameters = readonly BindValue[] | [readonly BindValue[]] | [NamedBindArgs];
+
 /**
  * A prepared statement. Preparation happens in the worker on first use and is cached there, so
  * running the same statement many times parses it once.
  *
- * Arguments: positional values (`stmt.run(1, 'a')` or `stmt.run([1, 'a'])`), or one object of named
- * values (`stmt.run({ id: 1 })` for `:id`, `@id` or `$id`).
+ * Rows come as objects keyed by column name (a name that appears twice keeps its last value, and
+ * numeric-looking names come first, as JavaScript orders object keys: sync-wasm does the same);
+ * `raw()` gives them as arrays in SELECT order, `pluck()` gives the first column's value.
+ * The row type is a type parameter: `stmt.all<{ id: number; name: string }>()`.
  */
 export class Statement {
+  /** The SQL text, as given to prepare(). */
   readonly sql: string;
   readonly #executor: Executor;
+  #mode: 'object' | 'raw' | 'pluck' = 'object';
+  #bound: BindArgs | null = null;
+  #closed = false;
 
   /** @internal */
   constructor(executor: Executor, sql: string) {
@@ -32,21 +51,108 @@ export class Statement {
     this.sql = sql;
   }
 
-  /** Runs the statement and returns every row as an object keyed by column name. */
-  async all(...args: unknown[]): Promise<Row[]> {
-    const result = await this.#executor.call((api) => api.all(this.sql, normalizeArgs(args)));
-    return toRows(result.columns, result.rows);
+  /** The SQL text (better-sqlite3's and sync-wasm's name for `sql`). */
+  get source(): string {
+    return this.sql;
+  }
+
+  /** Rows as arrays of values in SELECT order (`raw(false)` turns it off). Turns pluck() off. */
+  raw(toggle = true): this {
+    this.#mode = toggle ? 'raw' : this.#mode === 'raw' ? 'object' : this.#mode;
+    return this;
+  }
+
+  /** Rows as their first column's value alone (`pluck(false)` turns it off). Turns raw() off. */
+  pluck(toggle = true): this {
+    this.#mode = toggle ? 'pluck' : this.#mode === 'pluck' ? 'object' : this.#mode;
+    return this;
+  }
+
+  /**
+   * Binds arguments to the statement for good: later calls take none (passing some is an
+   * `INVALID_ARGUMENT` error, as is binding twice).
+   */
+  bind(...args: BindParameters): this {
+    this.#assertOpen();
+    if (this.#bound) throw new WalsyncError('INVALID_ARGUMENT', 'bind(): the statement already has bound arguments', { context: { sql: this.sql } });
+    this.#bound = normalizeArgs(args as readonly unknown[]);
+    return this;
+  }
+
+  /**
+   * Describes the result columns without running the statement: name, source column, table,
+   * schema and declared type (null for expressions). A promise, unlike sync-wasm's (the statement
+   * lives in the worker).
+   */
+  columns(): Promise<ColumnInfo[]> {
+    if (this.#closed) return Promise.reject(this.#closedError());
+    return this.#executor.call((api) => api.columns(this.sql));
+  }
+
+  /** Runs the statement and returns every row (objects, or arrays after raw(), or values after pluck()). */
+  async all<T = Row>(...args: BindParameters): Promise<T[]> {
+    const bound = this.#args(args);
+    const result = await this.#executor.call((api) => api.all(this.sql, bound));
+    return this.#shape(result.columns, result.rows) as T[];
   }
 
   /** Runs the statement and returns its first row, or undefined if it returned none. */
-  async get(...args: unknown[]): Promise<Row | undefined> {
-    const result = await this.#executor.call((api) => api.get(this.sql, normalizeArgs(args)));
-    return result.row ? toRow(result.columns, result.row) : undefined;
+  async get<T = Row>(...args: BindParameters): Promise<T | undefined> {
+    const bound = this.#args(args);
+    const result = await this.#executor.call((api) => api.get(this.sql, bound));
+    return result.row ? (this.#shape(result.columns, [result.row])[0] as T) : undefined;
+  }
+
+  /**
+   * Runs the statement and yields its rows. The rows are read in one call to the worker before the
+   * first is yielded, so the loop body may query the database (in sync-wasm it would wait forever).
+   */
+  async *iterate<T = Row>(...args: BindParameters): AsyncGenerator<T, void, unknown> {
+    for (const row of await this.all<T>(...args)) yield row;
   }
 
   /** Runs the statement for its effect: `{ changes, lastInsertRowid }`. */
-  run(...args: unknown[]): Promise<RunResult> {
-    return this.#executor.call((api) => api.run(this.sql, normalizeArgs(args)));
+  run(...args: BindParameters): Promise<RunResult> {
+    let bound: BindArgs;
+    try {
+      bound = this.#args(args);
+    } catch (e) {
+      return Promise.reject(e);
+    }
+    return this.#executor.call((api) => api.run(this.sql, bound));
+  }
+
+  /** Ends this statement: later calls on it reject with `INVALID_ARGUMENT`. */
+  close(): void {
+    this.#closed = true;
+  }
+
+  #args(args: readonly unknown[]): BindArgs {
+    this.#assertOpen();
+    if (this.#bound === null) return normalizeArgs(args);
+    if (args.length > 0) {
+      throw new WalsyncError('INVALID_ARGUMENT', 'the statement has bound arguments (bind()); call it without arguments', { context: { sql: this.sql } });
+    }
+    return this.#bound;
+  }
+
+  #shape(columns: readonly string[], rows: SqlValue[][]): unknown[] {
+    switch (this.#mode) {
+      case 'raw':
+        return rows;
+      case 'pluck':
+        return rows.map((r) => r[0]);
+      case 'object':
+        return toRows(columns, rows);
+    }
+  }
+
+  #closedError(): WalsyncError {
+    return new WalsyncError('INVALID_ARGUMENT', 'the statement is closed', { context: { sql: this.sql } });
+  }
+
+  #assertOpen(): void {
+    if (this.#closed) throw this.#closedError();
   }
 }
 
@@ -139,6 +245,31 @@ export class Transaction {
 
 export type TransactionMode = 'deferred' | 'immediate' | 'exclusive';
 
+/**
+ * What `transaction(fn)` returns: call it to run `fn` in a transaction of the mode given to
+ * transaction() (deferred by default), or call `.deferred`, `.immediate` or `.exclusive` for that
+ * mode (sync-wasm's and better-sqlite3's form).
+ */
+export interface TransactionFunction<A extends unknown[], T> {
+  (...args: A): Promise<T>;
+  readonly default: TransactionFunction<A, T>;
+  readonly deferred: TransactionFunction<A, T>;
+  readonly immediate: TransactionFunction<A, T>;
+  readonly exclusive: TransactionFunction<A, T>;
+  /** The database the transaction runs on. */
+  readonly database: Database;
+}
+
+/** Each Database's worker channel, out of its public shape. */
+const channels = new WeakMap<Database, WorkerChannel>();
+
+/** @internal The worker channel behind `db` (tests and the worker-level tools use it). */
+export function channelOf(db: Database): WorkerChannel {
+  const channel = channels.get(db);
+  if (!channel) throw new WalsyncError('INVALID_ARGUMENT', 'not a walsync Database');
+  return channel;
+}
+
 /** One worker call of a push or pull phase. */
 type PhaseCall = <R>(op: (api: Remote<WorkerApi>) => Promise<R>) => Promise<R>;
 
@@ -172,8 +303,8 @@ export class Database {
   readonly path: string;
   /** True for `:memory:` databases. */
   readonly memory: boolean;
-  /** @internal */
-  readonly channel: WorkerChannel;
+  /** Always false: walsync opens every database read-write (sync-wasm's property, for code that reads it). */
+  readonly readonly = false;
   #closed = false;
   readonly #executor: Executor;
   readonly #syncUrl: SyncUrlSource | null;
@@ -189,7 +320,7 @@ export class Database {
 
   /** @internal */
   constructor(channel: WorkerChannel, path: string, memory: boolean, syncUrl: SyncUrlSource | null = null) {
-    this.channel = channel;
+    channels.set(this, channel);
     this.path = path;
     this.memory = memory;
     this.#syncUrl = syncUrl;
@@ -204,7 +335,40 @@ export class Database {
 
   /** True once close() was called or the worker stopped. */
   get closed(): boolean {
-    return this.#closed || !this.channel.alive;
+    return this.#closed || !this.#channel.alive;
+  }
+
+  /** The path given to connect() (sync-wasm's name for `path`). */
+  get name(): string {
+    return this.path;
+  }
+
+  /** True until close() is called or the worker stops (`!closed`). */
+  get open(): boolean {
+    return !this.closed;
+  }
+
+  /**
+   * True while a `transaction()` function runs on this handle. A transaction begun with SQL
+   * (`exec('BEGIN')`) does not count, as in sync-wasm.
+   */
+  get inTransaction(): boolean {
+    return this.#openTransaction !== null;
+  }
+
+  get #channel(): WorkerChannel {
+    return channels.get(this)!;
+  }
+
+  /**
+   * Runs `PRAGMA <source>` and returns its rows; with `{ simple: true }` the first column of the
+   * first row alone (better-sqlite3's option; sync-wasm ignores it).
+   */
+  async pragma(source: string, options: { simple?: boolean } = {}): Promise<unknown> {
+    if (typeof source !== 'string') throw new WalsyncError('INVALID_ARGUMENT', 'pragma() takes a string');
+    const statement = this.prepare(`PRAGMA ${source}`);
+    if (options.simple) return statement.pluck().get();
+    return statement.all();
   }
 
   /**
@@ -237,19 +401,39 @@ export class Database {
    * of waiting for it forever. `fn` must not end the transaction itself (COMMIT, END or ROLLBACK):
    * the returned function then rejects with `INVALID_ARGUMENT` saying so.
    */
-  transaction<T>(fn: (tx: Transaction) => Promise<T> | T, mode?: TransactionMode): () => Promise<T>;
+  transaction<T>(fn: (tx: Transaction) => Promise<T> | T, mode?: TransactionMode): TransactionFunction<[], T>;
   /** The same, for a function of arguments (`tx` follows them): `db.transaction(async (users: User[]) => { ... })(users)`. */
-  transaction<A extends unknown[], T>(fn: (...args: A) => Promise<T> | T, mode?: TransactionMode): (...args: A) => Promise<T>;
+  transaction<A extends unknown[], T>(fn: (...args: A) => Promise<T> | T, mode?: TransactionMode): TransactionFunction<A, T>;
   // eslint-disable-next-line @typescript-eslint/no-explicit-any -- the overloads above carry the types
-  transaction<T>(fn: (...args: any[]) => Promise<T> | T, mode: TransactionMode = 'deferred'): (...args: any[]) => Promise<T> {
+  transaction<T>(fn: (...args: any[]) => Promise<T> | T, mode: TransactionMode = 'deferred'): TransactionFunction<any[], T> {
     if (typeof fn !== 'function') throw new WalsyncError('INVALID_ARGUMENT', 'transaction() takes a function');
     if (!['deferred', 'immediate', 'exclusive'].includes(mode)) {
       throw new WalsyncError('INVALID_ARGUMENT', `transaction(): unknown mode "${String(mode)}"`);
     }
+    const variants = {
+      default: this.#transactionRunner(fn, mode),
+      deferred: this.#transactionRunner(fn, 'deferred'),
+      immediate: this.#transactionRunner(fn, 'immediate'),
+      exclusive: this.#transactionRunner(fn, 'exclusive'),
+    };
+    // As in sync-wasm (and better-sqlite3): each variant carries all of them, and the database.
+    const properties: PropertyDescriptorMap = {
+      default: { value: variants.default },
+      deferred: { value: variants.deferred },
+      immediate: { value: variants.immediate },
+      exclusive: { value: variants.exclusive },
+      database: { value: this, enumerable: true },
+    };
+    for (const variant of Object.values(variants)) Object.defineProperties(variant, properties);
+    return variants.default as TransactionFunction<any[], T>;
+  }
+
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any
+  #transactionRunner<T>(fn: (...args: any[]) => Promise<T> | T, mode: TransactionMode): (...args: any[]) => Promise<T> {
     return (...args: any[]) => {
       if (this.#closed) return Promise.reject(new WalsyncError('DATABASE_CLOSED', 'the database is closed'));
       if (this.#openTransaction) return Promise.reject(insideTransaction('transaction()'));
-      const channel = this.channel;
+      const channel = this.#channel;
       return channel.lock.run(async () => {
         let active = true;
         const executor: Executor = {
@@ -401,9 +585,9 @@ export class Database {
       return Promise.reject(new WalsyncError('SYNC_NOT_CONFIGURED', 'this database does not sync: connect() was called without a "url"', { context: { path: this.path } }));
     }
     // Not in the middle of a push: a chunk already prepared would send the change anyway.
-    return this.channel.syncLock.run(async () => {
+    return this.#channel.syncLock.run(async () => {
       const discarded = await this.#executor.call((api) => api.discardChanges(ids));
-      void syncStatusOf(this.channel).refresh();
+      void syncStatusOf(this.#channel).refresh();
       return discarded;
     });
   }
@@ -422,7 +606,7 @@ export class Database {
         }),
       );
     }
-    const status = syncStatusOf(this.channel);
+    const status = syncStatusOf(this.#channel);
     let url: string | null;
     try {
       url = this.#syncUrl.current(call);
@@ -437,7 +621,7 @@ export class Database {
       status.failed(call, paused);
       return Promise.reject(paused);
     }
-    const channel = this.channel;
+    const channel = this.#channel;
     const network: PhaseCall = (op) => {
       if (this.#closed) return Promise.reject(new WalsyncError('DATABASE_CLOSED', 'the database is closed', { context: { path: this.path } }));
       return channel.call(op);
@@ -469,7 +653,7 @@ export class Database {
    * each change (so it can feed `useSyncExternalStore` as it is).
    */
   get syncStatus(): SyncStatus {
-    return syncStatusOf(this.channel).status;
+    return syncStatusOf(this.#channel).status;
   }
 
   /**
@@ -480,7 +664,7 @@ export class Database {
   onSyncStatus(listener: SyncStatusListener): () => void {
     if (typeof listener !== 'function') throw new WalsyncError('INVALID_ARGUMENT', 'onSyncStatus() takes a function');
     if (this.#closed) throw new WalsyncError('DATABASE_CLOSED', 'the database is closed', { context: { path: this.path } });
-    const status = syncStatusOf(this.channel);
+    const status = syncStatusOf(this.#channel);
     const unsubscribeStatus = status.subscribe(listener);
     const stopTables = this.#syncUrl ? this.onTablesChanged((_t, source) => source === 'local' && void status.refresh()) : () => undefined;
     const stop = (): void => {
@@ -510,7 +694,7 @@ export class Database {
     }
     const resolved = resolveBackgroundSyncOptions(options);
     this.#backgroundSync?.stop();
-    const status = syncStatusOf(this.channel);
+    const status = syncStatusOf(this.#channel);
     const loop = new BackgroundSync(
       {
         push: () => this.#push(true),
@@ -545,7 +729,7 @@ export class Database {
   onTablesChanged(listener: TablesChangedListener): () => void {
     if (typeof listener !== 'function') throw new WalsyncError('INVALID_ARGUMENT', 'onTablesChanged() takes a function');
     if (this.#closed) throw new WalsyncError('DATABASE_CLOSED', 'the database is closed', { context: { path: this.path } });
-    const { unsubscribe, ready } = tableChangesOf(this.channel).subscribe(listener);
+    const { unsubscribe, ready } = tableChangesOf(this.#channel).subscribe(listener);
     ready.catch(() => undefined);
     const stop = (): void => {
       unsubscribe();
@@ -608,7 +792,7 @@ export class Database {
       ended();
       return () => undefined;
     }
-    const channel = this.channel;
+    const channel = this.#channel;
     const closed = (): WalsyncError => new WalsyncError('DATABASE_CLOSED', 'the database is closed', { context: { path: this.path } });
     const query: LiveQuery = new LiveQuery(
       {
@@ -636,11 +820,11 @@ export class Database {
     this.#closed = true;
     this.stopSync();
     for (const stop of [...this.#live]) stop();
-    await this.channel.lock.run(() => releaseChannel(this.channel));
+    await this.#channel.lock.run(() => releaseChannel(this.#channel));
   }
 }
 
-function normalizeArgs(args: unknown[]): BindArgs {
+function normalizeArgs(args: readonly unknown[]): BindArgs {
   if (args.length === 1) {
     const only = args[0];
     if (Array.isArray(only)) return checkArgs(only);

@@ -6,11 +6,22 @@
 export { connect } from './connect.js';
 export { deleteDatabase } from './delete-database.js';
 export type { ConnectOptions, SyncTimeouts } from './options.js';
-export { Database, Statement, Transaction, type BatchInput, type BatchResultSet, type TransactionMode } from './database.js';
+export {
+  Database,
+  Statement,
+  Transaction,
+  type BatchInput,
+  type BatchResultSet,
+  type BindParameters,
+  type BindValue,
+  type NamedBindArgs,
+  type TransactionFunction,
+  type TransactionMode,
+} from './database.js';
 export type { Row } from './rows.js';
 export type { WatchOptions } from './live-query.js';
 export type { SyncStatus, SyncStatusListener } from './sync-status.js';
 export type { BackgroundSyncOptions } from './background-sync.js';
 export type { TableChangeSource, TablesChangedListener } from './table-changes.js';
 export { WalsyncError, isWalsyncError, type WalsyncErrorCode, type WalsyncErrorContext } from '../worker/errors.js';
-export type { BindArgs, DatabaseRowMutation, DatabaseRowTransformResult, PendingChange, RunResult, SqlValue, SyncStats } from '../worker/rpc.js';
+export type { BindArgs, ColumnInfo, DatabaseRowMutation, DatabaseRowTransformResult, PendingChange, RunResult, SqlValue, SyncStats } from '../worker/rpc.js';

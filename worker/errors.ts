@@ -2,6 +2,7 @@
  * The one error type walsync throws. `code` is stable and meant for programs; `message` is for people.
  * It lives at the bottom of the module tree so every layer (vfs, protocol, cdc, engine, facade) can use it.
  */
+import { sqliteCodeName } from './sqlite-codes.js';
 
 /** Stable error codes. New codes may be added; existing ones never change meaning. */
 export type WalsyncErrorCode =
@@ -49,6 +50,12 @@ export class WalsyncError extends Error {
   readonly code: WalsyncErrorCode;
   /** SQLite's extended result code when the error came from SQLite (e.g. 2067 for a UNIQUE constraint). */
   readonly sqliteCode: number | undefined;
+  /**
+   * SQLite's code name when the error came from SQLite (`'SQLITE_CONSTRAINT_UNIQUE'`,
+   * `'SQLITE_ERROR'`, …): the property sync-wasm's and better-sqlite3-style `SqliteError`s carry
+   * it in (`rawCode`), so `catch` blocks that test it port unchanged.
+   */
+  readonly rawCode: string | undefined;
   readonly context: WalsyncErrorContext;
 
   constructor(
@@ -59,6 +66,7 @@ export class WalsyncError extends Error {
     super(message, options.cause === undefined ? undefined : { cause: options.cause });
     this.code = code;
     this.sqliteCode = options.sqliteCode;
+    this.rawCode = options.sqliteCode === undefined ? undefined : sqliteCodeName(options.sqliteCode);
     this.context = options.context ?? {};
   }
 }

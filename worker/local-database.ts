@@ -4,7 +4,7 @@
  */
 import type { Database, PreparedStatement } from '@sqlite.org/sqlite-wasm';
 import { WalsyncError, isWalsyncError } from './errors.js';
-import type { BatchMode, BatchRequest, BatchResults, BindArgs, CheckpointResult, LocalStats, QueryResult, RunResult, SqlValue, StorageKind } from './rpc.js';
+import type { BatchMode, BatchRequest, BatchResults, BindArgs, CheckpointResult, ColumnInfo, LocalStats, QueryResult, RunResult, SqlValue, StorageKind } from './rpc.js';
 import { PAGE_SIZE, openWalConnection } from './connection.js';
 import type { SqliteRuntime } from './sqlite-module.js';
 import { bindArgs } from './sql/bind-args.js';
@@ -176,6 +176,29 @@ export class LocalDatabase {
       const row = stmt.step() ? this.#reader.row(stmt) : undefined;
       return { columns: this.#reader.columnNames(stmt), row };
     });
+  }
+
+  /** Describes the statement's result columns without running it. */
+  columns(sql: string): ColumnInfo[] {
+    const stmt = (() => {
+      try {
+        return this.#prepareCached(sql);
+      } catch (e) {
+        throw this.#error(e, sql);
+      }
+    })();
+    const { capi } = this.#runtime.sqlite3;
+    const out: ColumnInfo[] = [];
+    for (let i = 0; i < stmt.columnCount; i++) {
+      out.push({
+        name: capi.sqlite3_column_name(stmt.pointer!, i) ?? '',
+        column: capi.sqlite3_column_origin_name(stmt.pointer!, i) ?? null,
+        table: capi.sqlite3_column_table_name(stmt.pointer!, i) ?? null,
+        database: capi.sqlite3_column_database_name(stmt.pointer!, i) ?? null,
+        type: capi.sqlite3_column_decltype(stmt.pointer!, i) ?? null,
+      });
+    }
+    return out;
   }
 
   run(sql: string, args: BindArgs): RunResult {

@@ -139,6 +139,20 @@ export interface QueryResult {
   readonly rows: SqlValue[][];
 }
 
+/** One result column of a statement, as `Statement.columns()` describes it. */
+export interface ColumnInfo {
+  /** The column's name in the result (its `AS` alias, if any). */
+  readonly name: string;
+  /** The table column it comes from, or null for an expression. */
+  readonly column: string | null;
+  /** The table it comes from, or null for an expression. */
+  readonly table: string | null;
+  /** The schema (`main`, `temp`, …) it comes from, or null for an expression. */
+  readonly database: string | null;
+  /** The declared type of the table column (`INTEGER`, `TEXT`, …), or null for an expression. */
+  readonly type: string | null;
+}
+
 export interface RunResult {
   /** Rows changed by the statement (0 for statements that only read). */
   readonly changes: number;
@@ -218,6 +232,8 @@ export interface WorkerApi {
   all(sql: string, args: BindArgs): Promise<QueryResult>;
   get(sql: string, args: BindArgs): Promise<{ columns: string[]; row: SqlValue[] | undefined }>;
   run(sql: string, args: BindArgs): Promise<RunResult>;
+  /** Describes a statement's result columns without running it. */
+  columns(sql: string): Promise<ColumnInfo[]>;
   /** Runs statements in order in one call; with a mode, all-or-nothing in one transaction. */
   batch(request: BatchRequest, mode: BatchMode | null): Promise<BatchResults>;
   /** True while the connection is not inside an explicit transaction. */

@@ -11,6 +11,7 @@ import type {
   BatchResults,
   BindArgs,
   CheckpointResult,
+  ColumnInfo,
   LocalStats,
   OpenRequest,
   OpenResult,
@@ -118,6 +119,10 @@ export class WorkerHost implements WorkerApi {
 
   get(sql: string, args: BindArgs): Promise<{ columns: string[]; row: SqlValue[] | undefined }> {
     return this.#write(() => this.#open().get(sql, args));
+  }
+
+  columns(sql: string): Promise<ColumnInfo[]> {
+    return this.#write(() => this.#open().columns(sql));
   }
 
   run(sql: string, args: BindArgs): Promise<RunResult> {

@@ -115,7 +115,7 @@ describe('a database in OPFS', () => {
     const r = await page.evaluate(async () => {
       const a = await window.walsync.connect({ path: 'shared.db' });
       const b = await window.walsync.connect({ path: 'shared.db' });
-      const sameChannel = a.channel === b.channel;
+      const sameChannel = window.kit.channel(a) === window.kit.channel(b);
       await a.exec('CREATE TABLE t(x)');
       // While a's transaction is open, b's statement waits instead of slipping into it.
       const order: string[] = [];
@@ -246,9 +246,9 @@ describe('bad input gets a clear error and changes nothing', () => {
       await capture('tooFew', () => db.prepare('INSERT INTO t(id, v) VALUES (?, ?)').run(1));
       await capture('tooMany', () => db.prepare('INSERT INTO t(v) VALUES (?)').run('a', 'b'));
       await capture('missingNamed', () => db.prepare('INSERT INTO t(v) VALUES (:v)').run({ w: 1 }));
-      await capture('badValue', () => db.prepare('INSERT INTO t(v) VALUES (?)').run([{ nested: true }]));
+      await capture('badValue', () => db.prepare('INSERT INTO t(v) VALUES (?)').run([{ nested: true }] as never)); // plain JS callers can still pass it
       await capture('objectForPositional', () => db.prepare('INSERT INTO t(v) VALUES (?)').run({ v: 1 }));
-      await capture('undefinedValue', () => db.prepare('INSERT INTO t(v) VALUES (?)').run(undefined));
+      await capture('undefinedValue', () => db.prepare('INSERT INTO t(v) VALUES (?)').run(undefined as never));
       await capture('notNull', () => db.prepare('INSERT INTO t(v) VALUES (?)').run(null));
       await capture('twoStatements', () => db.prepare('SELECT 1; SELECT 2').all());
       // A failing statement in the middle of a script stops it there; earlier statements stand.
@@ -344,18 +344,18 @@ describe('a crash loses nothing committed', () => {
       const db = await window.walsync.connect({ path: 'crash-tx.db' });
       await db.exec('CREATE TABLE t(id INTEGER PRIMARY KEY, payload TEXT)');
       await db.exec("INSERT INTO t(payload) WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 1000) SELECT printf('committed %d', i) FROM n");
-      const committedWal = (await db.channel.call((api) => api.localStats())).mainWalSize;
+      const committedWal = (await window.kit.channel(db).call((api) => api.localStats())).mainWalSize;
       // A large transaction: ~100 MB of rows, far more than can finish before the kill.
       const big = db.exec("INSERT INTO t(payload) WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 400000) SELECT printf('%.1000c', 'x') FROM n");
       await new Promise((r) => setTimeout(r, 100));
-      db.channel.terminate();
+      window.kit.channel(db).terminate();
       const bigOutcome = await big.then(
         () => 'finished',
         (e) => (e as { code?: string }).code,
       );
       const reopened = await window.walsync.connect({ path: 'crash-tx.db' });
       // SQLite's recovery ignores, but does not cut, frames of the unfinished transaction.
-      const walAtReopen = (await reopened.channel.call((api) => api.localStats())).mainWalSize;
+      const walAtReopen = (await window.kit.channel(reopened).call((api) => api.localStats())).mainWalSize;
       const count = await reopened.prepare('SELECT count(*) AS c FROM t').get();
       const check = await reopened.prepare('PRAGMA integrity_check').get();
       // The database keeps working after recovery.
@@ -383,7 +383,7 @@ describe('a crash loses nothing committed', () => {
       }
       const ckpt = db.checkpoint();
       await new Promise((r) => setTimeout(r, 30));
-      db.channel.terminate();
+      window.kit.channel(db).terminate();
       const outcome = await ckpt.then(
         () => 'finished',
         (e) => (e as { code?: string }).code,

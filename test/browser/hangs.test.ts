@@ -116,7 +116,7 @@ describe('transaction(fn) whose function calls the database itself', () => {
         })(),
       );
       const rows = await window.settle(db.prepare('SELECT id FROM users ORDER BY id').all());
-      const autocommit = await window.settle(db.channel.call((api) => api.isAutocommit()));
+      const autocommit = await window.settle(window.kit.channel(db).call((api) => api.isAutocommit()));
       await window.settle(db.close());
       return { many, direct, thrown, mixed, rows, autocommit };
     });

@@ -38,7 +38,7 @@ describe('exec() scripts', () => {
       const error = await window.kit.errorOf(() =>
         db.exec("BEGIN; INSERT INTO t VALUES (1, 'in the script'); INSERT INTO missing VALUES (2); INSERT INTO t VALUES (3, 'never'); COMMIT"),
       );
-      const autocommit = await db.channel.call((api) => api.isAutocommit());
+      const autocommit = await window.kit.channel(db).call((api) => api.isAutocommit());
       // A later statement is its own transaction, not part of the script's.
       await db.prepare('INSERT INTO t VALUES (?, ?)').run(4, 'later');
       const rows = await window.kit.dump(db, 't');
@@ -60,7 +60,7 @@ describe('exec() scripts', () => {
       await db.exec('CREATE TABLE t(id INTEGER PRIMARY KEY, v TEXT)');
       await db.exec('BEGIN');
       const error = await window.kit.errorOf(() => db.exec("INSERT INTO t VALUES (1, 'kept'); INSERT INTO missing VALUES (2)"));
-      const autocommit = await db.channel.call((api) => api.isAutocommit());
+      const autocommit = await window.kit.channel(db).call((api) => api.isAutocommit());
       await db.exec('COMMIT');
       const rows = await window.kit.dump(db, 't');
       await db.close();

@@ -57,7 +57,7 @@ async function crashDuring(operation: Operation, point: string, tag: string, los
       await a.exec(`INSERT INTO ${table} VALUES (2, 'remote 2')`);
       await a.push();
 
-      await b.channel.call((api) => api.armKillPointForTesting(point));
+      await window.kit.channel(b).call((api) => api.armKillPointForTesting(point));
       const run = operation.startsWith('pull') ? () => b.pull() : operation === 'push' ? () => b.push() : () => b.checkpoint();
       const killed = await window.kit.errorOf(run);
       const lastWrite = killed.context.metadataBeforeLastWriteJson;

@@ -139,7 +139,7 @@ function runScenario(): Promise<Scenario> {
     const localReadBack: { label: string; cell: string }[] = [];
     let id = 1;
     for (const [label, value] of bound) {
-      await a.prepare('INSERT INTO v(id, r) VALUES (?, ?)').run([id, value]);
+      await a.prepare('INSERT INTO v(id, r) VALUES (?, ?)').run([id, value] as never);
       const row = await a.prepare('SELECT typeof(r) AS type, r FROM v WHERE id = ?').get(id++);
       localReadBack.push({ label, cell: `${row!.type}:${describe(row!.r)}` });
     }
@@ -305,19 +305,19 @@ describe('values that cannot be bound', () => {
       const insert = db.prepare('INSERT INTO t(x, y) VALUES (?, ?)');
       const named = db.prepare('INSERT INTO t(x, y) VALUES (:x, :y)');
       const errors = {
-        fn: await errorOf(() => insert.run(1, () => 1)),
-        symbol: await errorOf(() => insert.run([Symbol('s'), 1])),
+        fn: await errorOf(() => insert.run(...([1, () => 1] as never[]))),
+        symbol: await errorOf(() => insert.run([Symbol('s'), 1] as never)),
         bigint: await errorOf(() => insert.run(1, 2n ** 63n)),
         negativeBigint: await errorOf(() => insert.run(-(2n ** 63n) - 1n, 1)),
-        namedFn: await errorOf(() => named.run({ x: 1, y: () => 1 })),
-        namedSymbol: await errorOf(() => named.run({ x: Symbol('s'), y: 1 })),
+        namedFn: await errorOf(() => named.run({ x: 1, y: () => 1 } as never)),
+        namedSymbol: await errorOf(() => named.run({ x: Symbol('s'), y: 1 } as never)),
         namedBigint: await errorOf(() => named.run({ x: 1, y: 2n ** 64n })),
-        batchFn: await errorOf(() => db.batch([{ sql: 'INSERT INTO t(x) VALUES (?)', args: [1] }, { sql: 'INSERT INTO t(x) VALUES (?)', args: [() => 1] }], 'immediate')),
-        batchNamedSymbol: await errorOf(() => db.batch([{ sql: 'INSERT INTO t(x) VALUES (:x)', args: { x: Symbol('s') } }])),
-        txFn: await errorOf(() => db.transaction((tx) => tx.prepare('INSERT INTO t(x) VALUES (?)').run(() => 1))()),
+        batchFn: await errorOf(() => db.batch([{ sql: 'INSERT INTO t(x) VALUES (?)', args: [1] }, { sql: 'INSERT INTO t(x) VALUES (?)', args: [() => 1] as never }], 'immediate')),
+        batchNamedSymbol: await errorOf(() => db.batch([{ sql: 'INSERT INTO t(x) VALUES (:x)', args: { x: Symbol('s') } as never }])),
+        txFn: await errorOf(() => db.transaction((tx) => tx.prepare('INSERT INTO t(x) VALUES (?)').run((() => 1) as never))()),
       };
       // An unused named key may hold anything that can cross to the worker.
-      await named.run({ x: 1, y: 2, unused: undefined });
+      await named.run({ x: 1, y: 2, unused: undefined } as never);
       const rows = await db.prepare('SELECT x, y FROM t').all();
       await db.close();
       return { errors, rows };

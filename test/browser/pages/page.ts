@@ -3,8 +3,11 @@ import * as walsync from '../../../src/index.js';
 import type { Database } from '../../../src/index.js';
 import { createStore, del, get, keys, set } from 'idb-keyval';
 import { armKillPointOnNextOpenForTesting } from '../../../src/worker-channel.js';
+import { channelOf } from '../../../src/database.js';
 
 const kit = {
+  /** The worker channel behind a Database (kept out of its public shape). */
+  channel: channelOf,
   /** Rows of `table` ordered by its first column, as plain arrays (easy to compare). */
   async dump(db: Database, table: string, orderBy = '1'): Promise<unknown[][]> {
     const rows = await db.prepare(`SELECT * FROM "${table.replaceAll('"', '""')}" ORDER BY ${orderBy}`).all();

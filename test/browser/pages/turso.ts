@@ -12,3 +12,13 @@ declare global {
 }
 
 window.turso = turso;
+
+import { syncWasmExamples } from './sync-wasm-examples.js';
+
+declare global {
+  interface Window {
+    syncWasmExamples: typeof syncWasmExamples;
+  }
+}
+
+window.syncWasmExamples = syncWasmExamples;

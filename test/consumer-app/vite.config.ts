@@ -1,0 +1,2 @@
+// As the README says: keep walsync out of Vite's dependency pre-bundling.
+export default { optimizeDeps: { exclude: ['walsync'] } };
