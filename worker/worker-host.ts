@@ -22,7 +22,7 @@ import type {
   SyncStats,
   WorkerApi,
 } from './rpc.js';
-import { loadSqliteRuntime } from './sqlite-module.js';
+import { epochNow, loadSqliteRuntime, runtimeReadyAt } from './sqlite-module.js';
 import { createChangeCapture } from './cdc/change-capture-adapter.js';
 import { HttpSyncRemote } from './engine/http-sync-remote.js';
 import { type KillPoint, armKillPoint } from './engine/kill-points.js';
@@ -35,13 +35,23 @@ export class WorkerHost implements WorkerApi {
   #database: LocalDatabase | null = null;
   #engine: SyncEngine | null = null;
   #tail: Promise<unknown> = Promise.resolve();
+  /** When this worker's script ran (epoch ms), for OpenResult.startup. */
+  readonly #workerReady: number;
+
+  constructor(workerReady = epochNow()) {
+    this.#workerReady = workerReady;
+  }
 
   open(request: OpenRequest, callbacks?: SyncCallbacks): Promise<OpenResult> {
     return this.#serial(async () => {
       if (this.#database) throw new WalsyncError('INTERNAL', 'this worker already has a database open');
       const started = performance.now();
-      const runtime = await loadSqliteRuntime();
       const sync = request.sync;
+      // A synced database's record is read from IndexedDB while the wasm loads and the files open.
+      const metadata = sync ? new IdbMetadataStore(request.path) : null;
+      const metadataRead = metadata?.load();
+      metadataRead?.catch(() => undefined); // reported where the engine awaits it
+      const runtime = await loadSqliteRuntime();
       if (!sync) {
         this.#database = await LocalDatabase.open(runtime, request);
       } else {
@@ -51,7 +61,7 @@ export class WorkerHost implements WorkerApi {
         try {
           this.#engine = await SyncEngine.open({
             files,
-            metadata: new IdbMetadataStore(request.path),
+            metadata: { load: () => metadataRead!, save: (m) => metadata!.save(m), remove: () => metadata!.remove() },
             config: sync,
             capture: createChangeCapture(runtime.sqlite3, sync.tablesIgnore),
             callbacks,
@@ -75,7 +85,7 @@ export class WorkerHost implements WorkerApi {
         }
         this.#database = this.#engine.local;
       }
-      return { openMs: performance.now() - started };
+      return { openMs: performance.now() - started, startup: { workerReady: this.#workerReady, wasmReady: runtimeReadyAt(), opened: epochNow() } };
     });
   }
 
