@@ -156,6 +156,9 @@ function startWorker(path: string): Worker {
   }
   const warm = takePrewarmedWorker();
   if (warm) return warm;
+  // A connect() before the prewarm's microtask (an app connecting as its module runs) starts the
+  // worker itself: the prewarm must not start a second one.
+  prewarmDue = false;
   return new Worker(new URL('../worker/index.js', import.meta.url), { type: 'module', name: `walsync ${path}` });
 }
 
@@ -170,8 +173,11 @@ function startWorker(path: string): Worker {
  */
 const PREWARM_IDLE_MS = 10_000;
 let prewarmed: { worker: Worker; timer: ReturnType<typeof setTimeout> } | null = null;
+let prewarmDue = false;
 
 function prewarm(): void {
+  if (!prewarmDue) return;
+  prewarmDue = false;
   try {
     const worker = new Worker(new URL('../worker/index.js', import.meta.url), { type: 'module', name: 'walsync' });
     const timer = setTimeout(() => {
@@ -194,6 +200,7 @@ function takePrewarmedWorker(): Worker | null {
 }
 
 if (typeof window !== 'undefined' && typeof document !== 'undefined' && typeof Worker !== 'undefined') {
+  prewarmDue = true;
   queueMicrotask(prewarm);
 }
 

@@ -29,8 +29,8 @@ interface WorkerLog {
 }
 
 /** A page whose Worker constructor counts the workers started and terminated, from before its scripts run. */
-async function countingPage(): Promise<Page> {
-  const p = await session.newPage(baseUrl + PAGE);
+async function countingPage(page = PAGE, readyFlag = 'walsyncReady'): Promise<Page> {
+  const p = await session.newPage(baseUrl + page, readyFlag);
   await p.addInitScript(() => {
     const log = { started: 0, terminated: 0 };
     (window as unknown as { workerLog: WorkerLog }).workerLog = log;
@@ -47,7 +47,7 @@ async function countingPage(): Promise<Page> {
     };
   });
   await p.reload();
-  await p.waitForFunction(() => (window as unknown as { walsyncReady?: boolean }).walsyncReady !== undefined);
+  await p.waitForFunction((flag) => (window as unknown as Record<string, unknown>)[flag] !== undefined, readyFlag);
   return p;
 }
 
@@ -83,5 +83,16 @@ test('a page that imports walsync and never connects has its worker terminated; 
   });
   assert.equal(r.started, 2, 'the prewarmed worker, then a fresh one for connect()');
   assert.deepEqual(r.rows, [{ x: 7 }]);
+  await p.close();
+});
+
+test('an app that connects as its module runs (before the prewarm) starts one worker, not two', async () => {
+  const p = await countingPage('/test/browser/pages/connect-on-import.html', 'connectOnImport');
+  const r = await p.evaluate(() => ({
+    result: (window as unknown as { connectOnImport: unknown }).connectOnImport,
+    started: (window as unknown as { workerLog: WorkerLog }).workerLog.started,
+  }));
+  assert.deepEqual(r.result, { rows: 1 });
+  assert.equal(r.started, 1);
   await p.close();
 });
