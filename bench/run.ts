@@ -30,6 +30,9 @@ const extrapolated = new Set<string>();
 const POINT_SELECTS = 10_000;
 /** Rows in the database the cold-start run opens. */
 const COLD_START_ROWS = 1_000;
+/** The commit table: runs per variant, interleaved, and rows per run (scaled up to AUTOCOMMIT_ROWS). */
+const COMMIT_RUNS = 5;
+const COMMIT_ROWS_PER_RUN = 2_000;
 /** Cold start from navigation: database size, runs per variant, and the issue's target. */
 const COLD_NAV_ROWS = 10_000;
 const COLD_NAV_RUNS = 5;
@@ -173,7 +176,7 @@ async function main(): Promise<void> {
     countRuns('coldStart', cold);
 
     const coldSplit = await measureColdStartSplit(browser, pages, page, { rows: COLD_NAV_ROWS, runs: COLD_NAV_RUNS });
-    const commits = await measureCommits(page, { rows: AUTOCOMMIT_ROWS, capMs: AUTOCOMMIT_CAP_MS, runs: RUNS, budgetMs: REPEAT_BUDGET_MS });
+    const commits = await measureCommits(page, { rows: AUTOCOMMIT_ROWS, rowsPerRun: COMMIT_ROWS_PER_RUN, capMs: AUTOCOMMIT_CAP_MS, runs: COMMIT_RUNS });
 
     const postMessageMs = await page.evaluate((n) => window.bench.postMessageRoundTrip(n), ECHO_ROUND_TRIPS);
     const comlinkMs = await page.evaluate((n) => window.bench.comlinkRoundTrip(n), ECHO_ROUND_TRIPS);
@@ -188,9 +191,9 @@ async function main(): Promise<void> {
       console.log(`Scaled up to ${AUTOCOMMIT_ROWS} rows from runs stopped after ${AUTOCOMMIT_CAP_MS / 1000} s: ${[...extrapolated].join('; ')}.`);
     }
     console.log('');
-    console.log(`Commits, one interleaved run per variant (ratios to the flush floor measured in this same run):`);
+    console.log(`Commits: medians of ${COMMIT_RUNS} interleaved runs of ${COMMIT_ROWS_PER_RUN} rows per variant, scaled to ${AUTOCOMMIT_ROWS} (ratios to the flush floor measured in this same run):`);
     console.log(formatCommits(commits.medians, AUTOCOMMIT_ROWS));
-    if (commits.notes.length > 0) console.log(`Scaled up to ${AUTOCOMMIT_ROWS} rows from runs stopped after ${AUTOCOMMIT_CAP_MS / 1000} s: ${commits.notes.join('; ')}.`);
+    if (commits.notes.length > 0) console.log(`Runs stopped after ${AUTOCOMMIT_CAP_MS / 1000} s: ${commits.notes.join('; ')}.`);
     console.log('');
     console.log(formatColdStartSplit(coldSplit, COLD_NAV_TARGET_MS));
     console.log('');
