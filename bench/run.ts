@@ -10,6 +10,8 @@ import { HeapSampler, type HeapPeaks } from './heap-sampler.js';
 import { formatReport, formatValue, STORAGES, type Results, type RowFigures, type Storage } from './report.js';
 import { buildAndServePages, type ServedPages } from './serve-pages.js';
 import { median } from './stats.js';
+import { formatCommits, measureCommits } from './commits.js';
+import { formatColdStartSplit, measureColdStartSplit } from './cold-start-split.js';
 import type { RowId } from './targets.js';
 
 /** Each workload runs up to RUNS times per storage and reports the median... */
@@ -28,6 +30,13 @@ const extrapolated = new Set<string>();
 const POINT_SELECTS = 10_000;
 /** Rows in the database the cold-start run opens. */
 const COLD_START_ROWS = 1_000;
+/** The commit table: runs per variant, interleaved, and rows per run (scaled up to AUTOCOMMIT_ROWS). */
+const COMMIT_RUNS = 5;
+const COMMIT_ROWS_PER_RUN = 2_000;
+/** Cold start from navigation: database size, runs per variant, and the issue's target. */
+const COLD_NAV_ROWS = 10_000;
+const COLD_NAV_RUNS = 5;
+const COLD_NAV_TARGET_MS = 150;
 /** Sequential round trips for the messaging floor. */
 const ECHO_ROUND_TRIPS = 5_000;
 
@@ -166,6 +175,9 @@ async function main(): Promise<void> {
     results.coldStart = medians(cold);
     countRuns('coldStart', cold);
 
+    const coldSplit = await measureColdStartSplit(browser, pages, page, { rows: COLD_NAV_ROWS, runs: COLD_NAV_RUNS });
+    const commits = await measureCommits(page, { rows: AUTOCOMMIT_ROWS, rowsPerRun: COMMIT_ROWS_PER_RUN, capMs: AUTOCOMMIT_CAP_MS, runs: COMMIT_RUNS });
+
     const postMessageMs = await page.evaluate((n) => window.bench.postMessageRoundTrip(n), ECHO_ROUND_TRIPS);
     const comlinkMs = await page.evaluate((n) => window.bench.comlinkRoundTrip(n), ECHO_ROUND_TRIPS);
 
@@ -178,6 +190,13 @@ async function main(): Promise<void> {
     if (extrapolated.size > 0) {
       console.log(`Scaled up to ${AUTOCOMMIT_ROWS} rows from runs stopped after ${AUTOCOMMIT_CAP_MS / 1000} s: ${[...extrapolated].join('; ')}.`);
     }
+    console.log('');
+    console.log(`Commits: medians of ${COMMIT_RUNS} interleaved runs of ${COMMIT_ROWS_PER_RUN} rows per variant, scaled to ${AUTOCOMMIT_ROWS} (ratios to the flush floor measured in this same run):`);
+    console.log(formatCommits(commits.medians, AUTOCOMMIT_ROWS));
+    if (commits.notes.length > 0) console.log(`Runs stopped after ${AUTOCOMMIT_CAP_MS / 1000} s: ${commits.notes.join('; ')}.`);
+    console.log('');
+    console.log(formatColdStartSplit(coldSplit, COLD_NAV_TARGET_MS));
+    console.log('');
     console.log(`Medians of up to ${RUNS} runs (fewer once a workload's runs pass ${REPEAT_BUDGET_MS / 1000} s): ${runCounts.join('; ')}.`);
     console.log('Peak JS heap = largest page + worker V8 heap in use (CDP Runtime.getHeapUsage, sampled ~every 10 ms) during db.batch(); excludes wasm memory. Page / worker peaks (MB), median run:');
     for (const storage of STORAGES) {

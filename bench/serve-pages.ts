@@ -17,6 +17,7 @@ export const PAGES = {
   bench: 'index.html',
   loadWalsync: 'load-walsync.html',
   loadSqliteWasm: 'load-sqlite-wasm.html',
+  coldStart: 'cold-start.html',
 } as const;
 
 /** One response the server sent: its path and how many body bytes went out. */
@@ -73,7 +74,8 @@ const isolationHeaders = {
   'Cross-Origin-Embedder-Policy': 'require-corp',
 };
 
-export async function buildAndServePages(): Promise<ServedPages> {
+/** `minify: false` keeps function names readable in CPU profiles (bench/profile-commits.ts). */
+export async function buildAndServePages(options: { minify?: boolean } = {}): Promise<ServedPages> {
   const outDir = mkdtempSync(join(tmpdir(), 'walsync-bench-build-'));
   await build({
     root: pagesDir,
@@ -85,6 +87,7 @@ export async function buildAndServePages(): Promise<ServedPages> {
       emptyOutDir: true,
       target: 'es2022',
       reportCompressedSize: false,
+      minify: options.minify ?? true,
       rollupOptions: { input: Object.values(PAGES).map((file) => join(pagesDir, file)) },
     },
     worker: { format: 'es' },

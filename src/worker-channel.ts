@@ -5,7 +5,7 @@
 import { type Remote, proxy, releaseProxy, wrap } from 'comlink';
 import { WalsyncError } from '../worker/errors.js';
 import { installErrorTransfer } from '../worker/rpc-errors.js';
-import type { OpenRequest, SyncCallbacks, WorkerApi } from '../worker/rpc.js';
+import type { OpenRequest, OpenResult, SyncCallbacks, WorkerApi } from '../worker/rpc.js';
 import { AsyncLock } from './async-lock.js';
 
 export class WorkerChannel {
@@ -167,6 +167,11 @@ function startWorker(path: string): Worker {
   if (typeof Worker === 'undefined') {
     throw new WalsyncError('OPFS_UNAVAILABLE', 'walsync needs Web Workers; this environment has none');
   }
+  const warm = takePrewarmedWorker();
+  if (warm) return warm;
+  // A connect() before the prewarm's microtask (an app connecting as its module runs) starts the
+  // worker itself: the prewarm must not start a second one.
+  prewarmDue = false;
   return new Worker(new URL('../worker/index.js', import.meta.url), { type: 'module', name: `walsync ${path}` });
 }
 
@@ -174,6 +179,52 @@ function startWorker(path: string): Worker {
 export function isOpenInThisTab(path: string): boolean {
   return channels.has(`opfs:${path}`);
 }
+
+
+/**
+ * Cold start: the first connect() of a page should not wait for the worker's script and SQLite's
+ * wasm (fetched and compiled with streaming, served from the code cache on repeat visits), so one
+ * worker starts as soon as this module is first evaluated in a page's main thread, and the first
+ * connect() adopts it. It starts in a microtask (after the importing modules have run) and only in
+ * a window with `document` (never in a worker, Node or a service worker). An app that imports
+ * walsync and does not connect within PREWARM_IDLE_MS gets it terminated: no worker is kept alive
+ * for nothing. Only the first worker is prewarmed; later ones start at connect().
+ */
+const PREWARM_IDLE_MS = 10_000;
+let prewarmed: { worker: Worker; timer: ReturnType<typeof setTimeout> } | null = null;
+let prewarmDue = false;
+
+function prewarm(): void {
+  if (!prewarmDue) return;
+  prewarmDue = false;
+  try {
+    const worker = new Worker(new URL('../worker/index.js', import.meta.url), { type: 'module', name: 'walsync' });
+    const timer = setTimeout(() => {
+      if (prewarmed?.worker !== worker) return;
+      prewarmed = null;
+      worker.terminate();
+    }, PREWARM_IDLE_MS);
+    prewarmed = { worker, timer };
+  } catch {
+    // A page that may not start workers (CSP): connect() reports it then.
+  }
+}
+
+function takePrewarmedWorker(): Worker | null {
+  const warm = prewarmed;
+  if (!warm) return null;
+  prewarmed = null;
+  clearTimeout(warm.timer);
+  return warm.worker;
+}
+
+if (typeof window !== 'undefined' && typeof document !== 'undefined' && typeof Worker !== 'undefined') {
+  prewarmDue = true;
+  queueMicrotask(prewarm);
+}
+
+/** The worker's start-up steps of the last database this page opened (see OpenResult.startup); for the benchmark. */
+export let lastOpenStartup: OpenResult['startup'] | null = null;
 
 /** Returns the channel for `request.path`, starting and opening a worker if this tab has none yet. */
 export async function acquireChannel(request: OpenRequest, callbacks?: SyncCallbacks): Promise<WorkerChannel> {
@@ -190,11 +241,15 @@ export async function acquireChannel(request: OpenRequest, callbacks?: SyncCallb
     pending = (async () => {
       const channel = new WorkerChannel(key, startWorker(request.path));
       try {
-        await channel.watchLiveness();
+        // Sent together, not one round trip after another: the worker takes its liveness lock
+        // beside its queue, and calls are handled in the order sent (the kill point before open).
+        const watching = channel.watchLiveness();
         const armed = killPointOnNextOpen;
         killPointOnNextOpen = null;
-        if (armed !== null) await channel.call((api) => api.armKillPointForTesting(armed));
-        await channel.call((api) => api.open({ ...request, lockWaitMs }, callbacks ? proxy(callbacks) : undefined));
+        const arming = armed !== null ? channel.call((api) => api.armKillPointForTesting(armed)) : Promise.resolve();
+        const opening = channel.call((api) => api.open({ ...request, lockWaitMs }, callbacks ? proxy(callbacks) : undefined));
+        const [, , result] = await Promise.all([watching, arming, opening]);
+        lastOpenStartup = result.startup;
       } catch (e) {
         channel.terminate();
         throw e;

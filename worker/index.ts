@@ -1,7 +1,12 @@
 /** Worker entry: one dedicated worker per database path, exposing a WorkerHost to the facade. */
 import { expose } from 'comlink';
 import { installErrorTransfer } from './rpc-errors.js';
+import { epochNow, loadSqliteRuntime } from './sqlite-module.js';
 import { WorkerHost } from './worker-host.js';
 
+const workerReady = epochNow();
 installErrorTransfer();
-expose(new WorkerHost());
+expose(new WorkerHost(workerReady));
+// Fetch and compile SQLite's wasm now, while the page is still getting to connect() (the facade
+// may start this worker ahead of time); a failure is cached and reported by open().
+loadSqliteRuntime().catch(() => undefined);

@@ -13,6 +13,7 @@ import { countStatements, forEachStatement } from './sql/split-statements.js';
 import { StatementCache } from './sql/statement-cache.js';
 import { toWalsyncError } from './sql/sqlite-error.js';
 import type { FileStore } from './vfs/file-store.js';
+import { AppendCoalescingStore } from './vfs/append-coalescing-store.js';
 import { WalLog } from './vfs/wal-log.js';
 import { DATABASE_FILE_SUFFIXES, SAHPOOL_BENCH_DIRECTORY } from './storage-layout.js';
 import { isQuotaError } from './vfs/walsync-vfs.js';
@@ -82,10 +83,16 @@ export class LocalDatabase {
     switch (options.storage) {
       case 'memory':
         return new LocalDatabase(runtime, options, null, new sqlite3.oo1.DB(':memory:', 'c'));
-      case 'opfs-sahpool': {
+      case 'opfs-sahpool':
+      case 'opfs-sahpool-wal': {
         const pool = await sqlite3.installOpfsSAHPoolVfs({ name: 'walsync-bench-sahpool', directory: SAHPOOL_BENCH_DIRECTORY });
         const db = new pool.OpfsSAHPoolDb(`/${options.path}`);
         db.exec(`PRAGMA page_size=${PAGE_SIZE}`);
+        if (options.storage === 'opfs-sahpool-wal') {
+          // The pool has no shared memory: WAL needs exclusive locking (the wal-index lives in the heap).
+          db.exec('PRAGMA locking_mode=EXCLUSIVE');
+          db.exec('PRAGMA journal_mode=WAL');
+        }
         db.exec(`PRAGMA synchronous=${options.synchronous === 'full' ? 'FULL' : 'NORMAL'}`);
         return new LocalDatabase(runtime, options, null, db);
       }
@@ -472,7 +479,8 @@ async function openOpfsDatabaseFiles(runtime: SqliteRuntime, path: string, lockW
   const files: DatabaseFiles = {
     name,
     db: opened[0]!,
-    wal: opened[1]!,
+    // SQLite writes each WAL frame as two writes (header, page): one OPFS write call instead.
+    wal: new AppendCoalescingStore(opened[1]!),
     journal: opened[2]!,
     revert: opened[3]!,
     changes: opened[4]!,

@@ -9,8 +9,11 @@ export type SqlValue = null | number | bigint | string | Uint8Array;
 /** Positional arguments, or one object of named arguments (`:name`, `@name`, `$name` → key `name`). */
 export type BindArgs = readonly unknown[] | Readonly<Record<string, unknown>>;
 
-/** Where the database lives. `opfs-sahpool` is sqlite-wasm's own VFS, used only to compare in benchmarks. */
-export type StorageKind = 'opfs' | 'memory' | 'opfs-sahpool';
+/**
+ * Where the database lives. `opfs-sahpool` is sqlite-wasm's own VFS, used only to compare in
+ * benchmarks; `opfs-sahpool-wal` is the same in WAL mode (the benchmark's flush floor).
+ */
+export type StorageKind = 'opfs' | 'memory' | 'opfs-sahpool' | 'opfs-sahpool-wal';
 
 export interface OpenRequest {
   readonly path: string;
@@ -132,6 +135,12 @@ export interface SyncStats {
 export interface OpenResult {
   /** Milliseconds the worker spent loading SQLite and opening the files. */
   readonly openMs: number;
+  /**
+   * When the worker reached each start-up step, in ms since the Unix epoch with sub-ms precision
+   * (`performance.timeOrigin + performance.now()`, comparable across the page and the worker):
+   * its script ran, SQLite's wasm was ready, the database was open. For the benchmark's split.
+   */
+  readonly startup: { readonly workerReady: number; readonly wasmReady: number; readonly opened: number };
 }
 
 export interface QueryResult {

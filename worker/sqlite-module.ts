@@ -8,6 +8,18 @@ export interface SqliteRuntime {
 }
 
 let runtime: Promise<SqliteRuntime> | undefined;
+/** When the runtime became ready (epoch ms, see OpenResult.startup); 0 until then. */
+let readyAt = 0;
+
+/** Epoch ms with sub-ms precision, comparable between the page and its workers. */
+export function epochNow(): number {
+  return performance.timeOrigin + performance.now();
+}
+
+/** When loadSqliteRuntime() first resolved (epoch ms), or 0. */
+export function runtimeReadyAt(): number {
+  return readyAt;
+}
 
 export function loadSqliteRuntime(): Promise<SqliteRuntime> {
   runtime ??= (async () => {
@@ -18,8 +30,12 @@ export function loadSqliteRuntime(): Promise<SqliteRuntime> {
       disable: { vfs: { opfs: true, 'opfs-vfs': true, 'opfs-wl': true, kvvfs: true } },
     };
     const init = sqlite3InitModule as unknown as (options: object) => Promise<Sqlite3Static>;
+    // sqlite-wasm fetches sqlite3.wasm with WebAssembly.instantiateStreaming, so the browser's code
+    // cache serves the compiled module on repeat visits.
     const sqlite3 = await init({ print: () => {}, printErr: () => {} });
-    return { sqlite3, vfs: WalsyncVfs.install(sqlite3) };
+    const loaded = { sqlite3, vfs: WalsyncVfs.install(sqlite3) };
+    readyAt = epochNow();
+    return loaded;
   })();
   return runtime;
 }

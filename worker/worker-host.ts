@@ -24,11 +24,11 @@ import type {
   SyncStats,
   WorkerApi,
 } from './rpc.js';
-import { loadSqliteRuntime } from './sqlite-module.js';
+import { epochNow, loadSqliteRuntime, runtimeReadyAt } from './sqlite-module.js';
 import { createChangeCapture } from './cdc/change-capture-adapter.js';
 import { HttpSyncRemote } from './engine/http-sync-remote.js';
 import { type KillPoint, armKillPoint } from './engine/kill-points.js';
-import { IdbMetadataStore } from './engine/metadata.js';
+import { IdbMetadataStore, type SyncMetadata } from './engine/metadata.js';
 import type { SyncRemote } from './engine/remote.js';
 import { SyncEngine } from './engine/sync-engine.js';
 import { proxiedFetch } from './protocol/proxied-fetch.js';
@@ -45,13 +45,24 @@ export class WorkerHost implements WorkerApi {
   #remoteFor: ((url: string) => SyncRemote) | null = null;
   /** Changes the push in flight had to send when it began (progress), or null. */
   #pushTotal: number | null = null;
+  /** When this worker's script ran (epoch ms), for OpenResult.startup. */
+  readonly #workerReady: number;
+
+  constructor(workerReady = epochNow()) {
+    this.#workerReady = workerReady;
+  }
 
   open(request: OpenRequest, callbacks?: SyncCallbacks): Promise<OpenResult> {
     return this.#serial(async () => {
       if (this.#database) throw new WalsyncError('INTERNAL', 'this worker already has a database open');
       const started = performance.now();
+      // The metadata record is read from IndexedDB while the wasm loads and the files open. It
+      // decides a url-less open too: a database that has sync metadata stays a synced one.
+      const metadata = request.storage === 'opfs' ? new IdbMetadataStore(request.path) : null;
+      const metadataRead = metadata?.load();
+      metadataRead?.catch(() => undefined); // reported where it is awaited
       const runtime = await loadSqliteRuntime();
-      const sync = request.sync ?? (request.storage === 'opfs' ? await detachedSyncConfig(request.path) : undefined);
+      const sync = request.sync ?? (metadataRead ? detachedSyncConfig(await metadataRead) : undefined);
       if (!sync) {
         this.#database = await LocalDatabase.open(runtime, request);
       } else {
@@ -61,7 +72,7 @@ export class WorkerHost implements WorkerApi {
         try {
           this.#engine = await SyncEngine.open({
             files,
-            metadata: new IdbMetadataStore(request.path),
+            metadata: { load: () => metadataRead!, save: (m) => metadata!.save(m), remove: () => metadata!.remove() },
             config: sync,
             capture: createChangeCapture(runtime.sqlite3, sync.tablesIgnore),
             callbacks,
@@ -85,7 +96,7 @@ export class WorkerHost implements WorkerApi {
         }
         this.#database = this.#engine.local;
       }
-      return { openMs: performance.now() - started };
+      return { openMs: performance.now() - started, startup: { workerReady: this.#workerReady, wasmReady: runtimeReadyAt(), opened: epochNow() } };
     });
   }
 
@@ -368,8 +379,7 @@ export class WorkerHost implements WorkerApi {
  * pushes them instead of losing them to the next pull. Its sync options are those it was last
  * opened with where they matter offline (`tablesIgnore` decides which changes stay local).
  */
-async function detachedSyncConfig(path: string): Promise<SyncConfig | undefined> {
-  const meta = await new IdbMetadataStore(path).load();
+function detachedSyncConfig(meta: SyncMetadata | undefined): SyncConfig | undefined {
   if (!meta) return undefined;
   return {
     url: null,

@@ -1,7 +1,7 @@
 /** Removes the benchmark's OPFS state, so every run starts from an empty origin. */
 import { deleteDatabase } from '../../src/index.js';
 import { SAHPOOL_BENCH_DIRECTORY } from '../../worker/storage-layout.js';
-import type { BenchStorage } from './open-database.js';
+import type { AnyBenchStorage } from './open-database.js';
 
 /** Folder that holds walsync's benchmark databases (connect() paths are `<folder>/<name>.db`). */
 export const WALSYNC_BENCH_DIR = 'walsync-bench';
@@ -11,9 +11,10 @@ const SAHPOOL_DIR = SAHPOOL_BENCH_DIRECTORY;
  * Removes one closed benchmark database: walsync's own with deleteDatabase() (its files and any
  * sync metadata), the opfs-sahpool pool by removing its folder; `:memory:` leaves nothing.
  */
-export async function removeBenchDatabase(storage: BenchStorage, path: string): Promise<void> {
-  if (storage === 'opfs') await deleteDatabase(path);
-  else if (storage === 'opfs-sahpool') await removeBenchFiles();
+export async function removeBenchDatabase(storage: AnyBenchStorage, path: string): Promise<void> {
+  if (storage === 'memory') return;
+  if (storage.startsWith('opfs-sahpool')) await removeBenchFiles();
+  else await deleteDatabase(path);
 }
 
 /**

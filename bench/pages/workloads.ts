@@ -4,8 +4,8 @@
  * opening, schema creation, closing and file cleanup happen outside the timed section.
  */
 import type { Database } from '../../src/database.js';
-import { openDatabase, type BenchStorage } from './open-database.js';
-import { removeBenchDatabase, WALSYNC_BENCH_DIR } from './opfs-cleanup.js';
+import { openDatabase, type AnyBenchStorage, type BenchStorage } from './open-database.js';
+import { removeBenchDatabase, removeBenchFiles, WALSYNC_BENCH_DIR } from './opfs-cleanup.js';
 
 const CREATE_TABLE = 'CREATE TABLE items(id INTEGER PRIMARY KEY, name TEXT NOT NULL, value INTEGER NOT NULL)';
 const INSERT = 'INSERT INTO items(id, name, value) VALUES (?, ?, ?)';
@@ -23,7 +23,7 @@ export function uniquePath(label: string): string {
 }
 
 /** Opens a fresh database with the items table, runs `timed`, closes it and removes its files. */
-async function withFreshDatabase(storage: BenchStorage, label: string, timed: (db: Database) => Promise<void>): Promise<number> {
+async function withFreshDatabase(storage: AnyBenchStorage, label: string, timed: (db: Database) => Promise<void>): Promise<number> {
   const path = uniquePath(label);
   const db = await openDatabase(storage, path);
   try {
@@ -79,7 +79,7 @@ export interface CappedRun {
  * early once `capMs` have passed: a slow disk can make one commit take tens of milliseconds, and the
  * runner then scales the time up to `count` rows (commits cost the same whether early or late).
  */
-export async function insertAutocommit(storage: BenchStorage, count: number, capMs: number): Promise<CappedRun> {
+export async function insertAutocommit(storage: AnyBenchStorage, count: number, capMs: number): Promise<CappedRun> {
   let rows = 0;
   const ms = await withFreshDatabase(storage, 'autocommit', async (db) => {
     const insert = db.prepare(INSERT);
@@ -122,7 +122,7 @@ export async function pointSelects(storage: BenchStorage, count: number): Promis
 }
 
 /** Creates the database the cold-start run will open (a file-backed one with some rows), and closes it. */
-export async function prepareColdStart(storage: BenchStorage, rows: number): Promise<string> {
+export async function prepareColdStart(storage: AnyBenchStorage, rows: number): Promise<string> {
   const path = uniquePath('cold');
   if (storage === 'memory') return path; // nothing survives; the cold run opens an empty database
   const db = await openDatabase(storage, path);
@@ -145,4 +145,24 @@ export async function coldStart(storage: BenchStorage, path: string): Promise<nu
   await db.close();
   await removeBenchDatabase(storage, path);
   return elapsed;
+}
+
+let profiled: Database | null = null;
+
+/** bench/profile-commits.ts: like insertAutocommit, but leaves the database open (its worker's profile is read first). */
+export async function insertAutocommitKeepOpen(storage: AnyBenchStorage, count: number): Promise<CappedRun> {
+  const db = await openDatabase(storage, uniquePath('profile'));
+  profiled = db;
+  await db.exec(CREATE_TABLE);
+  const insert = db.prepare(INSERT);
+  const started = performance.now();
+  for (let i = 1; i <= count; i++) await insert.run(...rowArgs(i));
+  return { ms: performance.now() - started, rows: count };
+}
+
+/** Closes the database insertAutocommitKeepOpen left open and removes the files. */
+export async function closeKeptOpen(): Promise<void> {
+  await profiled?.close();
+  profiled = null;
+  await removeBenchFiles();
 }

@@ -337,10 +337,11 @@ describe('a server that never answers or trickles', () => {
 describe('a worker killed outside the library', () => {
   test('in-flight and later calls reject with DATABASE_CLOSED, and the next connect() starts a fresh worker', async () => {
     const p = await session.newPage(baseUrl + PAGE);
-    await installSettle(p);
-    const r = await p.evaluate(async () => {
-      // Keep every Worker the library starts, to terminate one as the browser would (OOM, devtools).
+    // Keep every Worker the library starts, to terminate one as the browser would (OOM, devtools);
+    // installed before the page's scripts run, as the library starts its first worker on import.
+    await p.addInitScript(() => {
       const workers: Worker[] = [];
+      (window as unknown as { startedWorkers: Worker[] }).startedWorkers = workers;
       const Original = window.Worker;
       window.Worker = class extends Original {
         constructor(url: string | URL, options?: WorkerOptions) {
@@ -348,6 +349,12 @@ describe('a worker killed outside the library', () => {
           workers.push(this);
         }
       };
+    });
+    await p.reload();
+    await p.waitForFunction(() => (window as unknown as { walsyncReady?: boolean }).walsyncReady !== undefined);
+    await installSettle(p);
+    const r = await p.evaluate(async () => {
+      const workers = (window as unknown as { startedWorkers: Worker[] }).startedWorkers;
       const db = await window.walsync.connect({ path: 'killed.db' });
       await db.exec('CREATE TABLE t(x); INSERT INTO t VALUES (1)');
       // A slow query in flight, and another call queued behind it.
