@@ -2,29 +2,15 @@
  * The commit path: every acknowledged commit is in the file when the worker dies, whatever the
  * durability (the WAL's writes are joined per frame, never held past the statement that made them).
  */
-import { after, before, test } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { type BrowserSession, launchBrowser, startDevServer } from '../support/browser.js';
+import { useLocalTestBrowser } from '../support/local-test-page.js';
 
-const PAGE = '/test/browser/pages/index.html';
-let session: BrowserSession;
-let baseUrl: string;
-let stopDev: () => Promise<void>;
-
-before(async () => {
-  const dev = await startDevServer();
-  baseUrl = dev.url;
-  stopDev = () => dev.server.close();
-  session = await launchBrowser();
-});
-after(async () => {
-  await session?.close();
-  await stopDev?.();
-});
+const env = useLocalTestBrowser();
 
 for (const durability of ['full', 'normal'] as const) {
   test(`durability '${durability}': a worker killed right after autocommit inserts keeps every acknowledged one`, async () => {
-    const p = await session.newPage(baseUrl + PAGE);
+    const p = await env.openPage();
     const r = await p.evaluate(async (durability) => {
       const path = `killed-after-commits-${durability}.db`;
       const db = await window.walsync.connect({ path, durability });

@@ -2,31 +2,13 @@
  * The local database layer in real Chromium on OPFS: persistence across reloads, the API's results
  * and errors, shared workers per path, quota errors, and crash safety (a terminated worker).
  */
-import { after, before, describe, test } from 'node:test';
+import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { Page } from 'playwright-core';
-import { launchBrowser, startDevServer, type BrowserSession } from '../support/browser.js';
+import { TEST_PAGE, useLocalTestBrowser } from '../support/local-test-page.js';
 
-const PAGE = '/test/browser/pages/index.html';
-let session: BrowserSession;
-let baseUrl: string;
-let stopServer: () => Promise<void>;
-
-before(async () => {
-  const dev = await startDevServer();
-  baseUrl = dev.url;
-  stopServer = () => dev.server.close();
-  session = await launchBrowser();
-});
-
-after(async () => {
-  await session?.close();
-  await stopServer?.();
-});
-
-async function openPage(): Promise<Page> {
-  return session.newPage(baseUrl + PAGE);
-}
+const env = useLocalTestBrowser();
+const openPage = (): Promise<Page> => env.openPage();
 
 describe('a database in OPFS', () => {
   test('rows written before a reload are read back after it', async () => {
@@ -285,8 +267,8 @@ describe('bad input gets a clear error and changes nothing', () => {
   });
 
   test('a page that is not a secure context gets OPFS_UNAVAILABLE with a message saying why', async () => {
-    const port = new URL(baseUrl).port;
-    const page = await session.newPage(`http://insecure.walsync.test:${port}${PAGE}`);
+    const port = new URL(env.baseUrl).port;
+    const page = await env.session.newPage(`http://insecure.walsync.test:${port}${TEST_PAGE}`);
     const r = await page.evaluate(async () => {
       try {
         await window.walsync.connect({ path: 'x.db' });
@@ -302,8 +284,8 @@ describe('bad input gets a clear error and changes nothing', () => {
 
   test('running out of storage quota fails the write with QUOTA_EXCEEDED and keeps committed data', async () => {
     const page = await openPage();
-    const cdp = await session.context.newCDPSession(page);
-    const origin = new URL(baseUrl).origin;
+    const cdp = await env.session.context.newCDPSession(page);
+    const origin = new URL(env.baseUrl).origin;
     await page.evaluate(async () => {
       const db = await window.walsync.connect({ path: 'quota.db' });
       await db.exec('CREATE TABLE t(id INTEGER PRIMARY KEY, b BLOB)');

@@ -3,31 +3,13 @@
  * its own transaction open, VACUUM works through every statement call, the log is checkpointed
  * automatically, and a checkpoint near the storage quota fails cleanly or succeeds.
  */
-import { after, before, describe, test } from 'node:test';
+import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { Page } from 'playwright-core';
-import { launchBrowser, startDevServer, type BrowserSession } from '../support/browser.js';
+import { useLocalTestBrowser } from '../support/local-test-page.js';
 
-const PAGE = '/test/browser/pages/index.html';
-let session: BrowserSession;
-let baseUrl: string;
-let stopServer: () => Promise<void>;
-
-before(async () => {
-  const dev = await startDevServer();
-  baseUrl = dev.url;
-  stopServer = () => dev.server.close();
-  session = await launchBrowser();
-});
-
-after(async () => {
-  await session?.close();
-  await stopServer?.();
-});
-
-async function openPage(): Promise<Page> {
-  return session.newPage(baseUrl + PAGE);
-}
+const env = useLocalTestBrowser();
+const openPage = (): Promise<Page> => env.openPage();
 
 describe('exec() scripts', () => {
   test('a failing statement rolls back the transaction the script opened, and says so', async () => {
@@ -133,8 +115,8 @@ describe('checkpoints of local databases', () => {
 
   test('a checkpoint still runs near the storage quota, and loses nothing', async () => {
     const page = await openPage();
-    const cdp = await session.context.newCDPSession(page);
-    const origin = new URL(baseUrl).origin;
+    const cdp = await env.session.context.newCDPSession(page);
+    const origin = new URL(env.baseUrl).origin;
     try {
       const setup = await page.evaluate(async () => {
         const db = await window.walsync.connect({ path: 'quota-ckpt.db' });

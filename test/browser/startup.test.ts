@@ -2,26 +2,12 @@
  * Start-up: the worker starts as soon as walsync is imported in a page, the first connect() adopts
  * it, and a page that never connects does not keep it.
  */
-import { after, before, test } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { Page } from 'playwright-core';
-import { type BrowserSession, launchBrowser, startDevServer } from '../support/browser.js';
+import { TEST_PAGE, useLocalTestBrowser } from '../support/local-test-page.js';
 
-const PAGE = '/test/browser/pages/index.html';
-let session: BrowserSession;
-let baseUrl: string;
-let stopDev: () => Promise<void>;
-
-before(async () => {
-  const dev = await startDevServer();
-  baseUrl = dev.url;
-  stopDev = () => dev.server.close();
-  session = await launchBrowser();
-});
-after(async () => {
-  await session?.close();
-  await stopDev?.();
-});
+const env = useLocalTestBrowser();
 
 interface WorkerLog {
   started: number;
@@ -29,8 +15,8 @@ interface WorkerLog {
 }
 
 /** A page whose Worker constructor counts the workers started and terminated, from before its scripts run. */
-async function countingPage(page = PAGE, readyFlag = 'walsyncReady'): Promise<Page> {
-  const p = await session.newPage(baseUrl + page, readyFlag);
+async function countingPage(page = TEST_PAGE, readyFlag = 'walsyncReady'): Promise<Page> {
+  const p = await env.openPage(page, readyFlag);
   await p.addInitScript(() => {
     const log = { started: 0, terminated: 0 };
     (window as unknown as { workerLog: WorkerLog }).workerLog = log;

@@ -5,6 +5,7 @@
  */
 import { WalsyncError } from '../errors.js';
 import type { FileStore } from './file-store.js';
+import { PageViewFile } from './page-view-file.js';
 import {
   type Checksum,
   type WalHeader,
@@ -279,64 +280,26 @@ export class WalLog {
   }
 }
 
-class SnapshotFileStore implements FileStore {
+class SnapshotFileStore extends PageViewFile {
   readonly #db: FileStore;
   readonly #wal: FileStore;
-  readonly #pageSize: number;
-  readonly #sizePages: number;
   readonly #framesByPage: Map<number, number>;
 
   constructor(db: FileStore, wal: FileStore, pageSize: number, sizePages: number, framesByPage: Map<number, number>) {
+    super(pageSize, sizePages);
     this.#db = db;
     this.#wal = wal;
-    this.#pageSize = pageSize;
-    this.#sizePages = sizePages;
     this.#framesByPage = framesByPage;
   }
 
-  read(dest: Uint8Array, at: number): number {
-    const total = Math.max(0, Math.min(dest.length, this.size() - at));
-    let done = 0;
-    while (done < total) {
-      const pos = at + done;
-      const pgno = Math.floor(pos / this.#pageSize) + 1;
-      const inPage = pos % this.#pageSize;
-      const n = Math.min(this.#pageSize - inPage, total - done);
-      const frame = this.#framesByPage.get(pgno);
-      const out = dest.subarray(done, done + n);
-      if (frame !== undefined) {
-        this.#wal.read(out, walFrameOffset(frame, this.#pageSize) + WAL_FRAME_HEADER_SIZE + inPage);
-      } else if (this.#db.read(out, pos) < n) {
-        out.fill(0, Math.max(0, this.#db.size() - pos));
-      }
-      if (pgno === 1) patchRollbackMode(out, inPage);
-      done += n;
+  protected readPage(pgno: number, inPage: number, out: Uint8Array): void {
+    const frame = this.#framesByPage.get(pgno);
+    if (frame !== undefined) {
+      this.#wal.read(out, walFrameOffset(frame, this.pageSize) + WAL_FRAME_HEADER_SIZE + inPage);
+      return;
     }
-    return total;
-  }
-
-  write(): void {
-    throw new WalsyncError('INTERNAL', 'a WAL snapshot is read-only');
-  }
-
-  size(): number {
-    return this.#sizePages * this.#pageSize;
-  }
-
-  truncate(): void {
-    throw new WalsyncError('INTERNAL', 'a WAL snapshot is read-only');
-  }
-
-  flush(): void {}
-
-  close(): void {}
-}
-
-/** Sets the file-format read/write version bytes (offsets 18, 19) to 1 within a slice of page 1. */
-function patchRollbackMode(slice: Uint8Array, sliceStart: number): void {
-  for (const offset of [18, 19]) {
-    const i = offset - sliceStart;
-    if (i >= 0 && i < slice.length) slice[i] = 1;
+    const pos = (pgno - 1) * this.pageSize + inPage;
+    if (this.#db.read(out, pos) < out.length) out.fill(0, Math.max(0, this.#db.size() - pos));
   }
 }
 
