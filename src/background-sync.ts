@@ -5,7 +5,7 @@
  * It only schedules: every push and pull goes through the database's own push/pull, which run one
  * at a time per database (its sync lock), so the loop and manual calls never overlap.
  */
-import { WalsyncError, isWalsyncError } from '../worker/errors.js';
+import { WalsyncError, isWalsyncError } from '../contract/errors.js';
 import type { SyncStatusTracker } from './sync-status.js';
 import type { TableChangeSource } from './table-changes.js';
 

@@ -1,6 +1,6 @@
 import { transfer } from 'comlink';
-import { WalsyncError } from '../worker/errors.js';
-import type { DatabaseRowTransformResult, SyncCallbacks } from '../worker/rpc.js';
+import { WalsyncError } from '../contract/errors.js';
+import type { DatabaseRowTransformResult, SyncCallbacks } from '../contract/worker-api.js';
 import { Database, type SyncUrlSource } from './database.js';
 import { resolveConnectOptions, resolveUrlFunction, type ConnectOptions, type ResolvedSyncOptions } from './options.js';
 import { acquireChannel } from './worker-channel.js';

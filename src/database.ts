@@ -1,7 +1,7 @@
 /** The main-thread API: Database, Statement and Transaction, each a thin proxy to the worker. */
 import { type Remote, transfer } from 'comlink';
-import { WalsyncError, isWalsyncError } from '../worker/errors.js';
-import type { BatchRequest, BatchResults, BindArgs, ColumnInfo, PendingChange, RunResult, SqlValue, SyncStats, WorkerApi } from '../worker/rpc.js';
+import { WalsyncError, isWalsyncError } from '../contract/errors.js';
+import type { BatchRequest, BatchResults, BindArgs, ColumnInfo, PendingChange, RunResult, SqlValue, SyncStats, WorkerApi } from '../contract/worker-api.js';
 import { ValueKind, unbindableError, valueKind } from '../worker/sql/sql-value.js';
 import { type Row, toRow, toRows } from './rows.js';
 import { type WorkerChannel, releaseChannel } from './worker-channel.js';

@@ -1,6 +1,6 @@
 /** deleteDatabase(): removes a closed database's files and sync metadata, the way out of any state. */
 import { createStore, del } from 'idb-keyval';
-import { WalsyncError } from '../worker/errors.js';
+import { WalsyncError } from '../contract/errors.js';
 import { DATABASE_FILE_SUFFIXES, METADATA_IDB_DATABASE, METADATA_IDB_STORE, metadataKey } from '../worker/storage-layout.js';
 import { parseDatabasePath } from '../worker/vfs/opfs-file-store.js';
 import { isOpenInThisTab } from './worker-channel.js';

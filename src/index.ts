@@ -23,5 +23,5 @@ export type { WatchOptions } from './live-query.js';
 export type { SyncStatus, SyncStatusListener } from './sync-status.js';
 export type { BackgroundSyncOptions } from './background-sync.js';
 export type { TableChangeSource, TablesChangedListener } from './table-changes.js';
-export { WalsyncError, isWalsyncError, type WalsyncErrorCode, type WalsyncErrorContext } from '../worker/errors.js';
-export type { BindArgs, ColumnInfo, DatabaseRowMutation, DatabaseRowTransformResult, PendingChange, RunResult, SqlValue, SyncStats } from '../worker/rpc.js';
+export { WalsyncError, isWalsyncError, type WalsyncErrorCode, type WalsyncErrorContext } from '../contract/errors.js';
+export type { BindArgs, ColumnInfo, DatabaseRowMutation, DatabaseRowTransformResult, PendingChange, RunResult, SqlValue, SyncStats } from '../contract/worker-api.js';

@@ -2,8 +2,8 @@
  * Live queries: a query that runs at once, then again whenever a table it reads changes, and hands
  * over its rows only when they differ from the rows it handed over last.
  */
-import { WalsyncError, isWalsyncError } from '../worker/errors.js';
-import type { QueryResult, SqlValue } from '../worker/rpc.js';
+import { WalsyncError, isWalsyncError } from '../contract/errors.js';
+import type { QueryResult, SqlValue } from '../contract/worker-api.js';
 import { type Row, toRows } from './rows.js';
 import type { TablesChangedListener } from './table-changes.js';
 

@@ -1,6 +1,6 @@
 /** connect() options and their validation: bad options fail fast, before any worker starts. */
-import { WalsyncError } from '../worker/errors.js';
-import type { DatabaseRowMutation, DatabaseRowTransformResult } from '../worker/rpc.js';
+import { WalsyncError } from '../contract/errors.js';
+import type { DatabaseRowMutation, DatabaseRowTransformResult } from '../contract/worker-api.js';
 import { parseDatabasePath } from '../worker/vfs/opfs-file-store.js';
 
 export interface ConnectOptions {

@@ -1,4 +1,4 @@
-import type { SqlValue } from '../worker/rpc.js';
+import type { SqlValue } from '../contract/worker-api.js';
 
 /** A result row keyed by column name, like better-sqlite3 and Turso's clients return. */
 export type Row = Record<string, SqlValue>;

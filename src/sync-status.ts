@@ -3,8 +3,8 @@
  * (never mutated) at each change and announced to listeners in the order the changes happened, so
  * `uploading: true` always comes before the `uploading: false` that ends it.
  */
-import { WalsyncError } from '../worker/errors.js';
-import type { SyncStats } from '../worker/rpc.js';
+import { WalsyncError } from '../contract/errors.js';
+import type { SyncStats } from '../contract/worker-api.js';
 import type { ProgressMessage } from '../worker/worker-host.js';
 import type { WorkerChannel } from './worker-channel.js';
 

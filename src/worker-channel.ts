@@ -3,9 +3,9 @@
  * for the same path share it (and its lock), and it stops when the last of them closes.
  */
 import { type Remote, proxy, releaseProxy, wrap } from 'comlink';
-import { WalsyncError } from '../worker/errors.js';
-import { installErrorTransfer } from '../worker/rpc-errors.js';
-import type { OpenRequest, OpenResult, SyncCallbacks, WorkerApi } from '../worker/rpc.js';
+import { WalsyncError } from '../contract/errors.js';
+import { installErrorTransfer } from '../contract/error-transfer.js';
+import type { OpenRequest, OpenResult, SyncCallbacks, WorkerApi } from '../contract/worker-api.js';
 import { AsyncLock } from './async-lock.js';
 
 export class WorkerChannel {

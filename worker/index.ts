@@ -1,6 +1,6 @@
 /** Worker entry: one dedicated worker per database path, exposing a WorkerHost to the facade. */
 import { expose } from 'comlink';
-import { installErrorTransfer } from './rpc-errors.js';
+import { installErrorTransfer } from '../contract/error-transfer.js';
 import { epochNow, loadSqliteRuntime } from './sqlite-module.js';
 import { WorkerHost } from './worker-host.js';
 

@@ -3,8 +3,8 @@
  * The sync engine builds on this; the facade reaches it through the worker API.
  */
 import type { Database, PreparedStatement } from '@sqlite.org/sqlite-wasm';
-import { WalsyncError, isWalsyncError } from './errors.js';
-import type { BatchMode, BatchRequest, BatchResults, BindArgs, CheckpointResult, ColumnInfo, LocalStats, QueryResult, RunResult, SqlValue, StorageKind } from './rpc.js';
+import { WalsyncError, isWalsyncError } from '../contract/errors.js';
+import type { BatchMode, BatchRequest, BatchResults, BindArgs, CheckpointResult, ColumnInfo, LocalStats, QueryResult, RunResult, SqlValue, StorageKind } from '../contract/worker-api.js';
 import { PAGE_SIZE, openWalConnection } from './connection.js';
 import type { SqliteRuntime } from './sqlite-module.js';
 import { bindArgs } from './sql/bind-args.js';

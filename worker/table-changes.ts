@@ -10,7 +10,7 @@
  *   subqueries too): the root pages its read cursors open.
  */
 import type { Database, Sqlite3Static } from '@sqlite.org/sqlite-wasm';
-import { WalsyncError } from './errors.js';
+import { WalsyncError } from '../contract/errors.js';
 import { toWalsyncError } from './sql/sqlite-error.js';
 
 /** The message the worker posts to the page when committed work changed tables (see WorkerChannel). */

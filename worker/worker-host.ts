@@ -3,7 +3,7 @@
  * arrival order, so no statement ever interleaves with another or with a sync step.
  */
 import { transfer } from 'comlink';
-import { WalsyncError } from './errors.js';
+import { WalsyncError } from '../contract/errors.js';
 import { LocalDatabase, closeDatabaseFiles } from './local-database.js';
 import type {
   BatchMode,
@@ -23,7 +23,7 @@ import type {
   SyncCallbacks,
   SyncStats,
   WorkerApi,
-} from './rpc.js';
+} from '../contract/worker-api.js';
 import { epochNow, loadSqliteRuntime, runtimeReadyAt } from './sqlite-module.js';
 import { createChangeCapture } from './cdc/change-capture-adapter.js';
 import { HttpSyncRemote } from './engine/http-sync-remote.js';

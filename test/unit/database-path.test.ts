@@ -3,7 +3,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { parseDatabasePath } from '../../worker/vfs/opfs-file-store.js';
 import { resolveConnectOptions } from '../../src/options.js';
-import { WalsyncError } from '../../worker/errors.js';
+import { WalsyncError } from '../../contract/errors.js';
 
 test('the spellings of one path name one database', () => {
   for (const spelling of ['app.db', './app.db', '/app.db']) {

@@ -6,7 +6,7 @@
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { HttpTransport } from '../../worker/protocol/http-transport.js';
-import { WalsyncError } from '../../worker/errors.js';
+import { WalsyncError } from '../../contract/errors.js';
 
 const noToken = async () => null;
 

@@ -1,7 +1,7 @@
 /** The live database's pure parts: result comparison, the async iterator, the background loop's decisions. */
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { WalsyncError } from '../../worker/errors.js';
+import { WalsyncError } from '../../contract/errors.js';
 import { LiveQuery, liveIterator, sameResult } from '../../src/live-query.js';
 import { BackgroundSync, resolveBackgroundSyncOptions } from '../../src/background-sync.js';
 import { SyncStatusTracker } from '../../src/sync-status.js';

@@ -2,7 +2,7 @@
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { DEFAULT_TIMEOUTS, resolveConnectOptions, resolveUrlFunction } from '../../src/options.js';
-import { WalsyncError } from '../../worker/errors.js';
+import { WalsyncError } from '../../contract/errors.js';
 
 const base = { path: 'app.db', url: 'http://127.0.0.1:8080' };
 

@@ -2,7 +2,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { FIRST_PAGE_SELECTOR, decodePullPage, pagesSelector, readDelimitedMessages } from '../../worker/protocol/pull-updates.js';
-import { isWalsyncError } from '../../worker/errors.js';
+import { isWalsyncError } from '../../contract/errors.js';
 
 function varint(n: number): number[] {
   const out: number[] = [];

@@ -14,7 +14,7 @@ import { registerCaptureFunctions } from '../../worker/cdc/capture-functions.js'
 import { decodeRecord } from '../../worker/cdc/record.js';
 import { toHranaValue, toRequestJson } from '../../worker/protocol/pipeline.js';
 import { fastRead, floatText } from '../../worker/protocol/float-text.js';
-import { WalsyncError } from '../../worker/errors.js';
+import { WalsyncError } from '../../contract/errors.js';
 
 test('a number is an INTEGER only if it is a safe integer other than -0; bigints must fit 64 bits', () => {
   const cases: [unknown, ValueKind][] = [

@@ -8,7 +8,7 @@
  * flushed): recovery reads it from here, beside the data, since the browser may lose the last
  * IndexedDB write on power loss while OPFS keeps what was flushed.
  */
-import { WalsyncError } from '../errors.js';
+import { WalsyncError } from '../../contract/errors.js';
 import type { FileStore } from '../vfs/file-store.js';
 import type { PullIntent } from './metadata.js';
 import { utf8Decoder } from '../sql/sql-value.js';

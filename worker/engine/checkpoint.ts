@@ -8,7 +8,7 @@
  * naming the old WAL salts, which effectiveWatermark() reads as 0 — the state step 3 records.
  */
 import type { Database } from '@sqlite.org/sqlite-wasm';
-import { WalsyncError } from '../errors.js';
+import { WalsyncError } from '../../contract/errors.js';
 import type { WalLog } from '../vfs/wal-log.js';
 import type { WalWatermark } from './metadata.js';
 import type { RevertStore } from './revert-store.js';

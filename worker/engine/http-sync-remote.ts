@@ -1,5 +1,5 @@
 /** The engine's SyncRemote over HTTP: `/pull-updates` for pages, `/v2/pipeline` for pushes. */
-import { WalsyncError } from '../errors.js';
+import { WalsyncError } from '../../contract/errors.js';
 import { HttpTransport, type TokenSource, type TransportLimits } from '../protocol/http-transport.js';
 import { chainedTransaction, runBatch } from '../protocol/pipeline.js';
 import { FIRST_PAGE_SELECTOR, decodePullHeader, pagesSelector, decodePullPage, encodePullRequest, readDelimitedMessages } from '../protocol/pull-updates.js';

@@ -5,7 +5,7 @@
  * the pulled pages, then page 1 with a bumped schema cookie, the commit frame carrying the new size.
  * Pages the pull overwrites anyway are not rolled back first. Runs with the connection closed.
  */
-import { WalsyncError } from '../errors.js';
+import { WalsyncError } from '../../contract/errors.js';
 import type { PageImage, WalLog, WalState } from '../vfs/wal-log.js';
 import type { ChangesFileReader } from './changes-file.js';
 import type { PullIntent } from './metadata.js';

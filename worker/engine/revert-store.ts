@@ -8,7 +8,7 @@
  * [pgno u32][page]. Entries are written and flushed before the header's count is raised, so a crash
  * mid-append leaves the store as it was.
  */
-import { WalsyncError } from '../errors.js';
+import { WalsyncError } from '../../contract/errors.js';
 import type { FileStore } from '../vfs/file-store.js';
 
 const MAGIC = 0x57535256; // "WSRV"

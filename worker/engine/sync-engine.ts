@@ -4,9 +4,9 @@
  * operation at a time, so no phase ever interleaves with another or with a user statement.
  */
 import { v4 as uuidv4 } from 'uuid';
-import { WalsyncError, isWalsyncError } from '../errors.js';
+import { WalsyncError, isWalsyncError } from '../../contract/errors.js';
 import type { LocalDatabase, DatabaseFiles } from '../local-database.js';
-import type { DatabaseRowTransformResult, PendingChange, SyncCallbacks, SyncConfig, SyncStats } from '../rpc.js';
+import type { DatabaseRowTransformResult, PendingChange, SyncCallbacks, SyncConfig, SyncStats } from '../../contract/worker-api.js';
 import { openSnapshotConnection, PAGE_SIZE } from '../connection.js';
 import { runWithValues } from '../sql/bind-args.js';
 import { newWalSalts, type WalLog } from '../vfs/wal-log.js';

@@ -8,7 +8,7 @@
  * `requestMs` however steadily a server trickles bytes. Both are races against a timer, not only an
  * abort signal: the app's own `fetch` option may ignore the signal.
  */
-import { WalsyncError } from '../errors.js';
+import { WalsyncError } from '../../contract/errors.js';
 
 export type TokenSource = () => Promise<string | null>;
 

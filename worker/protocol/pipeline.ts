@@ -3,8 +3,8 @@
  * requests. Every call is a self-contained stream (baton null); a transaction opened in a batch is
  * closed in the same batch.
  */
-import { WalsyncError } from '../errors.js';
-import type { SqlValue } from '../rpc.js';
+import { WalsyncError } from '../../contract/errors.js';
+import type { SqlValue } from '../../contract/worker-api.js';
 import { type EngineValue, Real, ValueKind, blobBytes, unbindableError, utf8Decoder, valueKind } from '../sql/sql-value.js';
 import { floatText } from './float-text.js';
 import type { HttpTransport } from './http-transport.js';

@@ -3,7 +3,7 @@
  * crosses over whole, and the answer comes back whole as a Response the protocol code reads as usual.
  */
 import { transfer } from 'comlink';
-import type { SyncCallbacks } from '../rpc.js';
+import type { SyncCallbacks } from '../../contract/worker-api.js';
 
 export function proxiedFetch(callbacks: SyncCallbacks): typeof fetch {
   return (async (input: RequestInfo | URL, init: RequestInit = {}) => {

@@ -3,7 +3,7 @@
  * response — varint-length-prefixed messages, a header then pages — that holds at most one
  * incomplete message in memory, so a bootstrap of any size streams.
  */
-import { WalsyncError } from '../errors.js';
+import { WalsyncError } from '../../contract/errors.js';
 import { utf8Decoder } from '../sql/sql-value.js';
 
 export const PAGE_BYTES = 4096;

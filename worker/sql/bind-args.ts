@@ -5,8 +5,8 @@
  * double unless it is a safe integer (sql-value.ts decides), and a `Real` is always a double.
  */
 import type { Database, PreparedStatement, Sqlite3Static } from '@sqlite.org/sqlite-wasm';
-import { WalsyncError } from '../errors.js';
-import type { BindArgs } from '../rpc.js';
+import { WalsyncError } from '../../contract/errors.js';
+import type { BindArgs } from '../../contract/worker-api.js';
 import { sqliteError } from './sqlite-error.js';
 import { type Real, ValueKind, blobBytes, floatOf, unbindableError, valueKind } from './sql-value.js';
 

@@ -5,7 +5,7 @@
  * itself and keeps it; it is also the hot path of every query, so it calls the raw exports.
  */
 import type { PreparedStatement, Sqlite3Static } from '@sqlite.org/sqlite-wasm';
-import type { SqlValue } from '../rpc.js';
+import type { SqlValue } from '../../contract/worker-api.js';
 import { utf8Decoder } from './sql-value.js';
 
 /** The raw C functions (pointers are numbers in this 32-bit build; int64 results are bigint). */

@@ -1,6 +1,6 @@
 /** Turns SQLite failures into WalsyncErrors carrying SQLite's own message ("no such table: x"). */
 import type { Database, Sqlite3Static } from '@sqlite.org/sqlite-wasm';
-import { WalsyncError } from '../errors.js';
+import { WalsyncError } from '../../contract/errors.js';
 
 const SQLITE_FULL = 13;
 const SQLITE_IOERR = 10;

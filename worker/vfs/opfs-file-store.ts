@@ -2,7 +2,7 @@
  * FileStores on OPFS sync access handles (dedicated workers only). A handle is exclusive: while this
  * worker holds it no other tab or worker can open the file, which is what keeps two writers apart.
  */
-import { WalsyncError } from '../errors.js';
+import { WalsyncError } from '../../contract/errors.js';
 import type { FileStore } from './file-store.js';
 
 export class OpfsFileStore implements FileStore {

@@ -5,7 +5,7 @@
  * before it is applied). Page 1 is presented in rollback-journal form (file-format bytes 18/19 = 1)
  * so that SQLite opens the view with no WAL of its own.
  */
-import { WalsyncError } from '../errors.js';
+import { WalsyncError } from '../../contract/errors.js';
 import type { FileStore } from './file-store.js';
 
 /** The header's file-format write and read versions: 1 = rollback journal, 2 = WAL. */

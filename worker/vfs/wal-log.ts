@@ -3,7 +3,7 @@
  * is open; the engine reads it any time, but appends or truncates only while the connection is closed
  * (SQLite keeps its wal-index in heap memory in exclusive locking mode and would not see our frames).
  */
-import { WalsyncError } from '../errors.js';
+import { WalsyncError } from '../../contract/errors.js';
 import type { FileStore } from './file-store.js';
 import { PageViewFile } from './page-view-file.js';
 import {
