@@ -38,3 +38,8 @@ export function sqliteCodeName(code: number): string | undefined {
   const name = EXTENDED[primary]?.[sub - 1];
   return name === undefined ? undefined : `SQLITE_${primary}_${name}`;
 }
+
+/** Primary result codes walsync tests for by number (the low byte of an extended code). */
+export const SQLITE_IOERR = 10;
+export const SQLITE_CORRUPT = 11;
+export const SQLITE_FULL = 13;

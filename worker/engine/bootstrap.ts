@@ -1,0 +1,154 @@
+/**
+ * Opening a synced database, before any connection exists: its identity (metadata) on first use,
+ * and the bootstrap that writes the server's database file when there is no local data.
+ * Crash argument: the metadata says `bootstrapping` (durably) before the files are truncated, and
+ * the finished record is saved only after every page is flushed: a crash in between restarts the
+ * bootstrap on the next open. A browser that lost the finished record is recognised from the files
+ * (a WAL exists only once a connection opened, so only after a finished bootstrap): the downloaded
+ * file is kept as the base, and the next pull brings the whole remote database over it.
+ */
+import { v4 as uuidv4 } from 'uuid';
+import { WalsyncError, isWalsyncError } from '../../contract/errors.js';
+import type { SyncConfig } from '../../contract/worker-api.js';
+import { PAGE_SIZE } from '../connection.js';
+import type { DatabaseFiles } from '../local-database.js';
+import { nowSeconds } from './engine-context.js';
+import { killPoint } from './kill-points.js';
+import { type MetadataStore, type SyncMetadata, newMetadata } from './metadata.js';
+import type { SyncRemote } from './remote.js';
+
+/** Pages gathered into one file write while bootstrapping (1 MiB). */
+const BOOTSTRAP_WRITE_PAGES = 256;
+
+export interface OpenedMetadata {
+  readonly meta: SyncMetadata;
+  /** Bytes the bootstrap moved (zero when there was none). */
+  readonly sentBytes: number;
+  readonly receivedBytes: number;
+}
+
+/**
+ * Loads (or creates) the metadata record and brings the files to a state a connection can open:
+ * bootstrapped from the server, or empty (no url, or offline on first start).
+ */
+export async function openSyncedFiles(args: {
+  files: DatabaseFiles;
+  metadata: MetadataStore;
+  config: SyncConfig;
+  remoteFor: (url: string) => SyncRemote;
+}): Promise<OpenedMetadata> {
+  const { files, config, metadata } = args;
+  let sentBytes = 0;
+  let receivedBytes = 0;
+  let meta = await metadata.load();
+  if (!meta) {
+    if (!isEmpty(files)) {
+      throw new WalsyncError(
+        'INVALID_ARGUMENT',
+        'this database was created without sync; open it without "url", or give the synced database another path',
+        { context: { path: files.name } },
+      );
+    }
+    meta = newMetadata(`${config.clientName}-${uuidv4()}`);
+    await metadata.save(meta);
+  }
+  if (meta.bootstrapping && files.wal.size() > 0) {
+    // The bootstrap finished (the connection, hence any WAL, exists only after it), but the browser
+    // lost the record saying so, with its revision. Restarting it would wipe the local writes: keep
+    // the downloaded database file as the base; the next pull, from no revision, brings the whole
+    // remote database over it and replays the local changes.
+    meta = { ...meta, bootstrapping: false, revision: null, basePages: Math.floor(files.db.size() / PAGE_SIZE), watermark: { frame: 0, salt1: 0, salt2: 0 } };
+    await metadata.save(meta);
+  }
+  if (!sameNames(meta.tablesIgnore ?? [], config.tablesIgnore)) {
+    meta = { ...meta, tablesIgnore: [...config.tablesIgnore] };
+    await metadata.save(meta);
+  }
+  if (needsBootstrap(meta, config, isEmpty(files))) {
+    const url = config.url;
+    if (url === null) {
+      meta = resetToEmpty(files, meta);
+      await metadata.save(meta);
+    } else {
+      try {
+        const remote = args.remoteFor(url);
+        const before = { sent: remote.sentBytes, received: remote.receivedBytes };
+        try {
+          meta = await bootstrap({ files, metadata, config, meta, remote });
+        } finally {
+          sentBytes += remote.sentBytes - before.sent;
+          receivedBytes += remote.receivedBytes - before.received;
+        }
+      } catch (e) {
+        // Offline on first start: begin as an empty local database; the first pull brings the
+        // remote state and replays what was written meanwhile.
+        if (!isWalsyncError(e, 'NETWORK_ERROR')) throw e;
+        meta = resetToEmpty(files, meta);
+        await metadata.save(meta);
+      }
+    }
+  }
+  return { meta, sentBytes, receivedBytes };
+}
+
+/** A bootstrap restarts if one was cut short, and starts on an empty never-synced database when the config asks for it. */
+export function needsBootstrap(meta: Pick<SyncMetadata, 'bootstrapping' | 'revision'>, config: Pick<SyncConfig, 'url' | 'bootstrapIfEmpty'>, filesEmpty: boolean): boolean {
+  return meta.bootstrapping || (meta.revision === null && config.url !== null && config.bootstrapIfEmpty && filesEmpty);
+}
+
+/** Writes the server's current database file; returns the finished metadata (saved). */
+async function bootstrap(args: { files: DatabaseFiles; metadata: MetadataStore; config: SyncConfig; meta: SyncMetadata; remote: SyncRemote }): Promise<SyncMetadata> {
+  const { files, remote } = args;
+  const started = { ...args.meta, bootstrapping: true };
+  await args.metadata.save(started);
+  files.db.truncate(0);
+  files.wal.truncate(0);
+  files.revert.truncate(0);
+  // On the first connect the app is waiting: a server slow to answer means starting empty instead.
+  const response = await remote.pullUpdates(null, 0, { answerWithin: { ms: args.config.timeouts.bootstrapWaitMs, limit: 'bootstrapWaitMs' } });
+  // Runs of consecutive pages go to the file in one write (servers send them mostly in order).
+  const run = new Uint8Array(BOOTSTRAP_WRITE_PAGES * PAGE_SIZE);
+  let runStart = 0;
+  let runPages = 0;
+  const flushRun = () => {
+    if (runPages > 0) files.db.write(run.subarray(0, runPages * PAGE_SIZE), (runStart - 1) * PAGE_SIZE);
+    runPages = 0;
+  };
+  for await (const page of response.pages) {
+    if (page.data.length !== PAGE_SIZE) throw new WalsyncError('PROTOCOL_ERROR', `the server sent a ${page.data.length}-byte page`);
+    if (runPages === BOOTSTRAP_WRITE_PAGES || (runPages > 0 && page.pgno !== runStart + runPages)) flushRun();
+    if (runPages === 0) runStart = page.pgno;
+    run.set(page.data, runPages * PAGE_SIZE);
+    runPages++;
+  }
+  flushRun();
+  files.db.truncate(response.dbSizePages * PAGE_SIZE);
+  files.db.flush();
+  killPoint('bootstrap:pages-written');
+  const done: SyncMetadata = {
+    ...started,
+    bootstrapping: false,
+    revision: response.revision,
+    basePages: response.dbSizePages,
+    watermark: { frame: 0, salt1: 0, salt2: 0 },
+    lastPullUnixTime: nowSeconds(),
+  };
+  await args.metadata.save(done);
+  return done;
+}
+
+function resetToEmpty(files: DatabaseFiles, meta: SyncMetadata): SyncMetadata {
+  files.db.truncate(0);
+  files.wal.truncate(0);
+  files.revert.truncate(0);
+  files.db.flush();
+  return { ...meta, bootstrapping: false, revision: null, basePages: 0, watermark: { frame: 0, salt1: 0, salt2: 0 } };
+}
+
+export function sameNames(a: readonly string[], b: readonly string[]): boolean {
+  return a.length === b.length && a.every((name, i) => name === b[i]);
+}
+
+function isEmpty(files: DatabaseFiles): boolean {
+  return files.db.size() === 0 && files.wal.size() === 0;
+}
