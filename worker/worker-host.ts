@@ -26,10 +26,10 @@ import type {
 } from '../contract/worker-api.js';
 import { epochNow, loadSqliteRuntime, runtimeReadyAt } from './sqlite-module.js';
 import { createChangeCapture } from './cdc/change-capture-adapter.js';
-import { HttpSyncRemote } from './engine/http-sync-remote.js';
+import { HttpSyncRemote } from './protocol/http-sync-remote.js';
 import { type KillPoint, armKillPoint } from './engine/kill-points.js';
 import { IdbMetadataStore, type SyncMetadata } from './engine/metadata.js';
-import type { SyncRemote } from './engine/remote.js';
+import type { SyncRemote } from './protocol/remote.js';
 import { SyncEngine } from './engine/sync-engine.js';
 import { proxiedFetch } from './protocol/proxied-fetch.js';
 import { type TableChangeSource, type TablesChangedMessage, TableChangeTracker, tablesRead } from './table-changes.js';

@@ -8,7 +8,7 @@ import assert from 'node:assert/strict';
 import type { Database } from '@sqlite.org/sqlite-wasm';
 import { WalsyncError } from '../../contract/errors.js';
 import { needsBootstrap, sameNames } from '../../worker/engine/bootstrap.js';
-import type { CapturedChange } from '../../worker/engine/change-capture.js';
+import type { CapturedChange } from '../../worker/cdc/change-capture.js';
 import { CHANGE_BATCH, describeIds } from '../../worker/engine/engine-context.js';
 import { newMetadata, type SyncMetadata } from '../../worker/engine/metadata.js';
 import { changesToReplay } from '../../worker/engine/pull-recover.js';

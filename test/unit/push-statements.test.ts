@@ -3,7 +3,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { rowChangeSql } from '../../worker/cdc/row-change-sql.js';
 import { mergeUpserts } from '../../worker/engine/push-statements.js';
-import type { PushStatement } from '../../worker/engine/remote.js';
+import type { PushStatement } from '../../worker/protocol/remote.js';
 import { loadSqlite } from '../support/node-sqlite.js';
 
 const items = { name: 'it"ems', columns: ['id', 'name'], primaryKey: ['id'], withoutRowid: false };

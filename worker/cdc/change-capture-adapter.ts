@@ -11,9 +11,9 @@
  */
 import type { Database, Sqlite3Static } from '@sqlite.org/sqlite-wasm';
 import { WalsyncError } from '../../contract/errors.js';
-import type { CapturedChange, ChangeCapture } from '../engine/change-capture.js';
-import type { PushStatement } from '../engine/remote.js';
-import { type LoggedChange, type NetRowChange, addressOf, netChanges } from '../engine/net-changes.js';
+import type { CapturedChange, ChangeCapture } from './change-capture.js';
+import type { PushStatement } from '../protocol/remote.js';
+import { type LoggedChange, type NetRowChange, addressOf, netChanges } from './net-changes.js';
 import type { DatabaseRowMutation, DatabaseRowTransformResult, PendingChange, SqlValue } from '../../contract/worker-api.js';
 import { countStatements } from '../sql/split-statements.js';
 import { registerCaptureFunctions } from './capture-functions.js';

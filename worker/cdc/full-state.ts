@@ -5,7 +5,7 @@
  * device holds reaches it, whoever wrote the row first.
  */
 import type { Database } from '@sqlite.org/sqlite-wasm';
-import type { PushStatement } from '../engine/remote.js';
+import type { PushStatement } from '../protocol/remote.js';
 import { CDC_TABLE, cdcTableExists } from './cdc-log.js';
 import { decodeRecord } from './record.js';
 import { rowChangeSql } from './row-change-sql.js';

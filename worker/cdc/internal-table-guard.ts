@@ -14,7 +14,7 @@
  */
 import type { Database, Sqlite3Static } from '@sqlite.org/sqlite-wasm';
 import { WalsyncError } from '../../contract/errors.js';
-import { SYNC_TABLE } from '../engine/sync-table.js';
+import { SYNC_TABLE } from '../protocol/sync-table.js';
 import { CDC_TABLE } from './cdc-log.js';
 import { TRIGGER_PREFIX as CAPTURE_TRIGGER_PREFIX } from './capture-triggers.js';
 

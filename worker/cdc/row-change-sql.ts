@@ -4,15 +4,8 @@
  * rowid for tables without one. Identifiers are always quoted; values are always bound.
  */
 import { type EngineValue, Real } from '../sql/sql-value.js';
+import { type UpsertShape, rowTuple } from '../sql/upsert-shape.js';
 import { type TableInfo, quoteId, rowidName } from './table-info.js';
-
-/** A one-row `INSERT … VALUES (?,…) ON CONFLICT … DO UPDATE …` as its parts: `head` + row tuples + `tail`. */
-export interface UpsertShape {
-  readonly head: string;
-  readonly tail: string;
-  /** Placeholders per row. */
-  readonly width: number;
-}
 
 export interface ChangeStatement {
   readonly sql: string;
@@ -140,9 +133,4 @@ export function rowChangeSql(info: TableInfo, change: RowImages): ChangeStatemen
     case 'delete':
       return [{ sql: deleteSql(), args: keyArgs(change.before ?? []) }];
   }
-}
-
-/** `(?,?,…)` for one row of `width` values. */
-export function rowTuple(width: number): string {
-  return `(${new Array<string>(width).fill('?').join(',')})`;
 }

@@ -15,7 +15,7 @@ import type { DatabaseFiles } from '../local-database.js';
 import { nowSeconds } from './engine-context.js';
 import { killPoint } from './kill-points.js';
 import { type MetadataStore, type SyncMetadata, newMetadata } from './metadata.js';
-import type { SyncRemote } from './remote.js';
+import type { SyncRemote } from '../protocol/remote.js';
 
 /** Pages gathered into one file write while bootstrapping (1 MiB). */
 const BOOTSTRAP_WRITE_PAGES = 256;

@@ -10,9 +10,9 @@ import { WalsyncError } from '../../contract/errors.js';
 import type { DatabaseRowTransformResult, SyncCallbacks, SyncConfig } from '../../contract/worker-api.js';
 import type { DatabaseFiles, LocalDatabase } from '../local-database.js';
 import type { WalLog, WalState } from '../vfs/wal-log.js';
-import type { CapturedChange, ChangeCapture } from './change-capture.js';
+import type { CapturedChange, ChangeCapture } from '../cdc/change-capture.js';
 import type { MetadataStore, SyncMetadata } from './metadata.js';
-import type { SyncRemote } from './remote.js';
+import type { SyncRemote } from '../protocol/remote.js';
 import type { RevertStore } from './revert-store.js';
 import { SyncedBase, effectiveWatermark } from './synced-base.js';
 

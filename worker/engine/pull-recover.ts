@@ -11,13 +11,13 @@
 import { WalsyncError, isWalsyncError } from '../../contract/errors.js';
 import { openSnapshotConnection } from '../connection.js';
 import { runWithValues } from '../sql/bind-args.js';
-import type { CapturedChange } from './change-capture.js';
+import type { CapturedChange } from '../cdc/change-capture.js';
 import { CHANGE_BATCH, type EngineContext, describeIds, nowSeconds } from './engine-context.js';
 import { killPoint } from './kill-points.js';
 import type { PullIntent } from './metadata.js';
 import { pullGroupInWal } from './pull-apply.js';
 import { isCorruption, serverResetError } from './server-identity.js';
-import { hasSyncRowOnTable, readSyncRow, writeSyncRow } from './sync-table.js';
+import { hasSyncRowOnTable, readSyncRow, writeSyncRow } from '../protocol/sync-table.js';
 
 /**
  * Completes a pull whose commit group may or may not be durable. Not durable → forget the intent

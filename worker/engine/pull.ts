@@ -18,10 +18,10 @@ import type { PullIntent } from './metadata.js';
 import { applyPullPlan, planPullApply } from './pull-apply.js';
 import { finishPull, recoverPull } from './pull-recover.js';
 import { PulledStateFileStore } from './pulled-state.js';
-import type { SyncRemote } from './remote.js';
+import type { SyncRemote } from '../protocol/remote.js';
 import { type ServerPages, assertSameDatabase, holdsOurPushes, readServerPages, serverResetError } from './server-identity.js';
 import type { SyncedBase } from './synced-base.js';
-import { type SyncRow, readSyncRow, readSyncRowOnTable } from './sync-table.js';
+import { type SyncRow, readSyncRow, readSyncRowOnTable } from '../protocol/sync-table.js';
 
 /** A finished pull download, waiting for applyPull(), with the server's pages to check our base against. */
 export interface PullDownload {

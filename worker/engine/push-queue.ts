@@ -8,7 +8,7 @@ import { WalsyncError } from '../../contract/errors.js';
 import type { PendingChange } from '../../contract/worker-api.js';
 import type { LocalDatabase } from '../local-database.js';
 import { CHANGE_BATCH, type EngineContext } from './engine-context.js';
-import { readSyncRow } from './sync-table.js';
+import { readSyncRow } from '../protocol/sync-table.js';
 
 /** The last local change id the server holds, as far as this client knows. */
 export function pushedUpTo(ctx: EngineContext, db: LocalDatabase['connection']): number {

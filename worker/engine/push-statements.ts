@@ -4,8 +4,8 @@
  * hundred rows instead of one per row (about 4× less server time for 10k inserts) and answers one
  * result instead of thousands. The result is the same: rows of one statement are applied in order.
  */
-import { rowTuple } from '../cdc/row-change-sql.js';
-import type { PushStatement } from './remote.js';
+import { rowTuple } from '../sql/upsert-shape.js';
+import type { PushStatement } from '../protocol/remote.js';
 
 /** Rows merged into one statement at most; and bound values at most (SQLite's old default limit). */
 const MAX_ROWS = 100;

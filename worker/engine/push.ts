@@ -10,13 +10,13 @@
  */
 import { WalsyncError, isWalsyncError } from '../../contract/errors.js';
 import type { LocalDatabase } from '../local-database.js';
-import type { CapturedChange, ChangeCapture } from './change-capture.js';
+import type { CapturedChange, ChangeCapture } from '../cdc/change-capture.js';
 import { CHANGE_BATCH, type EngineContext, describeIds, nowSeconds } from './engine-context.js';
 import { killPoint } from './kill-points.js';
 import { mergeUpserts } from './push-statements.js';
-import type { HighWaterMark, PushStatement, SyncRemote } from './remote.js';
+import type { HighWaterMark, PushStatement, SyncRemote } from '../protocol/remote.js';
 import { type ServerPages, assertSameDatabase, holdsOurPushes, readServerPages, serverLostPushesError } from './server-identity.js';
-import { readSyncRow } from './sync-table.js';
+import { readSyncRow } from '../protocol/sync-table.js';
 
 /** A push sends at most about this many changes per server transaction, split between local transactions. */
 export const PUSH_CHUNK_CHANGES = 5000;

@@ -12,9 +12,9 @@ import { WalsyncError, isWalsyncError } from '../../contract/errors.js';
 import { lastChangeId, rowStatements, schemaStatements } from '../cdc/full-state.js';
 import { type EngineContext, nowSeconds } from './engine-context.js';
 import { mergeUpserts } from './push-statements.js';
-import type { HighWaterMark, PushStatement, SyncRemote } from './remote.js';
+import type { HighWaterMark, PushStatement, SyncRemote } from '../protocol/remote.js';
 import { holdsOurPushes } from './server-identity.js';
-import { readSyncRow } from './sync-table.js';
+import { readSyncRow } from '../protocol/sync-table.js';
 
 /** resetSync() sends the whole database in server transactions of at most this many statements. */
 export const RESEED_CHUNK_STATEMENTS = 5000;

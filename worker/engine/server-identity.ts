@@ -12,7 +12,7 @@ import { WalsyncError, isWalsyncError } from '../../contract/errors.js';
 import { SQLITE_CORRUPT } from '../../contract/sqlite-codes.js';
 import type { EngineContext } from './engine-context.js';
 import type { SyncMetadata } from './metadata.js';
-import type { HighWaterMark, SyncRemote } from './remote.js';
+import type { HighWaterMark, SyncRemote } from '../protocol/remote.js';
 
 /** Pages read from the server as of one revision (a page it does not have then is absent). */
 export interface ServerPages {

@@ -13,7 +13,7 @@ import type { PendingChange, SyncCallbacks, SyncConfig, SyncStats } from '../../
 import { PAGE_SIZE } from '../connection.js';
 import type { DatabaseFiles, LocalDatabase } from '../local-database.js';
 import { openSyncedFiles } from './bootstrap.js';
-import type { ChangeCapture } from './change-capture.js';
+import type { ChangeCapture } from '../cdc/change-capture.js';
 import { ChangesFileReader } from './changes-file.js';
 import { checkpointSyncedDatabase } from './checkpoint.js';
 import { EngineContext } from './engine-context.js';
@@ -23,7 +23,7 @@ import { type PullDownload, applyPull, downloadPull } from './pull.js';
 import { recoverPull } from './pull-recover.js';
 import { type PushChunk, type PushProgress, beginPush, finishPush, preparePushChunk, sendPushChunk } from './push.js';
 import { discardChanges, pendingChanges, pushedUpTo } from './push-queue.js';
-import type { SyncRemote } from './remote.js';
+import type { SyncRemote } from '../protocol/remote.js';
 import { type ReseedProgress, beginResetSync, finishResetSync, prepareResetSync, sendResetSyncChunk } from './reseed.js';
 import { RevertStore } from './revert-store.js';
 

@@ -1,8 +1,8 @@
 /** The engine's SyncRemote over HTTP: `/pull-updates` for pages, `/v2/pipeline` for pushes. */
 import { WalsyncError } from '../../contract/errors.js';
-import { HttpTransport, type TokenSource, type TransportLimits } from '../protocol/http-transport.js';
-import { chainedTransaction, runBatch } from '../protocol/pipeline.js';
-import { FIRST_PAGE_SELECTOR, decodePullHeader, pagesSelector, decodePullPage, encodePullRequest, readDelimitedMessages } from '../protocol/pull-updates.js';
+import { HttpTransport, type TokenSource, type TransportLimits } from './http-transport.js';
+import { chainedTransaction, runBatch } from './pipeline.js';
+import { FIRST_PAGE_SELECTOR, decodePullHeader, pagesSelector, decodePullPage, encodePullRequest, readDelimitedMessages } from './pull-updates.js';
 import type { HighWaterMark, PulledPage, PullOptions, PullResponse, PushStatement, SyncRemote } from './remote.js';
 import { CREATE_SYNC_TABLE, SELECT_SYNC_ROW, UPSERT_SYNC_ROW } from './sync-table.js';
 

@@ -17,7 +17,7 @@
  * Pure: no SQLite, so it is tested in Node.
  */
 import { type EngineValue, Real } from '../sql/sql-value.js';
-import { changedColumns } from '../cdc/row-change-sql.js';
+import { changedColumns } from './row-change-sql.js';
 
 export type RowChangeType = 'insert' | 'update' | 'delete';
 

@@ -1,5 +1,5 @@
 /** What the engine needs from the server, independent of how the protocol layer spells it. */
-import type { UpsertShape } from '../cdc/row-change-sql.js';
+import type { UpsertShape } from '../sql/upsert-shape.js';
 import type { EngineValue } from '../sql/sql-value.js';
 
 export interface PulledPage {

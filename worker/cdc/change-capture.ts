@@ -2,7 +2,7 @@
 import type { Database } from '@sqlite.org/sqlite-wasm';
 import type { DatabaseRowMutation, DatabaseRowTransformResult, PendingChange } from '../../contract/worker-api.js';
 import type { EngineValue } from '../sql/sql-value.js';
-import type { PushStatement } from './remote.js';
+import type { PushStatement } from '../protocol/remote.js';
 
 export interface CapturedChange {
   readonly changeId: number;
