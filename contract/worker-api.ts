@@ -133,8 +133,6 @@ export interface SyncStats {
 }
 
 export interface OpenResult {
-  /** Milliseconds the worker spent loading SQLite and opening the files. */
-  readonly openMs: number;
   /**
    * When the worker reached each start-up step, in ms since the Unix epoch with sub-ms precision
    * (`performance.timeOrigin + performance.now()`, comparable across the page and the worker):

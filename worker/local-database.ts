@@ -125,10 +125,6 @@ export class LocalDatabase {
     this.#observer = observer;
   }
 
-  get files(): DatabaseFiles | null {
-    return this.#files;
-  }
-
   /** The open connection (the engine runs its own SQL on it). */
   get connection(): Database {
     if (!this.#db) throw new WalsyncError('DATABASE_CLOSED', 'the database connection is closed');

@@ -55,7 +55,6 @@ export class WorkerHost implements WorkerApi {
   open(request: OpenRequest, callbacks?: SyncCallbacks): Promise<OpenResult> {
     return this.#serial(async () => {
       if (this.#database) throw new WalsyncError('INTERNAL', 'this worker already has a database open');
-      const started = performance.now();
       // The metadata record is read from IndexedDB while the wasm loads and the files open. It
       // decides a url-less open too: a database that has sync metadata stays a synced one.
       const metadata = request.storage === 'opfs' ? new IdbMetadataStore(request.path) : null;
@@ -72,7 +71,7 @@ export class WorkerHost implements WorkerApi {
         try {
           this.#engine = await SyncEngine.open({
             files,
-            metadata: { load: () => metadataRead!, save: (m) => metadata!.save(m), remove: () => metadata!.remove() },
+            metadata: { load: () => metadataRead!, save: (m) => metadata!.save(m) },
             config: sync,
             capture: createChangeCapture(runtime.sqlite3, sync.tablesIgnore),
             callbacks,
@@ -96,7 +95,7 @@ export class WorkerHost implements WorkerApi {
         }
         this.#database = this.#engine.local;
       }
-      return { openMs: performance.now() - started, startup: { workerReady: this.#workerReady, wasmReady: runtimeReadyAt(), opened: epochNow() } };
+      return { startup: { workerReady: this.#workerReady, wasmReady: runtimeReadyAt(), opened: epochNow() } };
     });
   }
 

@@ -77,7 +77,6 @@ export interface SyncMetadata {
 export interface MetadataStore {
   load(): Promise<SyncMetadata | undefined>;
   save(metadata: SyncMetadata): Promise<void>;
-  remove(): Promise<void>;
 }
 
 let idbStore: UseStore | undefined;
@@ -159,11 +158,6 @@ export class IdbMetadataStore implements MetadataStore {
     this.#current = metadata;
     lastWrite = { key: this.#key, before };
   }
-
-  async remove(): Promise<void> {
-    await del(this.#key, idbStore);
-    this.#current = null;
-  }
 }
 
 /** What metadataKey() puts before the path. */
@@ -176,23 +170,6 @@ function legacySpellingOf(path: string): string {
 
 function lastSynced(record: SyncMetadata): number {
   return Math.max(record.lastPullUnixTime ?? 0, record.lastPushUnixTime ?? 0);
-}
-
-/** Metadata in memory (Node tests and `:memory:` databases). */
-export class MemoryMetadataStore implements MetadataStore {
-  #value: SyncMetadata | undefined;
-
-  async load(): Promise<SyncMetadata | undefined> {
-    return this.#value === undefined ? undefined : structuredClone(this.#value);
-  }
-
-  async save(metadata: SyncMetadata): Promise<void> {
-    this.#value = structuredClone(metadata);
-  }
-
-  async remove(): Promise<void> {
-    this.#value = undefined;
-  }
 }
 
 export function newMetadata(clientId: string): SyncMetadata {

@@ -27,15 +27,6 @@ export class RevertStore {
     this.#load();
   }
 
-  get pageCount(): number {
-    return this.#offsets.size;
-  }
-
-  /** Bytes the store occupies on disk. */
-  get byteSize(): number {
-    return this.#file.size();
-  }
-
   has(pgno: number): boolean {
     return this.#offsets.has(pgno);
   }

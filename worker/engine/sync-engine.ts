@@ -105,12 +105,6 @@ export class SyncEngine {
 
   // ── pull (pull.ts, pull-recover.ts) ──────────────────────────────────────────────────────────
 
-  /** Pull in one go: downloadPull() then applyPull(). */
-  async pull(url: string): Promise<boolean> {
-    await this.downloadPull(url);
-    return this.applyPull();
-  }
-
   /** Pull, network phase: streams the server's changes into the changes file. */
   async downloadPull(url: string): Promise<void> {
     this.#download = null;
@@ -127,13 +121,6 @@ export class SyncEngine {
   }
 
   // ── push (push.ts) ───────────────────────────────────────────────────────────────────────────
-
-  /** Push in one go: every phase of push.ts in order. */
-  async push(url: string): Promise<void> {
-    await this.beginPush(url);
-    while (await this.preparePushChunk()) await this.sendPushChunk();
-    await this.finishPush();
-  }
 
   /** Push, network phase: reads this client's position on the server. */
   async beginPush(url: string): Promise<void> {

@@ -54,11 +54,6 @@ export class MemoryFileStore implements FileStore {
 
   close(): void {}
 
-  /** A copy of the file's bytes (tests use it to "crash" and reopen). */
-  snapshot(): Uint8Array {
-    return this.#bytes.slice(0, this.#size);
-  }
-
   #ensureCapacity(n: number): void {
     if (n <= this.#bytes.length) return;
     let cap = this.#bytes.length * 2;

@@ -128,12 +128,3 @@ export async function openOpfsFile(dir: FileSystemDirectoryHandle, name: string,
     }
   }
 }
-
-/** Removes `name` from `dir` if present. */
-export async function removeOpfsFile(dir: FileSystemDirectoryHandle, name: string): Promise<void> {
-  try {
-    await dir.removeEntry(name);
-  } catch (e) {
-    if ((e as { name?: string }).name !== 'NotFoundError') throw e;
-  }
-}
