@@ -1,6 +1,7 @@
 /** connect() options and their validation: bad options fail fast, before any worker starts. */
 import { WalsyncError } from '../contract/errors.js';
 import type { DatabaseRowMutation, DatabaseRowTransformResult } from '../contract/worker-api.js';
+import { httpSyncUrl } from '../contract/sync-url.js';
 import { parseDatabasePath } from '../worker/vfs/opfs-file-store.js';
 
 export interface ConnectOptions {
@@ -274,7 +275,7 @@ export function resolveUrlFunction(url: () => string | null, call: string): stri
 function urlProblem(url: string): string | null {
   let parsed: URL;
   try {
-    parsed = new URL(url.replace(/^(libsql|turso):\/\//, 'https://'));
+    parsed = new URL(httpSyncUrl(url));
   } catch {
     return 'invalid';
   }

@@ -3,10 +3,12 @@
  * walsync database goes through here, so the settings cannot drift between the worker and tests.
  */
 import type { Database, Sqlite3Static } from '@sqlite.org/sqlite-wasm';
+import { PAGE_SIZE } from './protocol/pull-updates.js';
 import { WALSYNC_VFS_NAME } from './vfs/walsync-vfs.js';
 
-/** The sync protocol moves 4096-byte pages; the build's default is 8192. */
-export const PAGE_SIZE = 4096;
+/** The sync protocol's page size (the build's default is 8192): every connection is set to it. */
+export { PAGE_SIZE };
+
 const SQLITE_DBCONFIG_NO_CKPT_ON_CLOSE = 1006;
 
 export interface ConnectionSettings {

@@ -12,6 +12,8 @@ import { type RowReader, rowReader } from './sql/read-row.js';
 import { countStatements, forEachStatement } from './sql/split-statements.js';
 import { StatementCache } from './sql/statement-cache.js';
 import { toWalsyncError } from './sql/sqlite-error.js';
+import { isAutocommit } from './sql/schema.js';
+import { narrowInteger } from './sql/sql-value.js';
 import type { FileStore } from './vfs/file-store.js';
 import { AppendCoalescingStore } from './vfs/append-coalescing-store.js';
 import { WalLog } from './vfs/wal-log.js';
@@ -262,7 +264,7 @@ export class LocalDatabase {
 
 
   isAutocommit(): boolean {
-    return this.#runtime.sqlite3.capi.sqlite3_get_autocommit(this.connection.pointer!) !== 0;
+    return isAutocommit(this.#runtime.sqlite3, this.connection);
   }
 
   /** Folds the whole WAL into the database file (local databases; synced ones go through the engine). */
@@ -437,9 +439,7 @@ export class LocalDatabase {
     return {
       changes: readonly ? 0 : Number(capi.sqlite3_changes(db)),
       lastInsertRowid:
-        typeof rowid === 'bigint' && rowid <= BigInt(Number.MAX_SAFE_INTEGER) && rowid >= BigInt(Number.MIN_SAFE_INTEGER)
-          ? Number(rowid)
-          : rowid,
+typeof rowid === 'bigint' ? narrowInteger(rowid) : rowid,
     };
   }
 

@@ -7,7 +7,7 @@
  *   transactions); the capture decides when a new one starts.
  */
 import type { Database, Sqlite3Static } from '@sqlite.org/sqlite-wasm';
-import { type EngineValue, Real, utf8Decoder } from '../sql/sql-value.js';
+import { type EngineValue, Real, narrowInteger, utf8Decoder } from '../sql/sql-value.js';
 import { encodeRecord } from './record.js';
 
 const SQLITE_UTF8 = 1;
@@ -33,8 +33,6 @@ interface RawCapi {
   sqlite3_result_error_js(context: number, error: unknown): void;
 }
 
-const MAX_SAFE = BigInt(Number.MAX_SAFE_INTEGER);
-const MIN_SAFE = BigInt(Number.MIN_SAFE_INTEGER);
 
 /** One installed JS function per runtime; each connection registers it under its SQL name. */
 const recordFunctions = new WeakMap<Sqlite3Static, { fn: number; name: number }>();
@@ -51,8 +49,7 @@ function recordFunction(sqlite3: Sqlite3Static): { fn: number; name: number } {
         const value = wasm.peekPtr(wasm.ptr.add(argv, wasm.ptr.size * i));
         switch (capi.sqlite3_value_type(value)) {
           case 1: {
-            const big = BigInt(capi.sqlite3_value_int64(value));
-            values[i] = big >= MIN_SAFE && big <= MAX_SAFE ? Number(big) : big;
+            values[i] = narrowInteger(BigInt(capi.sqlite3_value_int64(value)));
             break;
           }
           case 2:

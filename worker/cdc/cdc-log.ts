@@ -6,6 +6,7 @@
  * never pushed but replayed by every pull (rows of `tablesIgnore` tables, the user's triggers).
  */
 import type { Database } from '@sqlite.org/sqlite-wasm';
+import { tableExists } from '../sql/schema.js';
 
 export const CDC_TABLE = 'turso_cdc';
 
@@ -41,7 +42,7 @@ export interface CdcRow {
 }
 
 export function cdcTableExists(db: Database): boolean {
-  return db.selectValue("SELECT 1 FROM sqlite_schema WHERE type = 'table' AND name = ?", [CDC_TABLE]) !== undefined;
+  return tableExists(db, CDC_TABLE);
 }
 
 /** Up to `limit` changes with id > `afterChangeId`, oldest first; none if there is no log. */

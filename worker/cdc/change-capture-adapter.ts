@@ -15,6 +15,7 @@ import type { CapturedChange, ChangeCapture } from './change-capture.js';
 import type { PushStatement } from '../protocol/remote.js';
 import { type LoggedChange, type NetRowChange, addressOf, netChanges } from './net-changes.js';
 import type { DatabaseRowMutation, DatabaseRowTransformResult, PendingChange, SqlValue } from '../../contract/worker-api.js';
+import { isAutocommit } from '../sql/schema.js';
 import { countStatements } from '../sql/split-statements.js';
 import { registerCaptureFunctions } from './capture-functions.js';
 import { refreshCaptureTriggers } from './capture-triggers.js';
@@ -109,7 +110,7 @@ class TriggerChangeCapture implements ChangeCapture<CdcChange> {
   }
 
   around<T>(db: Database, sql: string, run: () => T): T {
-    const autocommit = this.#isAutocommit(db);
+    const autocommit = isAutocommit(this.#sqlite3, db);
     // Outside a transaction every statement starts a new one.
     if (autocommit) this.#txn = null;
     // Every statement of a synced database passes here: strip its leading comments once.
@@ -157,7 +158,7 @@ class TriggerChangeCapture implements ChangeCapture<CdcChange> {
       db.exec('RELEASE walsync_logged_statement');
       return result;
     } catch (e) {
-      if (!this.#isAutocommit(db)) db.exec('ROLLBACK TO walsync_logged_statement; RELEASE walsync_logged_statement');
+      if (!isAutocommit(this.#sqlite3, db)) db.exec('ROLLBACK TO walsync_logged_statement; RELEASE walsync_logged_statement');
       throw e;
     }
   }
@@ -358,9 +359,5 @@ class TriggerChangeCapture implements ChangeCapture<CdcChange> {
   #txnId(): number {
     this.#txn ??= this.#nextTxn++;
     return this.#txn;
-  }
-
-  #isAutocommit(db: Database): boolean {
-    return this.#sqlite3.capi.sqlite3_get_autocommit(db.pointer!) !== 0;
   }
 }

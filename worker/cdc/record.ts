@@ -3,10 +3,8 @@
  * length, one serial type per value, then the values. Change images are stored this way: compact,
  * exact for 64-bit integers and doubles, and blob-safe (JSON is none of these).
  */
-import { type EngineValue, Real, utf8Decoder } from '../sql/sql-value.js';
+import { type EngineValue, Real, narrowInteger, utf8Decoder } from '../sql/sql-value.js';
 
-const MAX_SAFE = BigInt(Number.MAX_SAFE_INTEGER);
-const MIN_SAFE = BigInt(Number.MIN_SAFE_INTEGER);
 
 /**
  * Encodes values as a record. A `Real` is a REAL (serial type 7) whatever its value, so an integral
@@ -100,8 +98,7 @@ export function decodeRecord(record: Uint8Array): EngineValue[] {
         at += 6;
         break;
       case 6: {
-        const big = view.getBigInt64(at);
-        values.push(big >= MIN_SAFE && big <= MAX_SAFE ? Number(big) : big);
+        values.push(narrowInteger(view.getBigInt64(at)));
         at += 8;
         break;
       }

@@ -10,6 +10,7 @@
  */
 import { WalsyncError } from '../../contract/errors.js';
 import type { FileStore } from '../vfs/file-store.js';
+import type { PageImage } from '../vfs/wal-log.js';
 import type { PullIntent } from './metadata.js';
 import { utf8Decoder } from '../sql/sql-value.js';
 
@@ -143,7 +144,7 @@ export class ChangesFileReader {
   }
 
   /** Streams the pages from disk, a batch of entries per read; each page is its own copy. */
-  *pages(): Generator<{ pgno: number; data: Uint8Array }> {
+  *pages(): Generator<PageImage> {
     const entrySize = 4 + this.#pageSize;
     for (let first = 0; first < this.summary.pageCount; first += BATCH_ENTRIES) {
       const count = Math.min(BATCH_ENTRIES, this.summary.pageCount - first);

@@ -9,6 +9,7 @@
  * flushed changes file, and a finished bootstrap is recognised from the files (sync-engine.ts).
  */
 import { del, get, keys, promisifyRequest, set, type UseStore } from 'idb-keyval';
+import { WalsyncError } from '../../contract/errors.js';
 import { METADATA_IDB_DATABASE, METADATA_IDB_STORE, metadataKey } from '../storage-layout.js';
 
 export interface WalWatermark {
@@ -126,6 +127,7 @@ export class IdbMetadataStore implements MetadataStore {
 
   async load(): Promise<SyncMetadata | undefined> {
     const value = (await get<SyncMetadata>(this.#key, idbStore)) ?? (await this.#adoptLegacyRecord());
+    if (value !== undefined) checkMetadataVersion(value, this.#key.slice(KEY_PREFIX.length));
     this.#current = value ?? null;
     return value;
   }
@@ -172,9 +174,27 @@ function lastSynced(record: SyncMetadata): number {
   return Math.max(record.lastPullUnixTime ?? 0, record.lastPushUnixTime ?? 0);
 }
 
+/** The record layout this walsync reads and writes. */
+export const METADATA_VERSION = 1;
+
+/**
+ * Refuses a record of a layout this walsync does not know (written by a newer walsync, or not a
+ * walsync record): reading it as ours could sync the wrong pages. Nothing is changed.
+ */
+export function checkMetadataVersion(record: unknown, path: string): asserts record is SyncMetadata {
+  const version = (record as { version?: unknown } | null)?.version;
+  if (version !== METADATA_VERSION) {
+    throw new WalsyncError(
+      'INVALID_ARGUMENT',
+      `the sync metadata of "${path}" has version ${JSON.stringify(version)}, which this walsync does not read (it reads version ${METADATA_VERSION}); open it with the walsync that wrote it, or delete it with deleteDatabase()`,
+      { context: { path, version: String(version) } },
+    );
+  }
+}
+
 export function newMetadata(clientId: string): SyncMetadata {
   return {
-    version: 1,
+    version: METADATA_VERSION,
     clientId,
     revision: null,
     bootstrapping: false,

@@ -10,6 +10,7 @@
  */
 import { WalsyncError } from '../../contract/errors.js';
 import type { FileStore } from '../vfs/file-store.js';
+import type { PageImage } from '../vfs/wal-log.js';
 
 const MAGIC = 0x57535256; // "WSRV"
 const VERSION = 1;
@@ -44,7 +45,7 @@ export class RevertStore {
   }
 
   /** Saves base versions of pages not saved yet; durable when this returns. */
-  append(pages: readonly { pgno: number; data: Uint8Array }[], basePages: number): void {
+  append(pages: readonly PageImage[], basePages: number): void {
     const fresh = pages.filter((p) => !this.#offsets.has(p.pgno));
     if (fresh.length === 0 && basePages === this.#basePages && this.#file.size() >= HEADER_SIZE) return;
     const entrySize = 4 + this.#pageSize;

@@ -9,6 +9,7 @@
  * abort signal: the app's own `fetch` option may ignore the signal.
  */
 import { WalsyncError } from '../../contract/errors.js';
+import { httpSyncUrl } from '../../contract/sync-url.js';
 
 export type TokenSource = () => Promise<string | null>;
 
@@ -50,7 +51,7 @@ export class HttpTransport {
 
   constructor(url: string, token: TokenSource, limits: TransportLimits, fetchImpl: typeof fetch = globalThis.fetch.bind(globalThis)) {
     // libsql:// and turso:// are https; the server matches paths exactly, so no trailing slash.
-    this.baseUrl = url.replace(/^(libsql|turso):\/\//, 'https://').replace(/\/+$/, '');
+    this.baseUrl = httpSyncUrl(url).replace(/\/+$/, '');
     this.#token = token;
     this.#limits = limits;
     this.#fetch = fetchImpl;

@@ -5,7 +5,7 @@
  */
 import { WalsyncError } from '../../contract/errors.js';
 import type { SqlValue } from '../../contract/worker-api.js';
-import { type EngineValue, Real, ValueKind, blobBytes, unbindableError, utf8Decoder, valueKind } from '../sql/sql-value.js';
+import { type EngineValue, Real, ValueKind, blobBytes, narrowInteger, unbindableError, utf8Decoder, valueKind } from '../sql/sql-value.js';
 import { floatText } from './float-text.js';
 import type { HttpTransport } from './http-transport.js';
 
@@ -78,8 +78,7 @@ export function fromHranaValue(v: unknown): SqlValue {
     case 'null':
       return null;
     case 'integer': {
-      const big = BigInt(String(value.value));
-      return big >= BigInt(Number.MIN_SAFE_INTEGER) && big <= BigInt(Number.MAX_SAFE_INTEGER) ? Number(big) : big;
+      return narrowInteger(BigInt(String(value.value)));
     }
     case 'float':
       return Number(value.value);

@@ -6,7 +6,8 @@
 import { WalsyncError } from '../../contract/errors.js';
 import { utf8Decoder } from '../sql/sql-value.js';
 
-export const PAGE_BYTES = 4096;
+/** The sync protocol moves 4096-byte pages: every walsync database uses this page size (connection.ts). */
+export const PAGE_SIZE = 4096;
 /** Largest message we accept: a page message is ~4.1 KB; headers are tiny. */
 const MAX_MESSAGE_BYTES = 1 << 20;
 
@@ -191,8 +192,8 @@ export function decodePullPage(bytes: Uint8Array): PullPage {
     else r.skip(wire);
   }
   if (!data) throw malformed('a page message has no page data');
-  if (data.length !== PAGE_BYTES) {
-    throw new WalsyncError('PROTOCOL_ERROR', `the server sent a ${data.length}-byte page; walsync needs ${PAGE_BYTES}-byte pages`);
+  if (data.length !== PAGE_SIZE) {
+    throw new WalsyncError('PROTOCOL_ERROR', `the server sent a ${data.length}-byte page; walsync needs ${PAGE_SIZE}-byte pages`);
   }
   // A view into the received bytes (never reused by the stream), not a copy: callers copy it once,
   // into their write buffer.

@@ -1,11 +1,10 @@
 /** What the engine needs from the server, independent of how the protocol layer spells it. */
 import type { UpsertShape } from '../sql/upsert-shape.js';
+import type { PageImage } from '../vfs/wal-log.js';
 import type { EngineValue } from '../sql/sql-value.js';
 
-export interface PulledPage {
-  readonly pgno: number;
-  readonly data: Uint8Array;
-}
+/** A page as the server sends it. */
+export type PulledPage = PageImage;
 
 export interface PullResponse {
   readonly revision: string;

@@ -4,6 +4,7 @@
  * (pull_gen), bumped by every pull that rebuilds the log. Same SQL as Turso's clients use.
  */
 import type { Database } from '@sqlite.org/sqlite-wasm';
+import { tableExists } from '../sql/schema.js';
 
 export const SYNC_TABLE = 'turso_sync_last_change_id';
 export const CREATE_SYNC_TABLE = `CREATE TABLE IF NOT EXISTS ${SYNC_TABLE} (client_id TEXT PRIMARY KEY, pull_gen INTEGER, change_id INTEGER)`;
@@ -17,8 +18,7 @@ export interface SyncRow {
 
 /** This client's row in `db`'s copy of the table; null if the table or the row is absent. */
 export function readSyncRow(db: Database, clientId: string): SyncRow | null {
-  const exists = db.selectValue("SELECT 1 FROM sqlite_schema WHERE type = 'table' AND name = ?", [SYNC_TABLE]);
-  if (!exists) return null;
+  if (!tableExists(db, SYNC_TABLE)) return null;
   const row = db.selectArray(SELECT_SYNC_ROW, [clientId]) as [number, number] | undefined;
   return row ? { pullGen: Number(row[0] ?? 0), changeId: Number(row[1] ?? 0) } : null;
 }
@@ -39,8 +39,7 @@ export function hasSyncRowOnTable(db: Database, clientId: string): boolean {
 /** This client's row as the table itself holds it (see hasSyncRowOnTable); null if absent or unreadable. */
 export function readSyncRowOnTable(db: Database, clientId: string): SyncRow | null {
   try {
-    const exists = db.selectValue("SELECT 1 FROM sqlite_schema WHERE type = 'table' AND name = ?", [SYNC_TABLE]);
-    if (exists === undefined) return null;
+    if (!tableExists(db, SYNC_TABLE)) return null;
     const row = db.selectArray(`SELECT pull_gen, change_id FROM ${SYNC_TABLE} NOT INDEXED WHERE client_id = ?`, [clientId]) as
       | [number, number]
       | undefined;

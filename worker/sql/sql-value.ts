@@ -99,3 +99,11 @@ export function floatOf(v: number | Real): number {
 
 /** One decoder for all text walsync reads: UTF-8 that keeps a leading U+FEFF (the default strips it). */
 export const utf8Decoder = new TextDecoder('utf-8', { ignoreBOM: true });
+
+const MIN_SAFE_BIG = BigInt(Number.MIN_SAFE_INTEGER);
+const MAX_SAFE_BIG = BigInt(Number.MAX_SAFE_INTEGER);
+
+/** A 64-bit integer as the app gets it: a number when it is safe (exact), else the bigint. */
+export function narrowInteger(big: bigint): number | bigint {
+  return big >= MIN_SAFE_BIG && big <= MAX_SAFE_BIG ? Number(big) : big;
+}

@@ -1,9 +1,7 @@
 /** Turns SQLite failures into WalsyncErrors carrying SQLite's own message ("no such table: x"). */
 import type { Database, Sqlite3Static } from '@sqlite.org/sqlite-wasm';
 import { WalsyncError } from '../../contract/errors.js';
-
-const SQLITE_FULL = 13;
-const SQLITE_IOERR = 10;
+import { SQLITE_FULL, SQLITE_IOERR } from '../../contract/sqlite-codes.js';
 
 export function sqliteError(sqlite3: Sqlite3Static, db: Database | null, rc: number, sql?: string): WalsyncError {
   const message = db?.pointer ? sqlite3.capi.sqlite3_errmsg(db.pointer) : sqlite3.capi.sqlite3_errstr(rc);

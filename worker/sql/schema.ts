@@ -1,0 +1,12 @@
+/** Small questions about a connection's state that several layers ask, answered in one place. */
+import type { Database, Sqlite3Static } from '@sqlite.org/sqlite-wasm';
+
+/** Whether `db` (its main schema) has a table named `name`. */
+export function tableExists(db: Database, name: string): boolean {
+  return db.selectValue("SELECT 1 FROM sqlite_schema WHERE type = 'table' AND name = ?", [name]) !== undefined;
+}
+
+/** Whether no transaction is open on `db`. */
+export function isAutocommit(sqlite3: Sqlite3Static, db: Database): boolean {
+  return sqlite3.capi.sqlite3_get_autocommit(db.pointer!) !== 0;
+}
