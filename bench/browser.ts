@@ -4,7 +4,7 @@
  * OPFS in memory and flatter every file-backed number).
  */
 import type { BrowserContext, Page } from 'playwright-core';
-import { launchBrowser } from '../test/support/browser.js';
+import { launchBrowser } from '../scripts/browser.js';
 
 export interface BenchBrowser {
   readonly context: BrowserContext;

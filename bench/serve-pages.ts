@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import type { ServerResponse } from 'node:http';
 import { build, preview, type Plugin } from 'vite';
-import { repoRoot } from '../test/support/browser.js';
+import { repoRoot } from '../scripts/browser.js';
 
 const pagesDir = resolve(repoRoot, 'bench/pages');
 

@@ -6,7 +6,7 @@
 import { resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { FrameLocator } from 'playwright-core';
-import { launchBrowser } from '../test/support/browser.js';
+import { launchBrowser } from './browser.js';
 import { startDemo } from './start.js';
 
 const repoRoot = resolve(fileURLToPath(new URL('..', import.meta.url)));

@@ -18,7 +18,7 @@ import { cpus, loadavg, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import type { Page } from 'playwright-core';
 import { build, preview } from 'vite';
-import { launchBrowser, repoRoot, type BrowserSession } from '../../test/support/browser.js';
+import { launchBrowser, repoRoot, type BrowserSession } from '../../scripts/browser.js';
 import { startSyncServer, type SyncServer } from '../../scripts/sync-server.js';
 import { startCountingProxy, type CountingProxy } from './counting-proxy.js';
 import { HeapSampler, type HeapPeak } from './heap-sampler.js';

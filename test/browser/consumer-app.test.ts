@@ -13,7 +13,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { build, preview, type PreviewServer } from 'vite';
 import { chromium, type BrowserContext } from 'playwright-core';
-import { chromiumArgs, findChromium, repoRoot } from '../support/browser.js';
+import { chromiumArgs, findChromium, repoRoot } from '../../scripts/browser.js';
 
 const work = mkdtempSync(join(tmpdir(), 'walsync-consumer-'));
 let server: PreviewServer | undefined;

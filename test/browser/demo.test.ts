@@ -12,7 +12,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { FrameLocator, Locator, Page } from 'playwright-core';
 import { build, preview, type PreviewServer } from 'vite';
-import { launchBrowser, repoRoot, type BrowserSession } from '../support/browser.js';
+import { launchBrowser, repoRoot, type BrowserSession } from '../../scripts/browser.js';
 import { startDemo, type Demo } from '../../scripts/start.js';
 import { freeLoopbackPort, startSyncServer, type SyncServer } from '../../scripts/sync-server.js';
 

@@ -15,7 +15,7 @@ import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { Page } from 'playwright-core';
 import type { Database } from '../../src/index.js';
-import { launchBrowser, startDevServer, type BrowserSession } from '../support/browser.js';
+import { launchBrowser, startDevServer, type BrowserSession } from '../../scripts/browser.js';
 import { startFaultProxy, type Fault, type FaultProxy, type FaultRule } from '../support/fault-proxy.js';
 import { startSyncServer, type SyncServer } from '../../scripts/sync-server.js';
 

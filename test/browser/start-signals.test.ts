@@ -8,7 +8,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, execFileSync } from 'node:child_process';
 import { freeLoopbackPort } from '../../scripts/sync-server.js';
-import { repoRoot } from '../support/browser.js';
+import { repoRoot } from '../../scripts/browser.js';
 
 /** Pids of the live processes of process group `pgid`. */
 function group(pgid: number): number[] {

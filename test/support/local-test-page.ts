@@ -5,7 +5,7 @@
  */
 import { after, before } from 'node:test';
 import type { Page } from 'playwright-core';
-import { type BrowserSession, launchBrowser, startDevServer } from './browser.js';
+import { type BrowserSession, launchBrowser, startDevServer } from '../../scripts/browser.js';
 
 /** The page with `window.walsync` and `window.kit` loaded. */
 export const TEST_PAGE = '/test/browser/pages/index.html';

@@ -5,7 +5,7 @@
 import { after, before } from 'node:test';
 import type { Page } from 'playwright-core';
 import { startSyncServer, type SyncServer } from '../../scripts/sync-server.js';
-import { type BrowserSession, launchBrowser, startDevServer } from './browser.js';
+import { type BrowserSession, launchBrowser, startDevServer } from '../../scripts/browser.js';
 
 export interface SyncTestPage {
   /** The page, with `window.walsync` and `window.kit` loaded. */

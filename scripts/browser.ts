@@ -1,6 +1,7 @@
 /**
- * Browser test support: a Vite dev server on loopback (with COOP/COEP headers) serving the repo, and
- * headless Chromium driven by playwright-core. Chromium comes from CHROMIUM_PATH, else the Debian
+ * The browser launcher tests, benchmarks and scripts share (with sync-server.ts, the one place for
+ * launchers; test/support builds its fixtures on them): a Vite dev server on loopback (with COOP/COEP
+ * headers) serving the repo, and headless Chromium driven by playwright-core. Chromium comes from CHROMIUM_PATH, else the Debian
  * package at /usr/bin/chromium, else Playwright's own installed browser.
  */
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
@@ -10,7 +11,7 @@ import { fileURLToPath } from 'node:url';
 import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
 import { createServer, type ViteDevServer } from 'vite';
 
-export const repoRoot = resolve(fileURLToPath(new URL('../..', import.meta.url)));
+export const repoRoot = resolve(fileURLToPath(new URL('..', import.meta.url)));
 
 export function findChromium(): string {
   const fromEnv = process.env.CHROMIUM_PATH;
