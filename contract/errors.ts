@@ -61,7 +61,7 @@ export class WalsyncError extends Error {
   constructor(
     code: WalsyncErrorCode,
     message: string,
-    options: { sqliteCode?: number; context?: WalsyncErrorContext; cause?: unknown } = {},
+    options: { sqliteCode?: number | undefined; context?: WalsyncErrorContext; cause?: unknown } = {},
   ) {
     super(message, options.cause === undefined ? undefined : { cause: options.cause });
     this.code = code;
@@ -79,9 +79,9 @@ export function isWalsyncError(e: unknown, code?: WalsyncErrorCode): e is Walsyn
 export interface SerializedWalsyncError {
   readonly code: WalsyncErrorCode;
   readonly message: string;
-  readonly sqliteCode?: number;
+  readonly sqliteCode?: number | undefined;
   readonly context?: WalsyncErrorContext;
-  readonly stack?: string;
+  readonly stack?: string | undefined;
   /** The error's cause as name, message and stack (the object itself cannot cross). */
   readonly cause?: { readonly name: string; readonly message: string; readonly stack?: string };
 }

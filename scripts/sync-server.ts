@@ -22,9 +22,9 @@ export interface SyncServer {
 
 export interface SyncServerOptions {
   /** Folder for the database file; a fresh temporary folder (removed on stop) by default. */
-  dataDir?: string;
+  dataDir?: string | undefined;
   /** Port on 127.0.0.1; a free one by default. */
-  port?: number;
+  port?: number | undefined;
 }
 
 /** Path of the tursodb binary shipped in the platform's @tursodatabase/cli-* package. */

@@ -184,7 +184,7 @@ async function measure<T extends { ms: number }>(
   proxy: CountingProxy,
   op: () => Promise<T>,
   profile = false,
-): Promise<{ r: T; heap: HeapPeak; up: number; down: number; requests: number; profileText?: string }> {
+): Promise<{ r: T; heap: HeapPeak; up: number; down: number; requests: number; profileText?: string | undefined }> {
   const profiled: string[] = [];
   const sampler = await HeapSampler.attach(page, profile ? async (sid) => void (await startProfiler(sampler, sid), profiled.push(sid)) : undefined);
   // Workers that already exist (the page's own session is profiled too when asked).
@@ -411,7 +411,7 @@ interface Row {
   w: number;
   t: number;
   fmt: (n: number) => string;
-  target?: { max: number; label: string };
+  target?: { max: number; label: string } | undefined;
 }
 
 function printTable(): void {

@@ -187,7 +187,7 @@ describe('a database in OPFS', () => {
         await db.prepare('INSERT INTO t VALUES (?)').run(value); // violates UNIQUE when value = 1
         return 'ok';
       });
-      let error: { code?: string; message?: string } = {};
+      let error: { code?: string | undefined; message?: string } = {};
       try {
         await move(1);
       } catch (e) {
@@ -211,7 +211,7 @@ describe('bad input gets a clear error and changes nothing', () => {
     const page = await openPage();
     const r = await page.evaluate(async () => {
       const { connect, isWalsyncError } = window.walsync;
-      const errors: Record<string, { code?: string; message: string; walsync: boolean }> = {};
+      const errors: Record<string, { code?: string | undefined; message: string; walsync: boolean }> = {};
       const capture = async (name: string, f: () => Promise<unknown>) => {
         try {
           await f();
