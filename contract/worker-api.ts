@@ -2,6 +2,7 @@
  * The contract between the facade (main thread) and the worker: request and result shapes that
  * cross postMessage. Everything here is structured-cloneable.
  */
+import type { TraceEvent, TraceLevel } from './trace.js';
 
 /** A value SQLite can store. Integers beyond 2^53 come back as bigint. */
 export type SqlValue = null | number | bigint | string | Uint8Array;
@@ -45,6 +46,8 @@ export interface SyncConfig {
   readonly hasTransform: boolean;
   /** Requests go through the app's own `fetch` (SyncCallbacks.fetch) instead of the worker's. */
   readonly hasFetch: boolean;
+  /** Trace engine steps at this level and more important ones, to SyncCallbacks.trace (absent: off). */
+  readonly tracing?: TraceLevel | undefined;
 }
 
 /** An HTTP request the worker asks the app's `fetch` to make. */
@@ -117,6 +120,8 @@ export interface SyncCallbacks {
   fetch(request: ProxiedRequest): Promise<ProxiedResponse>;
   /** Transforms a batch of mutations, one result per mutation. */
   transform(mutations: DatabaseRowMutation[]): Promise<DatabaseRowTransformResult[]>;
+  /** Hands one engine step's trace to the app's logger (only while SyncConfig.tracing is set). */
+  trace?(event: TraceEvent): Promise<void>;
 }
 
 export interface SyncStats {

@@ -41,6 +41,7 @@ export async function connect(options: ConnectOptions): Promise<Database> {
               autoCheckpointBytes: sync.autoCheckpointBytes,
               hasTransform: sync.transform !== null,
               hasFetch: sync.fetch !== null,
+              ...(sync.tracing ? { tracing: sync.tracing } : {}),
             },
           }
         : {}),
@@ -94,6 +95,9 @@ function syncCallbacks(sync: ResolvedSyncOptions): SyncCallbacks {
         { status: response.status, statusText: response.statusText, headers: [...response.headers.entries()], body },
         [body],
       );
+    },
+    async trace(event) {
+      sync.logger(event);
     },
     async transform(mutations) {
       const transform = sync.transform;

@@ -2,6 +2,7 @@
 import { WalsyncError } from '../contract/errors.js';
 import type { DatabaseRowMutation, DatabaseRowTransformResult } from '../contract/worker-api.js';
 import { httpSyncUrl } from '../contract/sync-url.js';
+import { TRACE_LEVELS, type TraceEvent, type TraceLevel } from '../contract/trace.js';
 import { parseDatabasePath } from '../worker/vfs/opfs-file-store.js';
 
 export interface ConnectOptions {
@@ -62,6 +63,15 @@ export interface ConnectOptions {
    * through a test double). It runs on the main thread and each response is read whole.
    */
   fetch?: (url: string, init: RequestInit) => Promise<Response>;
+  /**
+   * Traces the sync engine's steps (bootstrap, pull download and apply, replay, push chunks,
+   * checkpoints, resetSync) with the numbers a bug report needs, at this level and the more
+   * important ones: `'error'`, `'warn'`, `'info'` (every step), `'debug'`, `'trace'` (the values
+   * sync-wasm's `tracing` takes). Off by default. Events go to `logger`, else to the console.
+   */
+  tracing?: TraceLevel;
+  /** Receives each traced step when `tracing` is set. Default: the console, at the event's level. */
+  logger?: (event: TraceEvent) => void;
 }
 
 /** Network limits of a synced database (see ConnectOptions.timeouts). Every field is optional. */
@@ -114,6 +124,8 @@ export interface ResolvedSyncOptions {
   readonly bootstrapIfEmpty: boolean;
   readonly autoCheckpointBytes: number;
   readonly fetch: ((url: string, init: RequestInit) => Promise<Response>) | null;
+  readonly tracing: TraceLevel | null;
+  readonly logger: (event: TraceEvent) => void;
 }
 
 const LOCAL_OPTIONS = new Set(['path', 'durability', 'autoCheckpointBytes']);
@@ -127,6 +139,8 @@ const SYNC_OPTIONS = new Set([
   'tablesIgnore',
   'bootstrapIfEmpty',
   'fetch',
+  'tracing',
+  'logger',
 ]);
 
 function invalid(message: string, context: Record<string, string> = {}): WalsyncError {
@@ -205,7 +219,15 @@ function resolveSyncOptions(o: Record<string, unknown>): ResolvedSyncOptions {
   const autoCheckpointBytes = resolveAutoCheckpointBytes(o);
   const fetchImpl = o.fetch ?? null;
   if (fetchImpl !== null && typeof fetchImpl !== 'function') throw invalid('"fetch" must be a function like window.fetch');
+  const tracing = o.tracing ?? null;
+  if (tracing !== null && !(TRACE_LEVELS as readonly unknown[]).includes(tracing)) {
+    throw invalid(`"tracing" must be one of ${TRACE_LEVELS.map((l) => `"${l}"`).join(', ')}`);
+  }
+  const logger = o.logger ?? consoleLogger;
+  if (typeof logger !== 'function') throw invalid('"logger" must be a function taking a trace event');
   return {
+    tracing: tracing as TraceLevel | null,
+    logger: logger as ResolvedSyncOptions['logger'],
     fetch: fetchImpl as ResolvedSyncOptions['fetch'],
     url: url as ResolvedSyncOptions['url'],
     authToken: authToken as ResolvedSyncOptions['authToken'],
@@ -217,6 +239,12 @@ function resolveSyncOptions(o: Record<string, unknown>): ResolvedSyncOptions {
     bootstrapIfEmpty,
     autoCheckpointBytes,
   };
+}
+
+/** The default logger: one console line per traced step, at its level. */
+function consoleLogger(event: TraceEvent): void {
+  const log = event.level === 'error' ? console.error : event.level === 'warn' ? console.warn : event.level === 'info' ? console.info : console.debug;
+  log(`walsync ${event.path} ${event.step}`, event.fields);
 }
 
 /** The longest delay setTimeout honours (about 24.8 days); larger values would fire at once. */

@@ -96,8 +96,12 @@ describe('bootstrap', () => {
   test('"bootstrapping" is saved before the files are cut, the finished record only after the pages are flushed', async () => {
     const log: string[] = [];
     const store = loggedStore(log);
-    const opened = await openSyncedFiles({ files: loggedFiles(log), metadata: store, config, remoteFor: () => server(3) });
+    const traced: [string, string, unknown][] = [];
+    const trace = (level: string, step: string, fields: unknown) => void traced.push([level, step, fields]);
+    const opened = await openSyncedFiles({ files: loggedFiles(log), metadata: store, config, remoteFor: () => server(3), trace });
     assert.equal(opened.meta.revision, 'r1');
+    assert.deepEqual(traced.map(([level, step]) => [level, step]), [['info', 'bootstrap']]);
+    assert.equal((traced[0]![2] as { pages: number }).pages, 3);
     const first = (entry: string) => log.indexOf(entry);
     const last = (entry: string) => log.lastIndexOf(entry);
     assert.ok(first('meta.save(bootstrapping)') < first('db.truncate'), log.join(' '));
@@ -111,12 +115,12 @@ describe('bootstrap', () => {
     const store = loggedStore(log);
     const files = loggedFiles(log);
     // Offline mid-download: the database starts empty, the record says so (no revision).
-    const first = await openSyncedFiles({ files, metadata: store, config, remoteFor: () => server(3, 1) });
+    const first = await openSyncedFiles({ files, metadata: store, config, remoteFor: () => server(3, 1), trace: () => undefined });
     assert.equal(first.meta.revision, null);
     assert.equal(files.db.size(), 0);
     // A crash mid-bootstrap instead (the record still says bootstrapping): the next open redoes it.
     await store.save({ ...store.value!, bootstrapping: true });
-    const again = await openSyncedFiles({ files, metadata: store, config, remoteFor: () => server(2) });
+    const again = await openSyncedFiles({ files, metadata: store, config, remoteFor: () => server(2), trace: () => undefined });
     assert.equal(again.meta.revision, 'r1');
     assert.equal(files.db.size(), 2 * PAGE_SIZE);
   });

@@ -75,3 +75,24 @@ describe('url functions', () => {
     );
   });
 });
+
+describe('tracing', () => {
+  test('off by default; takes the levels sync-wasm names, with an optional logger', () => {
+    assert.equal(resolveConnectOptions(base).sync!.tracing, null);
+    for (const level of ['error', 'warn', 'info', 'debug', 'trace'] as const) {
+      assert.equal(resolveConnectOptions({ ...base, tracing: level }).sync!.tracing, level);
+    }
+    const logger = () => undefined;
+    assert.equal(resolveConnectOptions({ ...base, tracing: 'info', logger }).sync!.logger, logger);
+    assert.equal(typeof resolveConnectOptions(base).sync!.logger, 'function', 'the console by default');
+  });
+
+  test('a bad level or logger is INVALID_ARGUMENT; both need a url', () => {
+    const refused = (options: unknown, pattern: RegExp) =>
+      assert.throws(() => resolveConnectOptions(options), (e) => e instanceof WalsyncError && e.code === 'INVALID_ARGUMENT' && pattern.test(e.message));
+    refused({ ...base, tracing: 'verbose' }, /"tracing" must be one of "error", "warn", "info", "debug", "trace"/);
+    refused({ ...base, tracing: true }, /"tracing" must be one of/);
+    refused({ ...base, logger: 'console' }, /"logger" must be a function/);
+    refused({ path: 'app.db', tracing: 'info' }, /"tracing" needs a "url"/);
+  });
+});

@@ -12,7 +12,7 @@ import { WalsyncError, isWalsyncError } from '../../contract/errors.js';
 import type { SyncConfig } from '../../contract/worker-api.js';
 import { PAGE_SIZE } from '../connection.js';
 import type { DatabaseFiles } from '../local-database.js';
-import { nowSeconds } from './engine-context.js';
+import { type Tracer, msSince, nowSeconds } from './engine-context.js';
 import { killPoint } from './kill-points.js';
 import { type MetadataStore, type SyncMetadata, newMetadata } from './metadata.js';
 import type { SyncRemote } from '../protocol/remote.js';
@@ -36,6 +36,7 @@ export async function openSyncedFiles(args: {
   metadata: MetadataStore;
   config: SyncConfig;
   remoteFor: (url: string) => SyncRemote;
+  trace: Tracer;
 }): Promise<OpenedMetadata> {
   const { files, config, metadata } = args;
   let sentBytes = 0;
@@ -73,16 +74,19 @@ export async function openSyncedFiles(args: {
       try {
         const remote = args.remoteFor(url);
         const before = { sent: remote.sentBytes, received: remote.receivedBytes };
+        const started = performance.now();
         try {
           meta = await bootstrap({ files, metadata, config, meta, remote });
         } finally {
           sentBytes += remote.sentBytes - before.sent;
           receivedBytes += remote.receivedBytes - before.received;
         }
+        args.trace('info', 'bootstrap', { revision: meta.revision, pages: meta.basePages, receivedBytes, ms: msSince(started) });
       } catch (e) {
         // Offline on first start: begin as an empty local database; the first pull brings the
         // remote state and replays what was written meanwhile.
         if (!isWalsyncError(e, 'NETWORK_ERROR')) throw e;
+        args.trace('warn', 'bootstrap.offline', { error: e.message });
         meta = resetToEmpty(files, meta);
         await metadata.save(meta);
       }

@@ -7,6 +7,7 @@
  * between two phases finds on disk exactly what the next phase would have read.
  */
 import { WalsyncError } from '../../contract/errors.js';
+import { type TraceEvent, type TraceLevel, traced } from '../../contract/trace.js';
 import type { DatabaseRowTransformResult, SyncCallbacks, SyncConfig } from '../../contract/worker-api.js';
 import type { DatabaseFiles, LocalDatabase } from '../local-database.js';
 import type { WalLog, WalState } from '../vfs/wal-log.js';
@@ -19,6 +20,29 @@ import { SyncedBase, effectiveWatermark } from './synced-base.js';
 /** Changes read from the log per step: bounds memory on large logs. */
 export const CHANGE_BATCH = 1000;
 
+/** Traces one engine step (a no-op unless `tracing` covers `level`). */
+export type Tracer = (level: TraceLevel, step: string, fields: TraceEvent['fields']) => void;
+
+/** The tracer for a database: events go to the app's logger through SyncCallbacks.trace. */
+export function tracerFor(config: SyncConfig, callbacks: SyncCallbacks | undefined, path: string): Tracer {
+  // `callbacks` is a Comlink proxy in the worker: its methods are called on it, never detached.
+  if (!config.tracing || !callbacks?.trace) return () => undefined;
+  return (level, step, fields) => {
+    if (!traced(config.tracing, level)) return;
+    // Never awaited, never thrown: a logger that fails must not fail the step it describes.
+    try {
+      callbacks.trace?.({ level, step, path, fields }).catch(() => undefined);
+    } catch {
+      // The page is gone (its proxy closed): nobody to tell.
+    }
+  };
+}
+
+/** Milliseconds since `start` (a performance.now() reading), rounded for a log line. */
+export function msSince(start: number): number {
+  return Math.round(performance.now() - start);
+}
+
 export class EngineContext {
   readonly files: DatabaseFiles;
   readonly local: LocalDatabase;
@@ -28,6 +52,7 @@ export class EngineContext {
   readonly callbacks: SyncCallbacks | undefined;
   /** Checkpoints if the WAL grew too large (SyncEngine.afterWrite): a finished pull calls it. */
   readonly afterWrite: () => Promise<void>;
+  readonly trace: Tracer;
   readonly #store: MetadataStore;
   #meta: SyncMetadata;
   sentBytes = 0;
@@ -43,6 +68,7 @@ export class EngineContext {
     store: MetadataStore;
     meta: SyncMetadata;
     afterWrite: () => Promise<void>;
+    trace: Tracer;
   }) {
     this.files = args.files;
     this.local = args.local;
@@ -53,6 +79,7 @@ export class EngineContext {
     this.#store = args.store;
     this.#meta = args.meta;
     this.afterWrite = args.afterWrite;
+    this.trace = args.trace;
   }
 
   /** The metadata record as last saved. */

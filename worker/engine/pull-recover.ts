@@ -12,7 +12,7 @@ import { WalsyncError, isWalsyncError } from '../../contract/errors.js';
 import { openSnapshotConnection } from '../connection.js';
 import { runWithValues } from '../sql/bind-args.js';
 import type { CapturedChange } from '../cdc/change-capture.js';
-import { CHANGE_BATCH, type EngineContext, describeIds, nowSeconds } from './engine-context.js';
+import { CHANGE_BATCH, type EngineContext, describeIds, msSince, nowSeconds } from './engine-context.js';
 import { killPoint } from './kill-points.js';
 import type { PullIntent } from './metadata.js';
 import { pullGroupInWal } from './pull-apply.js';
@@ -26,6 +26,7 @@ import { hasSyncRowOnTable, readSyncRow, writeSyncRow } from '../protocol/sync-t
  */
 export async function recoverPull(ctx: EngineContext, intent: PullIntent): Promise<void> {
   if (!pullGroupInWal(ctx.log().state(), intent)) {
+    ctx.trace('info', 'pull.recover.dropped', { revision: intent.revision, reason: 'commit group not durable' });
     await ctx.saveMeta({ ...ctx.meta, pullIntent: null });
     ctx.clearChanges();
     return;
@@ -50,6 +51,7 @@ export async function finishPull(ctx: EngineContext, intent: PullIntent): Promis
         // rolled back), which can succeed where the net form fails (see push.ts, PushProgress.fallback).
         // If that fails too, the error names the net change: fix or discard it.
         if (!(attempt.merged && isWalsyncError(e) && e.context.changeIds !== undefined)) throw e;
+        ctx.trace('warn', 'pull.replay.as-logged', { error: e.message });
         await replayLocalChanges(ctx, intent, { net: false, merged: false }).catch(() => {
           throw e;
         });
@@ -57,6 +59,7 @@ export async function finishPull(ctx: EngineContext, intent: PullIntent): Promis
     }
   } catch (e) {
     const error = ctx.storageError(e, 'pull replay', 'the pull was undone and nothing changed here');
+    ctx.trace('warn', 'pull.undo', { revision: intent.revision, localEndFrame: intent.localEndFrame, error: e instanceof Error ? e.message : String(e) });
     await undoPull(ctx, intent);
     // A pulled state SQLite finds malformed is another database's pages over ours.
     throw isCorruption(e) ? serverResetError(intent.revision, ctx.meta.revision, e) : error;
@@ -106,6 +109,8 @@ async function replayLocalChanges(ctx: EngineContext, intent: PullIntent, attemp
     throw serverResetError(intent.revision, ctx.meta.revision);
   }
   const floor = remoteRow && remoteRow.pullGen === intent.localPullGen ? remoteRow.changeId : 0;
+  const started = performance.now();
+  let replayed = 0;
   const snapshotName = `${files.name}-snapshot`;
   runtime.vfs.registerFile(snapshotName, ctx.log().snapshotAt(intent.localEndFrame));
   const snapshot = openSnapshotConnection(runtime.sqlite3, snapshotName);
@@ -124,6 +129,7 @@ async function replayLocalChanges(ctx: EngineContext, intent: PullIntent, attemp
         const batch = attempt.net ? capture.coalesce(db, pending) : pending;
         if (batch.length !== pending.length || batch.some((c) => c.changeIds.length > 1)) attempt.merged = true;
         const results = await ctx.transform(db, batch);
+        replayed += batch.length;
         batch.forEach((change, i) => {
           for (const stmt of capture.replayStatements(db, change, results[i]!)) {
             try {
@@ -142,6 +148,7 @@ async function replayLocalChanges(ctx: EngineContext, intent: PullIntent, attemp
       }
       writeSyncRow(db, ctx.clientId, { pullGen: intent.localPullGen + 1, changeId: 0 });
       db.exec('COMMIT');
+      ctx.trace('info', 'pull.replay', { changes: replayed, serverFloor: floor, net: attempt.net, pullGen: intent.localPullGen + 1, ms: msSince(started) });
     } catch (e) {
       if (!ctx.local.isAutocommit()) db.exec('ROLLBACK');
       throw e;

@@ -12,7 +12,7 @@ import { WalsyncError } from '../../contract/errors.js';
 import { openSnapshotConnection, PAGE_SIZE } from '../connection.js';
 import { newWalSalts } from '../vfs/wal-log.js';
 import { ChangesFileReader, ChangesFileWriter } from './changes-file.js';
-import { type EngineContext, nowSeconds } from './engine-context.js';
+import { type EngineContext, msSince, nowSeconds } from './engine-context.js';
 import { killPoint } from './kill-points.js';
 import type { PullIntent } from './metadata.js';
 import { applyPullPlan, planPullApply } from './pull-apply.js';
@@ -32,6 +32,8 @@ export interface PullDownload {
 /** Pull, network phase: the server's changes, in the changes file. */
 export async function downloadPull(ctx: EngineContext, remote: SyncRemote): Promise<PullDownload> {
   ctx.assertNoReseedPending();
+  const started = performance.now();
+  const received = remote.receivedBytes;
   let changes: ChangesFileReader;
   try {
     changes = await downloadChanges(ctx, remote);
@@ -63,6 +65,15 @@ export async function downloadPull(ctx: EngineContext, remote: SyncRemote): Prom
     // be our base's, else the server has another history.
     serverPages = await readServerPages(ctx, remote, synced, changes.pgnos());
   }
+  ctx.trace('info', 'pull.download', {
+    revision,
+    fromRevision: synced,
+    pages: changes.summary.pageCount,
+    dbSizePages: changes.summary.dbSizePages,
+    receivedBytes: remote.receivedBytes - received,
+    historyPagesChecked: serverPages?.pgnos.length ?? 0,
+    ms: msSince(started),
+  });
   killPoint('pull:downloaded');
   return { changes, serverPages };
 }
@@ -77,6 +88,7 @@ export async function applyPull(ctx: EngineContext, download: PullDownload): Pro
   if (changes.summary.pageCount === 0 && !(meta.rebaseOnPull && changes.summary.dbSizePages > 0)) {
     await ctx.saveMeta({ ...meta, revision: changes.summary.revision, lastPullUnixTime: nowSeconds() });
     changes.clear();
+    ctx.trace('info', 'pull.apply', { revision: changes.summary.revision, pages: 0 });
     return false;
   }
   const log = ctx.log();
@@ -99,6 +111,14 @@ export async function applyPull(ctx: EngineContext, download: PullDownload): Pro
   changes.writeIntent(intent);
   await ctx.saveMeta({ ...ctx.meta, pullIntent: intent });
   killPoint('pull:intent-saved');
+  ctx.trace('info', 'pull.apply', {
+    revision: intent.revision,
+    pages: changes.summary.pageCount,
+    frames: plan.frameCount,
+    dbSizePages: plan.dbSizePages,
+    localEndFrame: intent.localEndFrame,
+    localPullGen: intent.localPullGen,
+  });
   ctx.local.closeConnection();
   try {
     applyPullPlan(log, state, plan, salts);

@@ -11,7 +11,7 @@
 import { WalsyncError, isWalsyncError } from '../../contract/errors.js';
 import type { LocalDatabase } from '../local-database.js';
 import type { CapturedChange, ChangeCapture } from '../cdc/change-capture.js';
-import { CHANGE_BATCH, type EngineContext, describeIds, nowSeconds } from './engine-context.js';
+import { CHANGE_BATCH, type EngineContext, describeIds, msSince, nowSeconds } from './engine-context.js';
 import { killPoint } from './kill-points.js';
 import { mergeUpserts } from './push-statements.js';
 import type { HighWaterMark, PushStatement, SyncRemote } from '../protocol/remote.js';
@@ -65,6 +65,7 @@ export async function beginPush(ctx: EngineContext, remote: SyncRemote): Promise
   // pages as of our revision (a sample) must be our base's (compared in the local phase).
   const synced = ctx.meta.revision;
   const serverPages = ctx.meta.pushedToServer !== true && synced !== null ? await readServerPages(ctx, remote, synced) : undefined;
+  ctx.trace('info', 'push.begin', { serverPullGen: mark?.pullGen ?? null, serverChangeId: mark?.changeId ?? null });
   return { remote, mark, localPullGen: null, last: 0, committed: false, fallback: null, serverPages };
 }
 
@@ -110,6 +111,8 @@ export async function preparePushChunk(ctx: EngineContext, push: PushProgress): 
  */
 export async function sendPushChunk(ctx: EngineContext, push: PushProgress, chunk: PushChunk, localPullGen: number): Promise<void> {
   const mark = { pullGen: localPullGen, changeId: chunk.end };
+  const started = performance.now();
+  const sent = push.remote.sentBytes;
   const send = (statements: readonly PushStatement[]) => ctx.counted(push.remote, () => push.remote.push(statements, ctx.clientId, mark));
   const merged = mergeUpserts(chunk.statements);
   try {
@@ -127,6 +130,7 @@ export async function sendPushChunk(ctx: EngineContext, push: PushProgress, chun
       }
     }
   } catch (e) {
+    ctx.trace('warn', 'push.chunk.refused', { fromChangeId: push.last, toChangeId: chunk.end, error: e instanceof Error ? e.message : String(e) });
     if (isWalsyncError(e, 'PUSH_REJECTED') && chunk.merged && !push.fallback) {
       // Nothing was applied: the next prepare sends this chunk as logged (see PushProgress.fallback).
       push.fallback = { error: e };
@@ -134,6 +138,16 @@ export async function sendPushChunk(ctx: EngineContext, push: PushProgress, chun
     }
     throw isWalsyncError(e, 'PUSH_REJECTED') && push.fallback ? push.fallback.error : e;
   }
+  ctx.trace('info', 'push.chunk', {
+    fromChangeId: push.last,
+    toChangeId: chunk.end,
+    changes: new Set(chunk.owners).size,
+    statements: chunk.statements.length,
+    sentStatements: merged.statements.length,
+    asLogged: push.fallback !== null,
+    sentBytes: push.remote.sentBytes - sent,
+    ms: msSince(started),
+  });
   push.fallback = null;
   push.last = chunk.end;
   push.committed = true;
@@ -142,6 +156,7 @@ export async function sendPushChunk(ctx: EngineContext, push: PushProgress, chun
 
 /** Push, local phase: records how far the server is. */
 export async function finishPush(ctx: EngineContext, push: PushProgress): Promise<void> {
+  ctx.trace('info', 'push.finish', { pullGen: push.localPullGen, changeId: push.last, committed: push.committed });
   killPoint('push:before-metadata');
   await ctx.saveMeta({
     ...ctx.meta,

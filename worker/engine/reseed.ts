@@ -85,6 +85,7 @@ export async function sendResetSyncChunk(ctx: EngineContext, reseed: ReseedProgr
       cause: e,
     });
   }
+  ctx.trace('info', 'resetSync.chunk', { chunk: reseed.sent + 1, of: reseed.chunks.length, statements: chunk.length });
   return { ...reseed, sent: reseed.sent + 1 };
 }
 

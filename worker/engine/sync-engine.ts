@@ -16,7 +16,7 @@ import { openSyncedFiles } from './bootstrap.js';
 import type { ChangeCapture } from '../cdc/change-capture.js';
 import { ChangesFileReader } from './changes-file.js';
 import { checkpointSyncedDatabase } from './checkpoint.js';
-import { EngineContext } from './engine-context.js';
+import { EngineContext, tracerFor } from './engine-context.js';
 import { killPoint } from './kill-points.js';
 import type { MetadataStore } from './metadata.js';
 import { type PullDownload, applyPull, downloadPull } from './pull.js';
@@ -60,7 +60,8 @@ export class SyncEngine {
    */
   static async open(deps: SyncEngineDeps): Promise<SyncEngine> {
     const { files } = deps;
-    const opened = await openSyncedFiles(deps);
+    const trace = tracerFor(deps.config, deps.callbacks, files.name);
+    const opened = await openSyncedFiles({ ...deps, trace });
     const revert = new RevertStore(files.revert, PAGE_SIZE);
     const local = deps.connect();
     let engine: SyncEngine | null = null;
@@ -74,6 +75,7 @@ export class SyncEngine {
       store: deps.metadata,
       meta: opened.meta,
       afterWrite: () => engine!.afterWrite(),
+      trace,
     });
     engine = new SyncEngine(deps, ctx);
     ctx.sentBytes = opened.sentBytes;
@@ -82,7 +84,10 @@ export class SyncEngine {
       // The changes file's copy first: it was flushed before the WAL changed, while the browser may
       // have lost the IndexedDB one (which still serves once the changes file is cleared).
       const intent = ChangesFileReader.open(files.changes, PAGE_SIZE)?.intent() ?? opened.meta.pullIntent;
-      if (intent) await recoverPull(ctx, intent);
+      if (intent) {
+        trace('info', 'pull.recover', { revision: intent.revision, localEndFrame: intent.localEndFrame, applyEndFrame: intent.applyEndFrame });
+        await recoverPull(ctx, intent);
+      }
       deps.capture.enable(local.connection);
       local.setStatementObserver({
         around: (sql, run) => deps.capture.around(local.connection, sql, run),
@@ -250,6 +255,7 @@ export class SyncEngine {
       throw ctx.storageError(e, 'PRAGMA wal_checkpoint(TRUNCATE)', 'the checkpoint stopped and the log was kept: nothing was lost; free some space and checkpoint again');
     }
     await ctx.saveMeta({ ...ctx.meta, watermark: result.watermark });
+    ctx.trace('info', 'checkpoint', { frames: result.framesCheckpointed, pagesSaved: result.pagesSaved });
     return { framesCheckpointed: result.framesCheckpointed };
   }
 
