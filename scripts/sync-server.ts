@@ -11,6 +11,9 @@ import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { HttpTransport } from '../worker/protocol/http-transport.js';
+import { type BatchStep, runBatch } from '../worker/protocol/pipeline.js';
+import type { EngineValue } from '../worker/sql/sql-value.js';
 
 export interface SyncServer {
   readonly url: string;
@@ -106,6 +109,21 @@ export async function startSyncServer(options: SyncServerOptions = {}): Promise<
       if (ownDir) rmSync(dataDir, { recursive: true, force: true });
     },
   };
+}
+
+/**
+ * Runs `steps` on the server at `url` in one Hrana batch, each only if the one before succeeded,
+ * through walsync's own Hrana client; returns each step's rows (integers beyond 2^53 as bigint,
+ * blobs as Uint8Array). Throws on a failed step. For tests and benchmarks that set up or read the
+ * server's data directly.
+ */
+export async function runOnServer(url: string, steps: readonly { sql: string; args?: readonly EngineValue[] }[], timeoutMs = 120_000): Promise<unknown[][][]> {
+  const http = new HttpTransport(url, async () => null, { silenceMs: timeoutMs, requestMs: timeoutMs });
+  const batch = steps.map((s, i): BatchStep => ({ sql: s.sql, args: s.args ?? [], wantRows: true, ...(i > 0 ? { condition: { type: 'ok', step: i - 1 } } : {}) }));
+  const outcome = await runBatch(http, batch);
+  const failed = outcome.errors.find((e) => e !== null);
+  if (failed) throw new Error(`server step failed: ${failed.message}`);
+  return outcome.results.map((r) => r?.rows ?? []);
 }
 
 if (process.argv[1] && resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {

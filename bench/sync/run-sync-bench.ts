@@ -19,7 +19,8 @@ import { join, resolve } from 'node:path';
 import type { Page } from 'playwright-core';
 import { build, preview } from 'vite';
 import { launchBrowser, repoRoot, type BrowserSession } from '../../scripts/browser.js';
-import { startSyncServer, type SyncServer } from '../../scripts/sync-server.js';
+import { runOnServer, startSyncServer, type SyncServer } from '../../scripts/sync-server.js';
+import type { EngineValue } from '../../worker/sql/sql-value.js';
 import { startCountingProxy, type CountingProxy } from './counting-proxy.js';
 import { HeapSampler, type HeapPeak } from './heap-sampler.js';
 import { summarizeProfile, type CpuProfile } from './cpu-profile.js';
@@ -43,43 +44,9 @@ const TURSO_REFERENCE = { bootstrap: 1964, push: 2488, pull: 295 };
 
 // ── servers and pages ───────────────────────────────────────────────────────────────────────────
 
-async function pipeline(server: SyncServer, steps: { sql: string; args?: unknown[] }[]): Promise<unknown[][][]> {
-  const body = {
-    baton: null,
-    requests: [
-      {
-        type: 'batch',
-        batch: {
-          steps: steps.map((s, i) => ({
-            stmt: { sql: s.sql, args: (s.args ?? []).map(hranaValue), want_rows: true },
-            ...(i > 0 ? { condition: { type: 'ok', step: i - 1 } } : {}),
-          })),
-        },
-      },
-    ],
-  };
-  const response = await fetch(`${server.url}/v2/pipeline`, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json' },
-    body: JSON.stringify(body),
-    signal: AbortSignal.timeout(OP_TIMEOUT_MS),
-  });
-  const text = await response.text();
-  if (!response.ok) throw new Error(`pipeline HTTP ${response.status}: ${text.slice(0, 300)}`);
-  const json = JSON.parse(text) as {
-    results: { type: string; error?: { message: string }; response?: { result: { step_results: ({ rows: { value?: unknown }[][] } | null)[]; step_errors: ({ message: string } | null)[] } } }[];
-  };
-  const result = json.results[0];
-  if (!result || result.type !== 'ok' || !result.response) throw new Error(`pipeline failed: ${text.slice(0, 300)}`);
-  const error = result.response.result.step_errors.find((e) => e !== null);
-  if (error) throw new Error(`pipeline step failed: ${error.message}`);
-  return result.response.result.step_results.map((r) => (r?.rows ?? []).map((row) => row.map((v) => v.value)));
-}
-
-function hranaValue(v: unknown): unknown {
-  if (v === null) return { type: 'null' };
-  if (typeof v === 'number') return Number.isInteger(v) ? { type: 'integer', value: String(v) } : { type: 'float', value: v };
-  return { type: 'text', value: String(v) };
+/** Runs `steps` on the server directly, each only if the one before succeeded; each step's rows. */
+function pipeline(server: SyncServer, steps: { sql: string; args?: EngineValue[] }[]): Promise<unknown[][][]> {
+  return runOnServer(server.url, steps, OP_TIMEOUT_MS);
 }
 
 async function serverCount(server: SyncServer): Promise<number> {

@@ -17,7 +17,7 @@ import type { Page } from 'playwright-core';
 import type { Database } from '../../src/index.js';
 import { launchBrowser, startDevServer, type BrowserSession } from '../../scripts/browser.js';
 import { startFaultProxy, type Fault, type FaultProxy, type FaultRule } from '../support/fault-proxy.js';
-import { startSyncServer, type SyncServer } from '../../scripts/sync-server.js';
+import { runOnServer, startSyncServer, type SyncServer } from '../../scripts/sync-server.js';
 
 const PAGE = '/test/browser/pages/index.html';
 let session: BrowserSession;
@@ -81,15 +81,7 @@ after(async () => {
 
 /** Runs SQL directly on the server (not through the proxy) and returns plain rows. */
 async function serverQuery(sql: string): Promise<unknown[][]> {
-  const response = await fetch(`${server.url}/v2/pipeline`, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json' },
-    body: JSON.stringify({ baton: null, requests: [{ type: 'execute', stmt: { sql, args: [], named_args: [], want_rows: true } }] }),
-  });
-  const body = (await response.json()) as { results: { type: string; error?: unknown; response?: { result: { rows: { type: string; value?: unknown }[][] } } }[] };
-  const result = body.results[0]!;
-  if (result.type !== 'ok') throw new Error(`server query failed: ${JSON.stringify(result.error)}`);
-  return result.response!.result.rows.map((row) => row.map((v) => (v.type === 'integer' ? Number(v.value) : v.type === 'null' ? null : v.value)));
+  return (await runOnServer(server.url, [{ sql }]))[0]!;
 }
 
 /** Arms `fault` (or offline mode) for the next matching request, runs `op` on db `name` in the page, returns its error. */
