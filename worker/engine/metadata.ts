@@ -6,7 +6,7 @@
  * any destructive step (ARCHITECTURE.md §7). Writes use strict durability (Chromium's default,
  * relaxed, reports a write done before it is on disk); and since a browser may still lose the last
  * write on power loss, nothing recovery needs lives only here: the pull intent is also in the
- * flushed changes file, and a finished bootstrap is recognised from the files (sync-engine.ts).
+ * flushed changes file, and a finished bootstrap is recognised from the files (bootstrap.ts).
  */
 import { del, get, keys, promisifyRequest, set, type UseStore } from 'idb-keyval';
 import { WalsyncError } from '../../contract/errors.js';
