@@ -172,9 +172,10 @@ export class SyncEngine {
       // have lost the IndexedDB one (which still serves once the changes file is cleared).
       const intent = ChangesFileReader.open(files.changes, PAGE_SIZE)?.intent() ?? meta.pullIntent;
       if (intent) await engine.#recoverPull(intent);
-      deps.capture.enable(local.connection);
+      // Lazily: the first query after an open does not wait for the capture triggers.
+      deps.capture.enable(local.connection, true);
       local.setStatementObserver({
-        around: (sql, run) => deps.capture.around(local.connection, sql, run),
+        around: (sql, run, readonly) => deps.capture.around(local.connection, sql, run, readonly),
         guard: (work) => deps.capture.guard(local.connection, work),
       });
     } catch (e) {
