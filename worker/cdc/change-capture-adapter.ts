@@ -182,7 +182,7 @@ class TriggerChangeCapture implements ChangeCapture<CdcChange> {
   }
 
   read(db: Database, afterChangeId: number, limit: number): CdcChange[] {
-    return readCdcRows(db, afterChangeId, limit).map((row) => ({
+    return readCdcRows(this.#sqlite3, db, afterChangeId, limit).map((row) => ({
       changeId: row.changeId,
       changeIds: [row.changeId],
       txnId: row.txnId,
