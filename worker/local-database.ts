@@ -43,7 +43,8 @@ export interface DatabaseFiles {
 
 /** Wraps every user statement; the sync engine uses it to capture schema changes (DDL). */
 export interface StatementObserver {
-  around<T>(sql: string, run: () => T): T;
+  /** `readonly`: the statement is read-only (sqlite3_stmt_readonly); absent means it may write. */
+  around<T>(sql: string, run: () => T, readonly?: boolean): T;
   /** Runs the preparing or stepping of an app statement (not the observer's own SQL around it). */
   guard?<T>(work: () => T): T;
 }
@@ -365,20 +366,24 @@ export class LocalDatabase {
     const db = this.connection;
     const stmt = this.#guarded(() => db.prepare(sql));
     try {
-      this.#observe(sql, () =>
-        this.#guarded(() => {
-          while (stmt.step()) {
-            /* drain */
-          }
-        }),
+      this.#observe(
+        sql,
+        () =>
+          this.#guarded(() => {
+            while (stmt.step()) {
+              /* drain */
+            }
+          }),
+        stmt,
       );
     } finally {
       stmt.finalize();
     }
   }
 
-  #observe<T>(sql: string, run: () => T): T {
-    return this.#observer ? this.#observer.around(sql, run) : run();
+  #observe<T>(sql: string, run: () => T, stmt: PreparedStatement): T {
+    if (!this.#observer) return run();
+    return this.#observer.around(sql, run, this.#runtime.sqlite3.capi.sqlite3_stmt_readonly(stmt.pointer!) !== 0);
   }
 
   /** App SQL: a cached statement is re-prepared inside step() after a schema change, so both are guarded. */
@@ -391,7 +396,7 @@ export class LocalDatabase {
     try {
       bindArgs(this.#runtime.sqlite3, stmt, args, sql);
       this.#totalChangesBefore = this.#totalChanges();
-      return this.#observe(sql, () => this.#guarded(() => use(stmt)));
+      return this.#observe(sql, () => this.#guarded(() => use(stmt)), stmt);
     } catch (e) {
       throw this.#error(e, sql);
     } finally {

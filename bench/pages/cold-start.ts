@@ -33,6 +33,8 @@ declare global {
 const params = new URLSearchParams(location.search);
 const path = params.get('path') ?? 'walsync-bench/cold.db';
 const synced = params.get('synced') === '1';
+/** bench/profile-cold-start.ts: leave the database open, so the worker's profile can be read. */
+const keepOpen = params.get('keepOpen') === '1';
 
 (async () => {
   const db = await connect(synced ? { path, url: () => null } : { path });
@@ -42,7 +44,7 @@ const synced = params.get('synced') === '1';
   if (row === undefined) throw new Error('the first query returned no row');
   const startup = lastOpenStartup!;
   const pageTime = (epoch: number) => epoch - performance.timeOrigin;
-  await db.close();
+  if (!keepOpen) await db.close();
   window.coldStart = {
     moduleReady,
     workerReady: pageTime(startup.workerReady),

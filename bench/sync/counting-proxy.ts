@@ -11,6 +11,12 @@ export interface CountingProxy {
   readonly up: number;
   readonly down: number;
   readonly requests: number;
+  /**
+   * Server + transfer time seen here since the last reset: the time during which some request was
+   * in flight, each from its first byte in to the last byte of its answer out (overlapping
+   * requests count once). A client can be no faster than this; the rest of its time is its own.
+   */
+  readonly serverMs: number;
   reset(): void;
   stop(): Promise<void>;
 }
@@ -19,15 +25,22 @@ export async function startCountingProxy(targetPort: number): Promise<CountingPr
   let up = 0;
   let down = 0;
   let requests = 0;
+  /** Each request's [first byte in, last answer byte out], in performance.now() ms, since the last reset. */
+  let exchanges: { start: number; end: number }[] = [];
   const sockets = new Set<Socket>();
   const server = createServer((client) => {
     const upstream = connect(targetPort, '127.0.0.1');
     sockets.add(client).add(upstream);
+    /** The exchange in flight on this connection (HTTP/1.1: one at a time). */
+    let current: { start: number; end: number } | null = null;
     client.on('data', (chunk: Buffer) => {
       up += chunk.length;
       // Rough request count: request lines start a chunk (fine for counting, not for parsing).
       if (/^(GET|POST|OPTIONS|PUT|HEAD) /.test(chunk.subarray(0, 8).toString('latin1'))) {
         requests++;
+        const now = performance.now();
+        current = { start: now, end: now };
+        exchanges.push(current);
         if (process.env.BENCH_TRACE === '1') {
           const head = chunk.subarray(0, Math.min(chunk.length, 2000)).toString('latin1');
           const line = head.split('\r\n', 1)[0];
@@ -37,7 +50,10 @@ export async function startCountingProxy(targetPort: number): Promise<CountingPr
         }
       }
     });
-    upstream.on('data', (chunk: Buffer) => (down += chunk.length));
+    upstream.on('data', (chunk: Buffer) => {
+      down += chunk.length;
+      if (current) current.end = performance.now();
+    });
     client.pipe(upstream);
     upstream.pipe(client);
     const end = () => {
@@ -63,14 +79,37 @@ export async function startCountingProxy(targetPort: number): Promise<CountingPr
     get requests() {
       return requests;
     },
+    get serverMs() {
+      return unionMs(exchanges);
+    },
     reset() {
       up = 0;
       down = 0;
       requests = 0;
+      exchanges = [];
     },
     async stop() {
       for (const s of sockets) s.destroy();
       await new Promise<void>((r) => server.close(() => r()));
     },
   };
+}
+
+/** Total length of the union of the intervals. */
+function unionMs(intervals: readonly { start: number; end: number }[]): number {
+  const sorted = [...intervals].sort((a, b) => a.start - b.start);
+  let total = 0;
+  let from = -Infinity;
+  let to = -Infinity;
+  for (const { start, end } of sorted) {
+    if (start > to) {
+      if (to > from) total += to - from;
+      from = start;
+      to = end;
+    } else if (end > to) {
+      to = end;
+    }
+  }
+  if (to > from) total += to - from;
+  return total;
 }

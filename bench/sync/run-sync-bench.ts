@@ -151,7 +151,7 @@ async function measure<T extends { ms: number }>(
   proxy: CountingProxy,
   op: () => Promise<T>,
   profile = false,
-): Promise<{ r: T; heap: HeapPeak; up: number; down: number; requests: number; profileText?: string | undefined }> {
+): Promise<{ r: T; heap: HeapPeak; up: number; down: number; requests: number; proxyMs: number; profileText?: string | undefined }> {
   const profiled: string[] = [];
   const sampler = await HeapSampler.attach(page, profile ? async (sid) => void (await startProfiler(sampler, sid), profiled.push(sid)) : undefined);
   // Workers that already exist (the page's own session is profiled too when asked).
@@ -170,6 +170,7 @@ async function measure<T extends { ms: number }>(
     const up = proxy.up;
     const down = proxy.down;
     const requests = proxy.requests;
+    const proxyMs = proxy.serverMs;
     const heap = HEAP ? await sampler.stop() : { peakUsed: NaN, peakUsedPlusBuffers: NaN, baseUsed: NaN, baseUsedPlusBuffers: NaN, samples: 0, targets: [] };
     let profileText: string | undefined;
     if (profile) {
@@ -181,7 +182,7 @@ async function measure<T extends { ms: number }>(
       }
       profileText = parts.join('\n');
     }
-    return { r, heap, up, down, requests, profileText };
+    return { r, heap, up, down, requests, proxyMs, profileText };
   } finally {
     await sampler.detach();
   }
@@ -342,13 +343,15 @@ function tooSlowToRepeat(scenario: Scenario, client: Client, rep: number, profil
   return true;
 }
 
-function sampleOf(m: { r: { ms: number }; heap: HeapPeak; up: number; down: number; requests: number }, lib: LibBytes, extra: Record<string, number>): Sample {
-  return { ms: m.r.ms, up: m.up, down: m.down, requests: m.requests, lib, heap: m.heap, extra };
+type Measured = { r: { ms: number }; heap: HeapPeak; up: number; down: number; requests: number; proxyMs: number };
+
+function sampleOf(m: Measured, lib: LibBytes, extra: Record<string, number>): Sample {
+  return { ms: m.r.ms, up: m.up, down: m.down, requests: m.requests, lib, heap: m.heap, extra: { ...extra, proxyMs: m.proxyMs } };
 }
 
-function log(scenario: Scenario, client: Client, m: { r: { ms: number }; heap: HeapPeak; up: number; down: number; requests: number }, profile: boolean, detail: string): void {
+function log(scenario: Scenario, client: Client, m: Measured, profile: boolean, detail: string): void {
   console.log(
-    `  ${scenario} ${client.padEnd(7)}${profile ? ' (profiled, not counted)' : ''}: ${m.r.ms.toFixed(0)} ms (${detail}); ` +
+    `  ${scenario} ${client.padEnd(7)}${profile ? ' (profiled, not counted)' : ''}: ${m.r.ms.toFixed(0)} ms (${detail}; server+transfer at the proxy ${m.proxyMs.toFixed(0)} ms); ` +
       `wire ↑${fmtBytes(m.up)} ↓${fmtBytes(m.down)} in ${m.requests} requests; ` +
       `peak heap ${fmtBytes(m.heap.peakUsed)} (base ${fmtBytes(m.heap.baseUsed)}), +buffers ${fmtBytes(m.heap.peakUsedPlusBuffers)}; ` +
       `${m.heap.samples} samples over ${m.heap.targets.length} targets`,
@@ -386,13 +389,21 @@ function printTable(): void {
   const med = (s: Scenario, c: Client, f: (x: Sample) => number) => median(results[s][c].map(f));
   const add = (metric: string, s: Scenario, f: (x: Sample) => number, fmt: (n: number) => string, target?: Row['target']) =>
     rows.push({ metric, w: med(s, 'walsync', f), t: med(s, 'turso', f), fmt, target });
+  const proxyMs = (x: Sample) => x.extra.proxyMs ?? NaN;
+  const fmtRatio = (n: number) => (Number.isFinite(n) ? `${n.toFixed(2)}×` : '–');
   add('bootstrap: connect + count(*)', 'bootstrap', (x) => x.ms, fmtMs, { max: 400, label: '≤ 400 ms' });
+  add('  server+transfer at the proxy (same run)', 'bootstrap', proxyMs, fmtMs);
+  add('  ÷ server+transfer at the proxy', 'bootstrap', (x) => x.ms / proxyMs(x), fmtRatio, { max: 1.25, label: '≤ 1.25×' });
   rows.push({ metric: '  server floor: raw download from Node', w: median(floors.bootstrap), t: median(floors.bootstrap), fmt: fmtMs });
   add('  of which connect()', 'bootstrap', (x) => x.extra.connectMs ?? NaN, fmtMs);
   add('  client load before timing (not counted)', 'bootstrap', (x) => x.extra.loadMs ?? NaN, fmtMs);
   add('push 10k rows (push())', 'push', (x) => x.ms, fmtMs, { max: 450, label: '≤ 450 ms' });
+  add('  server+transfer at the proxy (same run)', 'push', proxyMs, fmtMs);
+  add('  ÷ server+transfer at the proxy', 'push', (x) => x.ms / proxyMs(x), fmtRatio, { max: 1.3, label: '≤ 1.3×' });
   rows.push({ metric: '  server floor: same batch from Node', w: median(floors.push), t: median(floors.push), fmt: fmtMs });
   add('pull 10k rows (pull() + count(*))', 'pull', (x) => x.ms, fmtMs, { max: 80, label: '≤ 80 ms' });
+  add('  server+transfer at the proxy (same run)', 'pull', proxyMs, fmtMs);
+  add('  − server+transfer at the proxy', 'pull', (x) => x.ms - proxyMs(x), fmtMs, { max: 40, label: '≤ +40 ms' });
   add('  of which pull()', 'pull', (x) => x.extra.pullMs ?? NaN, fmtMs);
   add('bootstrap bytes down (wire)', 'bootstrap', (x) => x.down, fmtBytes);
   add('bootstrap bytes up (wire)', 'bootstrap', (x) => x.up, fmtBytes);
@@ -415,7 +426,8 @@ function printTable(): void {
 
   const header = ['metric', 'walsync', 'turso sync-wasm', 'ratio w/t', 'target (walsync)'];
   const body = rows.map((r) => {
-    const ratio = r.metric.includes('server floor') ? '–' : Number.isFinite(r.w) && Number.isFinite(r.t) && r.t !== 0 ? `${(r.w / r.t).toFixed(2)}×` : '–';
+    // Against the proxy or a floor the two clients' figures are not comparable by division.
+    const ratio = r.metric.includes('server floor') || r.metric.includes('at the proxy') ? '–' : Number.isFinite(r.w) && Number.isFinite(r.t) && r.t !== 0 ? `${(r.w / r.t).toFixed(2)}×` : '–';
     const target = r.target ? `${r.target.label} ${Number.isFinite(r.w) ? (r.w <= r.target.max ? 'PASS' : 'MISS') : '–'}` : '';
     return [r.metric, r.fmt(r.w), r.fmt(r.t), ratio, target];
   });

@@ -5,7 +5,8 @@
  * transaction, `ddl` holds the text of a schema change, and `local_only` marks changes that are
  * never pushed but replayed by every pull (rows of `tablesIgnore` tables, the user's triggers).
  */
-import type { Database } from '@sqlite.org/sqlite-wasm';
+import type { Database, Sqlite3Static } from '@sqlite.org/sqlite-wasm';
+import { rowReader } from '../sql/read-row.js';
 import { tableExists } from '../sql/schema.js';
 
 export const CDC_TABLE = 'turso_cdc';
@@ -45,14 +46,25 @@ export function cdcTableExists(db: Database): boolean {
   return tableExists(db, CDC_TABLE);
 }
 
-/** Up to `limit` changes with id > `afterChangeId`, oldest first; none if there is no log. */
-export function readCdcRows(db: Database, afterChangeId: number, limit: number): CdcRow[] {
+/**
+ * Up to `limit` changes with id > `afterChangeId`, oldest first; none if there is no log. Rows are
+ * read with the worker's own row reader: sqlite-wasm's selectArrays() costs several times more per
+ * column, which a push of 10k changes felt (it read the log at about a third of its time).
+ */
+export function readCdcRows(sqlite3: Sqlite3Static, db: Database, afterChangeId: number, limit: number): CdcRow[] {
   if (!cdcTableExists(db)) return [];
-  const rows = db.selectArrays(
+  const rows: unknown[][] = [];
+  const reader = rowReader(sqlite3);
+  const stmt = db.prepare(
     `SELECT change_id, change_time, change_type, table_name, id, before, after, txn_id, ddl, local_only FROM ${CDC_TABLE}
      WHERE change_id > ? ORDER BY change_id LIMIT ?`,
-    [afterChangeId, limit],
-  ) as unknown[][];
+  );
+  try {
+    stmt.bind([afterChangeId, limit]);
+    while (stmt.step()) rows.push(reader.row(stmt));
+  } finally {
+    stmt.finalize();
+  }
   return rows.map((r) => ({
     changeId: Number(r[0]),
     changeTime: Number(r[1]),

@@ -60,6 +60,8 @@ export function createChangeCapture(sqlite3: Sqlite3Static, tablesIgnore: readon
 }
 
 const VACUUM = /^VACUUM\b/i;
+/** Statements that open a transaction (sqlite3_stmt_readonly() calls them read-only). */
+const TRANSACTION_START = /^(BEGIN|SAVEPOINT)\b/i;
 
 /**
  * VACUUM may renumber the rowids of tables without an INTEGER PRIMARY KEY, by which sync addresses
@@ -88,6 +90,8 @@ class TriggerChangeCapture implements ChangeCapture<CdcChange> {
   /** Table definitions by name, valid until the next schema change or reopen. */
   #tables = new Map<string, TableInfo | null>();
   readonly #guard: InternalTableGuard;
+  /** False after a lazy enable() until the triggers exist and #nextTxn is known (see #startCapturing). */
+  #capturing = false;
 
   constructor(sqlite3: Sqlite3Static, ignore: ReadonlySet<string>) {
     this.#sqlite3 = sqlite3;
@@ -95,26 +99,41 @@ class TriggerChangeCapture implements ChangeCapture<CdcChange> {
     this.#guard = new InternalTableGuard(sqlite3);
   }
 
-  enable(db: Database): void {
+  enable(db: Database, lazily = false): void {
     db.exec(CREATE_CDC_TABLE);
     registerCaptureFunctions(this.#sqlite3, db, () => this.#txnId());
-    refreshCaptureTriggers(db, this.#ignore);
     this.#guard.install(db);
     this.#tables.clear();
     this.#txn = null;
+    this.#capturing = false;
+    if (!lazily) this.#startCapturing(db);
+  }
+
+  /**
+   * Creates the capture triggers and learns the next transaction id (a scan of the whole log).
+   * Neither is needed to read, so after a lazy enable() (the open) this waits for the first
+   * statement that may write: the first query of a cold start does not pay for it.
+   */
+  #startCapturing(db: Database): void {
+    refreshCaptureTriggers(db, this.#ignore);
     this.#nextTxn = Math.max(this.#nextTxn, maxTxnId(db) + 1);
+    // TEMP triggers created inside a transaction vanish if it rolls back: then the next statement
+    // creates them again.
+    this.#capturing = isAutocommit(this.#sqlite3, db);
   }
 
   guard<T>(_db: Database, work: () => T): T {
     return this.#guard.run(work);
   }
 
-  around<T>(db: Database, sql: string, run: () => T): T {
+  around<T>(db: Database, sql: string, run: () => T, readonly?: boolean): T {
     const autocommit = isAutocommit(this.#sqlite3, db);
     // Outside a transaction every statement starts a new one.
     if (autocommit) this.#txn = null;
     // Every statement of a synced database passes here: strip its leading comments once.
     const text = stripLeadingComments(sql);
+    // A transaction's first statement starts capture too: triggers it created would roll back with it.
+    if (!this.#capturing && (readonly !== true || TRANSACTION_START.test(text))) this.#startCapturing(db);
     if (VACUUM.test(text)) throw vacuumRefused(text);
     const setting = headerSettingOf(text);
     if (setting) return this.#aroundHeaderSetting(db, setting, autocommit, run);
@@ -164,7 +183,7 @@ class TriggerChangeCapture implements ChangeCapture<CdcChange> {
   }
 
   read(db: Database, afterChangeId: number, limit: number): CdcChange[] {
-    return readCdcRows(db, afterChangeId, limit).map((row) => ({
+    return readCdcRows(this.#sqlite3, db, afterChangeId, limit).map((row) => ({
       changeId: row.changeId,
       changeIds: [row.changeId],
       txnId: row.txnId,

@@ -22,15 +22,23 @@ export interface CapturedChange {
 }
 
 export interface ChangeCapture<C extends CapturedChange = CapturedChange> {
-  /** Creates the change log if needed and starts capturing on this connection. */
-  enable(db: Database): void;
+  /**
+   * Creates the change log if needed and starts capturing on this connection. `lazily`: what only
+   * writes need (the capture triggers) is set up before the first statement passed to around()
+   * that may write (not read-only, or opening a transaction), so reads right after an open do not
+   * wait for it; every other caller must capture at once.
+   */
+  enable(db: Database, lazily?: boolean): void;
   /**
    * Runs app work (preparing or stepping one app statement) with walsync's own tables protected:
    * writes and DDL on them are refused with INVALID_ARGUMENT.
    */
   guard<T>(db: Database, work: () => T): T;
-  /** Runs one user statement, recording it if it changes the schema. */
-  around<T>(db: Database, sql: string, run: () => T): T;
+  /**
+   * Runs one user statement, recording it if it changes the schema. `readonly`: the prepared
+   * statement is read-only (sqlite3_stmt_readonly); when not given it is assumed to write.
+   */
+  around<T>(db: Database, sql: string, run: () => T, readonly?: boolean): T;
   /** Changes with id > afterChangeId, oldest first. Works on a read-only (snapshot) connection. */
   read(db: Database, afterChangeId: number, limit: number): C[];
   /** Pending changes after `afterChangeId`: what a push would send (local-only changes excluded). */

@@ -117,11 +117,13 @@ async function replayLocalChanges(ctx: EngineContext, intent: PullIntent, attemp
   try {
     db.exec('BEGIN IMMEDIATE');
     try {
-      capture.enable(db);
       // From the log's start: local-only changes below the floor never reached the server, so
       // they come back only by replay (the rollback removed them with everything local).
-      for (let after = 0; ; ) {
-        const read = capture.read(snapshot, after, CHANGE_BATCH);
+      let read = capture.read(snapshot, 0, CHANGE_BATCH);
+      // Nothing to replay: the capture triggers wait for the app's first write (enable lazily),
+      // and the pull does not pay for creating them.
+      capture.enable(db, read.length === 0);
+      for (let after = 0; ; read = capture.read(snapshot, after, CHANGE_BATCH)) {
         if (read.length === 0) break;
         after = read[read.length - 1]!.changeId;
         const pending = changesToReplay(read, floor);

@@ -88,9 +88,10 @@ export class SyncEngine {
         trace('info', 'pull.recover', { revision: intent.revision, localEndFrame: intent.localEndFrame, applyEndFrame: intent.applyEndFrame });
         await recoverPull(ctx, intent);
       }
-      deps.capture.enable(local.connection);
+      // Lazily: the first query after an open does not wait for the capture triggers.
+      deps.capture.enable(local.connection, true);
       local.setStatementObserver({
-        around: (sql, run) => deps.capture.around(local.connection, sql, run),
+        around: (sql, run, readonly) => deps.capture.around(local.connection, sql, run, readonly),
         guard: (work) => deps.capture.guard(local.connection, work),
       });
     } catch (e) {
