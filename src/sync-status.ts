@@ -65,6 +65,11 @@ const INITIAL: SyncStatus = Object.freeze({
   upload: null,
 });
 
+interface EventTargetLike {
+  addEventListener?(type: string, listener: () => void): void;
+  removeEventListener?(type: string, listener: () => void): void;
+}
+
 /** @internal The status of one database and the browser's online state it depends on. */
 export class SyncStatusTracker {
   #status: SyncStatus = INITIAL;
@@ -74,16 +79,30 @@ export class SyncStatusTracker {
   readonly #readStats: () => Promise<SyncStats>;
   #refreshing: Promise<void> | null = null;
   #refreshAgain = false;
+  #removeWindowListeners: () => void;
 
   constructor(readStats: () => Promise<SyncStats>) {
     this.#readStats = readStats;
     const nav = (globalThis as { navigator?: { onLine?: boolean } }).navigator;
     this.#online = nav?.onLine !== false;
-    const target = globalThis as { addEventListener?: (type: string, listener: () => void) => void };
+    const target = globalThis as EventTargetLike;
     // The browser's own signal; a test (or an app) may dispatch these events itself too.
-    target.addEventListener?.('online', () => this.#setOnline(true));
-    target.addEventListener?.('offline', () => this.#setOnline(false));
+    const online = (): void => this.#setOnline(true);
+    const offline = (): void => this.#setOnline(false);
+    target.addEventListener?.('online', online);
+    target.addEventListener?.('offline', offline);
+    this.#removeWindowListeners = () => {
+      target.removeEventListener?.('online', online);
+      target.removeEventListener?.('offline', offline);
+    };
     if (!this.#online) this.update({ connection: 'offline' });
+  }
+
+  /** The database closed: stop hearing the window's events (each tracker added its own pair). */
+  dispose(): void {
+    this.#removeWindowListeners();
+    this.#removeWindowListeners = () => undefined;
+    this.#onlineListeners.clear();
   }
 
   get status(): SyncStatus {
@@ -217,7 +236,14 @@ export function syncStatusOf(channel: WorkerChannel): SyncStatusTracker {
     tracker = created;
     trackers.set(channel, tracker);
     channel.onWorkerMessage('walsync:progress', (data) => created.progress(data as ProgressMessage));
-    void tracker.refresh();
+    // A status read after close() must not listen to the window again (nothing would stop it).
+    if (!channel.alive) created.dispose();
+    else void tracker.refresh();
   }
   return tracker;
+}
+
+/** @internal The channel's worker stopped (its last handle closed): its status stops listening. */
+export function disposeSyncStatus(channel: WorkerChannel): void {
+  trackers.get(channel)?.dispose();
 }

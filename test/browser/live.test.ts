@@ -219,6 +219,40 @@ describe('sync status', () => {
     assert.deepEqual(r.afterFailure, { connection: 'offline', error: 'NETWORK_ERROR', downloading: false });
     assert.equal(r.paused, 'paused');
   });
+  test('closing a database removes the online/offline listeners its status added to the window', async () => {
+    const r = await env.page.evaluate(async (url) => {
+      // Counts the window's online/offline listeners added and removed meanwhile.
+      const live = { online: 0, offline: 0 };
+      const add = window.addEventListener;
+      const remove = window.removeEventListener;
+      window.addEventListener = function (this: Window, type: string, ...rest: unknown[]) {
+        if (type === 'online' || type === 'offline') live[type]++;
+        return (add as (...a: unknown[]) => void).call(this, type, ...rest);
+      } as typeof window.addEventListener;
+      window.removeEventListener = function (this: Window, type: string, ...rest: unknown[]) {
+        if (type === 'online' || type === 'offline') live[type]--;
+        return (remove as (...a: unknown[]) => void).call(this, type, ...rest);
+      } as typeof window.removeEventListener;
+      const whileOpen: number[] = [];
+      try {
+        for (let i = 0; i < 3; i++) {
+          const db = await window.walsync.connect({ path: `status-leak-${i}.db`, url, clientName: 'leak' });
+          await db.pull();
+          const stop = db.onSyncStatus(() => undefined);
+          whileOpen.push(live.online);
+          stop();
+          await db.close();
+          void db.syncStatus; // read after close: must not add listeners again
+        }
+      } finally {
+        window.addEventListener = add;
+        window.removeEventListener = remove;
+      }
+      return { whileOpen, after: { ...live } };
+    }, env.server.url);
+    assert.deepEqual(r.whileOpen, [1, 1, 1], 'one online listener per open database');
+    assert.deepEqual(r.after, { online: 0, offline: 0 }, 'none left once every database is closed');
+  });
 });
 
 describe('progress', () => {
