@@ -117,6 +117,11 @@ export interface SyncCallbacks {
   fetch(request: ProxiedRequest): Promise<ProxiedResponse>;
   /** Transforms a batch of mutations, one result per mutation. */
   transform(mutations: DatabaseRowMutation[]): Promise<DatabaseRowTransformResult[]>;
+  /**
+   * Progress of the first connect's bootstrap (inside open()): bytes of database pages received of
+   * the database's size. The last call (received = total) is awaited before open() answers.
+   */
+  bootstrapProgress(receivedBytes: number, totalBytes: number): Promise<void>;
 }
 
 export interface SyncStats {

@@ -2,6 +2,7 @@
 import { WalsyncError } from '../contract/errors.js';
 import type { DatabaseRowMutation, DatabaseRowTransformResult } from '../contract/worker-api.js';
 import { parseDatabasePath } from '../worker/vfs/opfs-file-store.js';
+import type { SyncStatus } from './sync-status.js';
 
 export interface ConnectOptions {
   /**
@@ -61,6 +62,15 @@ export interface ConnectOptions {
    * through a test double). It runs on the main thread and each response is read whole.
    */
   fetch?: (url: string, init: RequestInit) => Promise<Response>;
+  /**
+   * Hears the sync status from the start, the first connect's bootstrap included: it runs before
+   * `connect()` resolves, so `db.onSyncStatus()` comes too late to show its progress. While it
+   * downloads, the listener gets snapshots with `downloading: true` and `download: { receivedBytes,
+   * totalBytes }` (bytes of database pages; the total is the remote database's size); then, once
+   * `connect()` resolves, the database's status as it is and every later one, as
+   * `db.onSyncStatus(listener)` would (until `close()`).
+   */
+  onSyncStatus?: (status: SyncStatus) => void;
 }
 
 /** Network limits of a synced database (see ConnectOptions.timeouts). Every field is optional. */
@@ -113,6 +123,7 @@ export interface ResolvedSyncOptions {
   readonly bootstrapIfEmpty: boolean;
   readonly autoCheckpointBytes: number;
   readonly fetch: ((url: string, init: RequestInit) => Promise<Response>) | null;
+  readonly onSyncStatus: ((status: SyncStatus) => void) | null;
 }
 
 const LOCAL_OPTIONS = new Set(['path', 'durability', 'autoCheckpointBytes']);
@@ -126,6 +137,7 @@ const SYNC_OPTIONS = new Set([
   'tablesIgnore',
   'bootstrapIfEmpty',
   'fetch',
+  'onSyncStatus',
 ]);
 
 function invalid(message: string, context: Record<string, string> = {}): WalsyncError {
@@ -204,7 +216,10 @@ function resolveSyncOptions(o: Record<string, unknown>): ResolvedSyncOptions {
   const autoCheckpointBytes = resolveAutoCheckpointBytes(o);
   const fetchImpl = o.fetch ?? null;
   if (fetchImpl !== null && typeof fetchImpl !== 'function') throw invalid('"fetch" must be a function like window.fetch');
+  const onSyncStatus = o.onSyncStatus ?? null;
+  if (onSyncStatus !== null && typeof onSyncStatus !== 'function') throw invalid('"onSyncStatus" must be a function');
   return {
+    onSyncStatus: onSyncStatus as ResolvedSyncOptions['onSyncStatus'],
     fetch: fetchImpl as ResolvedSyncOptions['fetch'],
     url: url as ResolvedSyncOptions['url'],
     authToken: authToken as ResolvedSyncOptions['authToken'],

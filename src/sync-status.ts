@@ -70,6 +70,25 @@ interface EventTargetLike {
   removeEventListener?(type: string, listener: () => void): void;
 }
 
+/**
+ * @internal The status `connect({ onSyncStatus })` reports while the first bootstrap downloads,
+ * before the database (and its own status) exists.
+ */
+export function bootstrapStatus(receivedBytes: number, totalBytes: number): SyncStatus {
+  return Object.freeze({ ...INITIAL, connection: 'connected', downloading: true, download: Object.freeze({ receivedBytes, totalBytes }) });
+}
+
+/** @internal Calls an app's listener; what it throws is reported apart, never breaking the caller. */
+export function callListener(listener: SyncStatusListener, status: SyncStatus): void {
+  try {
+    listener(status);
+  } catch (e) {
+    setTimeout(() => {
+      throw e;
+    });
+  }
+}
+
 /** @internal The status of one database and the browser's online state it depends on. */
 export class SyncStatusTracker {
   #status: SyncStatus = INITIAL;
@@ -139,15 +158,7 @@ export class SyncStatusTracker {
     if (!changed) return;
     const next = Object.freeze({ ...current, ...patch });
     this.#status = next;
-    for (const listener of [...this.#listeners]) {
-      try {
-        listener(next);
-      } catch (e) {
-        setTimeout(() => {
-          throw e;
-        });
-      }
-    }
+    for (const listener of [...this.#listeners]) callListener(listener, next);
   }
 
   /** A push or pull starts (inside the sync lock, so one at a time). */
@@ -161,7 +172,8 @@ export class SyncStatusTracker {
     this.update(
       call !== 'pull'
         ? { uploading: false, upload: null, lastPushAt: now, lastError: null, connection: this.#online ? 'connected' : 'offline' }
-        : { downloading: false, download: null, lastPullAt: now, lastError: null, connection: this.#online ? 'connected' : 'offline' },
+        : // A pull that succeeded brought a revision: bootstrapped now, not only once refresh() has read it.
+          { downloading: false, download: null, lastPullAt: now, lastError: null, bootstrapped: true, connection: this.#online ? 'connected' : 'offline' },
     );
   }
 

@@ -10,6 +10,21 @@ import { useSyncTestPage } from '../support/sync-test-page.js';
 
 const env = useSyncTestPage();
 
+/** Runs statements on the server directly (one Hrana batch), not through a client. */
+async function serverExec(url: string, statements: string[]): Promise<void> {
+  const response = await fetch(`${url}/v2/pipeline`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({
+      baton: null,
+      requests: statements.map((sql) => ({ type: 'execute', stmt: { sql, args: [], named_args: [], want_rows: false } })),
+    }),
+  });
+  const body = (await response.json()) as { results: { type: string; error?: unknown }[] };
+  const failed = body.results.find((result) => result.type !== 'ok');
+  if (!response.ok || failed) throw new Error(`server statements failed: ${response.status} ${JSON.stringify(failed?.error)}`);
+}
+
 describe('table change notices and watch', () => {
   test('one notice per transaction and per batch, at COMMIT, none for a rollback; DDL and WITHOUT ROWID tables count', async () => {
     const r = await env.page.evaluate(async () => {
@@ -286,6 +301,63 @@ describe('progress', () => {
     assert.ok(r.downloads.length >= 1 && r.downloads.at(-1)! > 300_000, JSON.stringify(r.downloads));
     for (let i = 1; i < r.downloads.length; i++) assert.ok(r.downloads[i]! > r.downloads[i - 1]!);
     assert.deepEqual(r.after, { upload: null, download: null }, 'progress is cleared when the sync ends');
+  });
+  test('connect({ onSyncStatus }) shows the first bootstrap downloading, up to the database size, before connect() resolves', async () => {
+    // A server of its own: the other tests' bootstraps stay small.
+    const big = await startSyncServer();
+    try {
+      await serverExec(big.url, [
+        'CREATE TABLE big(id INTEGER PRIMARY KEY, body TEXT)',
+        // ~4 MB: about 1000 pages, several progress reports (one per 256 pages).
+        "INSERT INTO big SELECT x, hex(randomblob(500)) FROM (WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c WHERE x < 4000) SELECT x FROM c)",
+      ]);
+      const r = await env.page.evaluate(async (url) => {
+        const seen: { downloading: boolean; received: number | null; total: number | null; bootstrapped: boolean; connection: string }[] = [];
+        const db = await window.walsync.connect({
+          path: 'boot-progress.db',
+          url,
+          clientName: 'boot',
+          onSyncStatus: (st) =>
+            seen.push({
+              downloading: st.downloading,
+              received: st.download?.receivedBytes ?? null,
+              total: st.download?.totalBytes ?? null,
+              bootstrapped: st.bootstrapped,
+              connection: st.connection,
+            }),
+        });
+        const atResolve = seen.length;
+        for (let i = 0; i < 400 && !db.syncStatus.bootstrapped; i++) await window.kit.sleep(25);
+        const rows = await db.prepare('SELECT count(*) AS n FROM big').get();
+        // A second connect of the same database downloads nothing.
+        const again: boolean[] = [];
+        await db.close();
+        const reopened = await window.walsync.connect({ path: 'boot-progress.db', url, clientName: 'boot', onSyncStatus: (st) => again.push(st.downloading) });
+        await reopened.close();
+        return { seen, atResolve, rows, again };
+      }, big.url);
+      assert.deepEqual(r.rows, { n: 4000 });
+      const downloads = r.seen.filter((s) => s.downloading);
+      assert.ok(downloads.length >= 4, `several progress reports: ${JSON.stringify(downloads)}`);
+      assert.equal(r.atResolve, downloads.length + 1, 'every download report came before connect() resolved, then the status as it is');
+      assert.deepEqual(r.seen.slice(0, downloads.length), downloads, 'downloads first');
+      const total = downloads[0]!.total!;
+      assert.ok(total >= 4_000_000, `total ${total}`);
+      assert.equal(total % 4096, 0);
+      assert.equal(downloads[0]!.received, 0);
+      for (let i = 1; i < downloads.length; i++) {
+        assert.ok(downloads[i]!.received! > downloads[i - 1]!.received!, 'bytes received only grow');
+        assert.equal(downloads[i]!.total, total, 'the total stays the same');
+      }
+      assert.equal(downloads.at(-1)!.received, total, 'progress reaches the total');
+      assert.ok(downloads.every((s) => s.connection === 'connected'));
+      const afterwards = r.seen.slice(downloads.length);
+      assert.deepEqual(afterwards[0], { downloading: false, received: null, total: null, bootstrapped: afterwards[0]!.bootstrapped, connection: 'connected' });
+      assert.equal(afterwards.at(-1)!.bootstrapped, true);
+      assert.ok(!r.again.includes(true), 'no download on a later connect');
+    } finally {
+      await big.stop();
+    }
   });
 });
 

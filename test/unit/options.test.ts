@@ -75,3 +75,13 @@ describe('url functions', () => {
     );
   });
 });
+
+describe('onSyncStatus', () => {
+  test('takes a function, on a synced database only', () => {
+    const listener = () => undefined;
+    assert.equal(resolveConnectOptions({ ...base, onSyncStatus: listener }).sync!.onSyncStatus, listener);
+    assert.equal(resolveConnectOptions(base).sync!.onSyncStatus, null);
+    assert.throws(() => resolveConnectOptions({ ...base, onSyncStatus: 'yes' }), /"onSyncStatus" must be a function/);
+    assert.throws(() => resolveConnectOptions({ path: 'app.db', onSyncStatus: listener }), /"onSyncStatus" needs a "url"/);
+  });
+});

@@ -1011,6 +1011,19 @@ async function bootstrap(deps: SyncEngineDeps, meta: SyncMetadata, remote: SyncR
   files.revert.truncate(0);
   // On the first connect the app is waiting: a server slow to answer means starting empty instead.
   const response = await remote.pullUpdates(null, 0, { answerWithin: { ms: deps.config.timeouts.bootstrapWaitMs, limit: 'bootstrapWaitMs' } });
+  // Progress for the app waiting on connect(): the header says how many pages come. A report every
+  // BOOTSTRAP_WRITE_PAGES pages, not awaited (a round trip to the page each); the last one is, so
+  // every report reaches the page before connect() resolves.
+  const totalPages = response.dbSizePages;
+  let receivedPages = 0;
+  let reportedPages = -1;
+  const report = (last = false): Promise<void> => {
+    const pages = Math.min(receivedPages, totalPages); // a page sent twice is not more of the database
+    if ((pages === reportedPages && !last) || !deps.callbacks) return Promise.resolve();
+    reportedPages = pages;
+    return deps.callbacks.bootstrapProgress(pages * PAGE_SIZE, totalPages * PAGE_SIZE).catch(() => undefined);
+  };
+  void report();
   // Runs of consecutive pages go to the file in one write (servers send them mostly in order).
   const run = new Uint8Array(BOOTSTRAP_WRITE_PAGES * PAGE_SIZE);
   let runStart = 0;
@@ -1025,10 +1038,13 @@ async function bootstrap(deps: SyncEngineDeps, meta: SyncMetadata, remote: SyncR
     if (runPages === 0) runStart = page.pgno;
     run.set(page.data, runPages * PAGE_SIZE);
     runPages++;
+    receivedPages++;
+    if (receivedPages - reportedPages >= BOOTSTRAP_WRITE_PAGES) void report();
   }
   flushRun();
   files.db.truncate(response.dbSizePages * PAGE_SIZE);
   files.db.flush();
+  await report(true);
   killPoint('bootstrap:pages-written');
   const done: SyncMetadata = {
     ...started,
