@@ -118,6 +118,29 @@ describe('table change notices and watch', () => {
     assert.deepEqual(r.iterated, [[{ n: 0 }], [{ n: 1 }]]);
   });
 
+  test('a watch follows a view redefined over another table (what a query reads is learnt again after a schema change)', async () => {
+    const r = await env.page.evaluate(async () => {
+      const db = await window.walsync.connect({ path: 'watch-view.db' });
+      await db.exec('CREATE TABLE va(x); CREATE TABLE vb(x); CREATE VIEW v AS SELECT x FROM va');
+      const seen: unknown[] = [];
+      const until = async (n: number) => {
+        for (let i = 0; i < 400 && seen.length < n; i++) await window.kit.sleep(25);
+      };
+      const stop = db.watch('SELECT x FROM v ORDER BY x', [], (rows) => seen.push(rows.map((row) => row.x)));
+      await until(1);
+      await db.exec('INSERT INTO va VALUES (1)');
+      await until(2);
+      await db.exec('DROP VIEW v; CREATE VIEW v AS SELECT x FROM vb');
+      await until(3);
+      await db.exec('INSERT INTO vb VALUES (2)');
+      await until(4);
+      stop();
+      await db.close();
+      return seen;
+    });
+    assert.deepEqual(r, [[], [1], [], [2]]);
+  });
+
   test('a watch waits for an open transaction to end instead of joining it', async () => {
     const r = await env.page.evaluate(async () => {
       const db = await window.walsync.connect({ path: 'watch-tx.db' });
