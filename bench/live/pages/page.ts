@@ -21,7 +21,7 @@ export interface LatencyOptions {
  * fires: the delay from A's commit resolving to B's watch callback, per commit. Commits are spaced
  * by a random pause so they do not fall in step with B's pull interval.
  */
-async function commitToWatch(options: LatencyOptions): Promise<number[]> {
+async function commitToWatch(options: LatencyOptions): Promise<{ delays: number[]; pushed: number[] }> {
   const run = `${Date.now()}`;
   const a = await connect({ path: `live-a-${run}.db`, url: options.url, clientName: 'live-a' });
   await a.exec('CREATE TABLE IF NOT EXISTS beats(id INTEGER PRIMARY KEY, at REAL)');
@@ -32,9 +32,17 @@ async function commitToWatch(options: LatencyOptions): Promise<number[]> {
     const id = Number(rows[0]?.id ?? 0);
     if (!seenAt.has(id)) seenAt.set(id, performance.now());
   });
+  // When A's pushes end (performance.now()), to split each delay into push and pull + watch.
+  const pushEnds: number[] = [];
+  let wasUploading = false;
+  a.onSyncStatus((st) => {
+    if (wasUploading && !st.uploading && st.lastError === null) pushEnds.push(performance.now());
+    wasUploading = st.uploading;
+  });
   a.startSync({ pushDelayMs: 0, intervalMs: 60_000 });
   b.startSync({ intervalMs: options.pullIntervalMs });
   const delays: number[] = [];
+  const pushed: number[] = [];
   try {
     const insert = a.prepare('INSERT INTO beats(id, at) VALUES (?, ?)');
     for (let i = 1; i <= options.commits; i++) {
@@ -47,6 +55,8 @@ async function commitToWatch(options: LatencyOptions): Promise<number[]> {
         await sleep(2);
       }
       delays.push(seenAt.get(i)! - committedAt);
+      const pushEnd = pushEnds.find((t) => t >= committedAt);
+      if (pushEnd !== undefined) pushed.push(pushEnd - committedAt);
     }
   } finally {
     stopWatch();
@@ -57,7 +67,7 @@ async function commitToWatch(options: LatencyOptions): Promise<number[]> {
     await deleteDatabase(`live-a-${run}.db`).catch(() => undefined);
     await deleteDatabase(`live-b-${run}.db`).catch(() => undefined);
   }
-  return delays;
+  return { delays, pushed };
 }
 
 export interface InsertRun {
