@@ -4,7 +4,7 @@
  *
  * - commit → watch: client A commits a row; A's background loop pushes it at once (pushDelayMs 0),
  *   client B's loop pulls every PULL_INTERVAL_MS (the local server has no long-poll: it answers a
- *   pull at once whatever longPollTimeoutMs says, sync-protocol.md §2.2), B's watch fires. Median
+ *   pull at once whatever longPollTimeoutMs says, verified against tursodb 0.8), B's watch fires. Median
  *   and p95 over COMMITS commits. Target: under 300 ms.
  * - 50 watches on a 10k-row insert: one db.batch() of 10k inserts in one transaction on a fresh
  *   OPFS database, with no watch and with 50 watches on the table (indexed queries: a LIMIT 10
