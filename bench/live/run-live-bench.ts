@@ -83,7 +83,7 @@ async function main(): Promise<void> {
     const page = await session.newPage(served.url, 'liveBench');
     page.on('console', (m) => m.type() === 'error' && console.log(`  [console.error] ${m.text().slice(0, 300)}`));
 
-    const { delays, pushed } = await page.evaluate(
+    const { delays, pushed, pulls, bringingPulls, watchAfterPull } = await page.evaluate(
       (o) => window.liveBench.commitToWatch(o),
       { url: server.url, commits: COMMITS, pullIntervalMs: PULL_INTERVAL_MS, longPollTimeoutMs: 0 },
     );
@@ -119,6 +119,9 @@ async function main(): Promise<void> {
     );
     console.log('');
     console.log(`Commit → watch: A's push ended after a median ${ms(median(pushed))} (p95 ${ms(quantile(pushed, 0.95))}); the rest is B's wait for its next pull, the pull and the watch's re-run.`);
+    console.log(
+      `B's pulls took a median ${ms(median(pulls))} (${pulls.length} pulls); those that brought a commit ${ms(median(bringingPulls))} (p95 ${ms(quantile(bringingPulls, 0.95))}); the watch fired a median ${ms(median(watchAfterPull))} after their end.`,
+    );
     console.log(`Medians of ${RUNS} interleaved insert runs per variant. Targets are goals, not tests: a MISS never fails the run.`);
     await page.close();
   } finally {

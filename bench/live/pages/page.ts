@@ -21,7 +21,7 @@ export interface LatencyOptions {
  * fires: the delay from A's commit resolving to B's watch callback, per commit. Commits are spaced
  * by a random pause so they do not fall in step with B's pull interval.
  */
-async function commitToWatch(options: LatencyOptions): Promise<{ delays: number[]; pushed: number[] }> {
+async function commitToWatch(options: LatencyOptions): Promise<{ delays: number[]; pushed: number[]; pulls: number[]; bringingPulls: number[]; watchAfterPull: number[] }> {
   const run = `${Date.now()}`;
   const a = await connect({ path: `live-a-${run}.db`, url: options.url, clientName: 'live-a' });
   await a.exec('CREATE TABLE IF NOT EXISTS beats(id INTEGER PRIMARY KEY, at REAL)');
@@ -39,10 +39,22 @@ async function commitToWatch(options: LatencyOptions): Promise<{ delays: number[
     if (wasUploading && !st.uploading && st.lastError === null) pushEnds.push(performance.now());
     wasUploading = st.uploading;
   });
+  // B's pulls as [start, end] (performance.now()).
+  const pullSpans: [number, number][] = [];
+  let pullStart = 0;
+  b.onSyncStatus((st) => {
+    if (st.downloading && pullStart === 0) pullStart = performance.now();
+    if (!st.downloading && pullStart !== 0) {
+      pullSpans.push([pullStart, performance.now()]);
+      pullStart = 0;
+    }
+  });
   a.startSync({ pushDelayMs: 0, intervalMs: 60_000 });
   b.startSync({ intervalMs: options.pullIntervalMs });
   const delays: number[] = [];
   const pushed: number[] = [];
+  const bringingPulls: number[] = [];
+  const watchAfterPull: number[] = [];
   try {
     const insert = a.prepare('INSERT INTO beats(id, at) VALUES (?, ?)');
     for (let i = 1; i <= options.commits; i++) {
@@ -57,6 +69,13 @@ async function commitToWatch(options: LatencyOptions): Promise<{ delays: number[
       delays.push(seenAt.get(i)! - committedAt);
       const pushEnd = pushEnds.find((t) => t >= committedAt);
       if (pushEnd !== undefined) pushed.push(pushEnd - committedAt);
+      // The pull that brought it: the last one that ended before the watch fired.
+      const seen = seenAt.get(i)!;
+      const bringing = pullSpans.filter(([, end]) => end <= seen).at(-1);
+      if (bringing) {
+        bringingPulls.push(bringing[1] - bringing[0]);
+        watchAfterPull.push(seen - bringing[1]);
+      }
     }
   } finally {
     stopWatch();
@@ -67,7 +86,7 @@ async function commitToWatch(options: LatencyOptions): Promise<{ delays: number[
     await deleteDatabase(`live-a-${run}.db`).catch(() => undefined);
     await deleteDatabase(`live-b-${run}.db`).catch(() => undefined);
   }
-  return { delays, pushed };
+  return { delays, pushed, pulls: pullSpans.map(([start, end]) => end - start), bringingPulls, watchAfterPull };
 }
 
 export interface InsertRun {
