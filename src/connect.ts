@@ -24,7 +24,7 @@ export async function connect(options: ConnectOptions): Promise<Database> {
   const resolved = resolveConnectOptions(options);
   const sync = resolved.sync;
   const urlSource = sync ? urlSourceFor(sync) : null;
-  const bootstrap = { reported: false };
+  const bootstrap = { reported: false, receivedBytes: 0 };
   const channel = await acquireChannel(
     {
       path: resolved.path,
@@ -71,10 +71,13 @@ function urlSourceFor(sync: ResolvedSyncOptions): SyncUrlSource {
   };
 }
 
-function syncCallbacks(sync: ResolvedSyncOptions, bootstrap: { reported: boolean }): SyncCallbacks {
+function syncCallbacks(sync: ResolvedSyncOptions, bootstrap: { reported: boolean; receivedBytes: number }): SyncCallbacks {
   return {
     async bootstrapProgress(receivedBytes, totalBytes) {
+      // The worker's last report may repeat the one before it: one snapshot per change.
+      if (bootstrap.reported && bootstrap.receivedBytes === receivedBytes) return;
       bootstrap.reported = true;
+      bootstrap.receivedBytes = receivedBytes;
       if (sync.onSyncStatus) callListener(sync.onSyncStatus, bootstrapStatus(receivedBytes, totalBytes));
     },
     async authToken() {
