@@ -122,6 +122,11 @@ export interface SyncCallbacks {
   transform(mutations: DatabaseRowMutation[]): Promise<DatabaseRowTransformResult[]>;
   /** Hands one engine step's trace to the app's logger (only while SyncConfig.tracing is set). */
   trace?(event: TraceEvent): Promise<void>;
+  /**
+   * Progress of the first connect's bootstrap (inside open()): bytes of database pages received of
+   * the database's size. The last call (received = total) is awaited before open() answers.
+   */
+  bootstrapProgress(receivedBytes: number, totalBytes: number): Promise<void>;
 }
 
 export interface SyncStats {

@@ -87,7 +87,16 @@ async function open(): Promise<Database> {
     try {
       return await connect(
         serverUrl
-          ? { path, url: () => (state.offline ? null : serverUrl), clientName: `demo-${device}` }
+          ? {
+              path,
+              url: () => (state.offline ? null : serverUrl),
+              clientName: `demo-${device}`,
+              // Hears the first visit's download of the server's database (before connect() resolves), then every status.
+              onSyncStatus: (s) => {
+                showBootstrap(s);
+                if (state.db) onSyncStatus(s);
+              },
+            }
           : { path },
       );
     } catch (e) {
@@ -216,6 +225,39 @@ function onSyncStatus(s: SyncStatus): void {
   render();
 }
 let wasDownloading = false;
+
+/**
+ * The first visit's bootstrap: a progress bar while connect() downloads the server's database. The
+ * page's body says how it went (`data-bootstrap`: "downloading", then "done"; absent when the
+ * database was already here) and the bar keeps its last value, of the database's size.
+ */
+const bootstrap = { reports: 0, over: false };
+function showBootstrap(s: SyncStatus): void {
+  if (bootstrap.over) return;
+  const box = $('#bootstrap');
+  const bar = $<HTMLProgressElement>('#bootstrap-bar');
+  if (s.downloading && s.download) {
+    const { receivedBytes, totalBytes } = s.download;
+    bootstrap.reports++;
+    bar.max = Math.max(totalBytes ?? receivedBytes, 1);
+    bar.value = receivedBytes;
+    $('#bootstrap-text').textContent = `Downloading the server’s tasks… ${formatBytes(receivedBytes)}${totalBytes !== null ? ` of ${formatBytes(totalBytes)}` : ''}`;
+    box.hidden = false;
+    document.body.dataset.bootstrap = 'downloading';
+    document.body.dataset.bootstrapReports = String(bootstrap.reports);
+    return;
+  }
+  // The first snapshot that is not a download: the bootstrap is over, or there was none.
+  bootstrap.over = true;
+  if (bootstrap.reports === 0) return;
+  document.body.dataset.bootstrap = 'done';
+  addLog('info', `downloaded the server’s database (${formatBytes(bar.max)})`);
+  setTimeout(() => (box.hidden = true), 1500);
+}
+
+function formatBytes(bytes: number): string {
+  return bytes < 1024 ? `${bytes} B` : bytes < 1024 * 1024 ? `${(bytes / 1024).toFixed(0)} KB` : `${(bytes / 1024 / 1024).toFixed(1)} MB`;
+}
 
 /** The live task list: every commit and pull that changes it re-renders; a background pull is logged. */
 let backgroundPullSeen = false;
@@ -510,7 +552,6 @@ async function main(): Promise<void> {
     state.db = db;
     await queued(refresh);
     watchTasks(db);
-    if (serverUrl) db.onSyncStatus(onSyncStatus);
   } catch (e) {
     state.fatal = `Could not open the database: ${isWalsyncError(e) ? `${e.code}: ${e.message}` : String(e)}`;
     report(e, 'open');

@@ -3,7 +3,8 @@ import { WalsyncError } from '../contract/errors.js';
 import type { DatabaseRowTransformResult, SyncCallbacks } from '../contract/worker-api.js';
 import { Database, type SyncUrlSource } from './database.js';
 import { resolveConnectOptions, resolveUrlFunction, type ConnectOptions, type ResolvedSyncOptions } from './options.js';
-import { acquireChannel } from './worker-channel.js';
+import { bootstrapStatus, callListener, syncStatusOf, type SyncStatusListener } from './sync-status.js';
+import { acquireChannel, type WorkerChannel } from './worker-channel.js';
 
 /**
  * Opens (creating if needed) a database and returns it once it is ready to query.
@@ -23,6 +24,7 @@ export async function connect(options: ConnectOptions): Promise<Database> {
   const resolved = resolveConnectOptions(options);
   const sync = resolved.sync;
   const urlSource = sync ? urlSourceFor(sync) : null;
+  const bootstrap = { reported: false, receivedBytes: 0 };
   const channel = await acquireChannel(
     {
       path: resolved.path,
@@ -46,9 +48,20 @@ export async function connect(options: ConnectOptions): Promise<Database> {
           }
         : {}),
     },
-    sync ? syncCallbacks(sync) : undefined,
+    sync ? syncCallbacks(sync, bootstrap) : undefined,
   );
-  return new Database(channel, resolved.path, resolved.memory, urlSource);
+  const db = new Database(channel, resolved.path, resolved.memory, urlSource);
+  if (sync?.onSyncStatus) followSyncStatus(db, channel, sync.onSyncStatus, bootstrap.reported);
+  return db;
+}
+
+/** The connect option's listener: the status as it is now (a bootstrap just ended), then every change. */
+function followSyncStatus(db: Database, channel: WorkerChannel, listener: SyncStatusListener, bootstrapped: boolean): void {
+  const status = syncStatusOf(channel);
+  // The server just answered the bootstrap: the listener saw `connected` already.
+  if (bootstrapped && status.status.connection === 'unknown') status.update({ connection: 'connected' });
+  db.onSyncStatus(listener);
+  callListener(listener, db.syncStatus);
 }
 
 function urlSourceFor(sync: ResolvedSyncOptions): SyncUrlSource {
@@ -59,8 +72,15 @@ function urlSourceFor(sync: ResolvedSyncOptions): SyncUrlSource {
   };
 }
 
-function syncCallbacks(sync: ResolvedSyncOptions): SyncCallbacks {
+function syncCallbacks(sync: ResolvedSyncOptions, bootstrap: { reported: boolean; receivedBytes: number }): SyncCallbacks {
   return {
+    async bootstrapProgress(receivedBytes, totalBytes) {
+      // The worker's last report may repeat the one before it: one snapshot per change.
+      if (bootstrap.reported && bootstrap.receivedBytes === receivedBytes) return;
+      bootstrap.reported = true;
+      bootstrap.receivedBytes = receivedBytes;
+      if (sync.onSyncStatus) callListener(sync.onSyncStatus, bootstrapStatus(receivedBytes, totalBytes));
+    },
     async authToken() {
       const token = sync.authToken;
       if (token === null) return null;

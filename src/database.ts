@@ -7,7 +7,7 @@ import { type Row, toRows } from './rows.js';
 import { type WorkerChannel, releaseChannel } from './worker-channel.js';
 import { LiveQuery, type WatchOptions, liveIterator } from './live-query.js';
 import { type TablesChangedListener, tableChangesOf } from './table-changes.js';
-import { type SyncStatus, type SyncStatusListener, syncStatusOf } from './sync-status.js';
+import { type SyncStatus, type SyncStatusListener, disposeSyncStatus, syncStatusOf } from './sync-status.js';
 import { BackgroundSync, type BackgroundSyncOptions, resolveBackgroundSyncOptions } from './background-sync.js';
 
 /** Runs one worker call, under whatever exclusion the caller needs. */
@@ -821,6 +821,7 @@ export class Database {
     this.stopSync();
     for (const stop of [...this.#live]) stop();
     await this.#channel.lock.run(() => releaseChannel(this.#channel));
+    if (!this.#channel.alive) disposeSyncStatus(this.#channel);
   }
 }
 

@@ -4,6 +4,7 @@ import type { DatabaseRowMutation, DatabaseRowTransformResult } from '../contrac
 import { httpSyncUrl } from '../contract/sync-url.js';
 import { TRACE_LEVELS, type TraceEvent, type TraceLevel } from '../contract/trace.js';
 import { parseDatabasePath } from '../worker/vfs/opfs-file-store.js';
+import type { SyncStatus } from './sync-status.js';
 
 export interface ConnectOptions {
   /**
@@ -72,6 +73,15 @@ export interface ConnectOptions {
   tracing?: TraceLevel;
   /** Receives each traced step when `tracing` is set. Default: the console, at the event's level. */
   logger?: (event: TraceEvent) => void;
+  /**
+   * Hears the sync status from the start, the first connect's bootstrap included: it runs before
+   * `connect()` resolves, so `db.onSyncStatus()` comes too late to show its progress. While it
+   * downloads, the listener gets snapshots with `downloading: true` and `download: { receivedBytes,
+   * totalBytes }` (bytes of database pages; the total is the remote database's size); then, once
+   * `connect()` resolves, the database's status as it is and every later one, as
+   * `db.onSyncStatus(listener)` would (until `close()`).
+   */
+  onSyncStatus?: (status: SyncStatus) => void;
 }
 
 /** Network limits of a synced database (see ConnectOptions.timeouts). Every field is optional. */
@@ -126,6 +136,7 @@ export interface ResolvedSyncOptions {
   readonly fetch: ((url: string, init: RequestInit) => Promise<Response>) | null;
   readonly tracing: TraceLevel | null;
   readonly logger: (event: TraceEvent) => void;
+  readonly onSyncStatus: ((status: SyncStatus) => void) | null;
 }
 
 const LOCAL_OPTIONS = new Set(['path', 'durability', 'autoCheckpointBytes']);
@@ -141,6 +152,7 @@ const SYNC_OPTIONS = new Set([
   'fetch',
   'tracing',
   'logger',
+  'onSyncStatus',
 ]);
 
 function invalid(message: string, context: Record<string, string> = {}): WalsyncError {
@@ -225,9 +237,12 @@ function resolveSyncOptions(o: Record<string, unknown>): ResolvedSyncOptions {
   }
   const logger = o.logger ?? consoleLogger;
   if (typeof logger !== 'function') throw invalid('"logger" must be a function taking a trace event');
+  const onSyncStatus = o.onSyncStatus ?? null;
+  if (onSyncStatus !== null && typeof onSyncStatus !== 'function') throw invalid('"onSyncStatus" must be a function');
   return {
     tracing: tracing as TraceLevel | null,
     logger: logger as ResolvedSyncOptions['logger'],
+    onSyncStatus: onSyncStatus as ResolvedSyncOptions['onSyncStatus'],
     fetch: fetchImpl as ResolvedSyncOptions['fetch'],
     url: url as ResolvedSyncOptions['url'],
     authToken: authToken as ResolvedSyncOptions['authToken'],

@@ -65,6 +65,30 @@ const INITIAL: SyncStatus = Object.freeze({
   upload: null,
 });
 
+interface EventTargetLike {
+  addEventListener?(type: string, listener: () => void): void;
+  removeEventListener?(type: string, listener: () => void): void;
+}
+
+/**
+ * @internal The status `connect({ onSyncStatus })` reports while the first bootstrap downloads,
+ * before the database (and its own status) exists.
+ */
+export function bootstrapStatus(receivedBytes: number, totalBytes: number): SyncStatus {
+  return Object.freeze({ ...INITIAL, connection: 'connected', downloading: true, download: Object.freeze({ receivedBytes, totalBytes }) });
+}
+
+/** @internal Calls an app's listener; what it throws is reported apart, never breaking the caller. */
+export function callListener(listener: SyncStatusListener, status: SyncStatus): void {
+  try {
+    listener(status);
+  } catch (e) {
+    setTimeout(() => {
+      throw e;
+    });
+  }
+}
+
 /** @internal The status of one database and the browser's online state it depends on. */
 export class SyncStatusTracker {
   #status: SyncStatus = INITIAL;
@@ -74,16 +98,30 @@ export class SyncStatusTracker {
   readonly #readStats: () => Promise<SyncStats>;
   #refreshing: Promise<void> | null = null;
   #refreshAgain = false;
+  #removeWindowListeners: () => void;
 
   constructor(readStats: () => Promise<SyncStats>) {
     this.#readStats = readStats;
     const nav = (globalThis as { navigator?: { onLine?: boolean } }).navigator;
     this.#online = nav?.onLine !== false;
-    const target = globalThis as { addEventListener?: (type: string, listener: () => void) => void };
+    const target = globalThis as EventTargetLike;
     // The browser's own signal; a test (or an app) may dispatch these events itself too.
-    target.addEventListener?.('online', () => this.#setOnline(true));
-    target.addEventListener?.('offline', () => this.#setOnline(false));
+    const online = (): void => this.#setOnline(true);
+    const offline = (): void => this.#setOnline(false);
+    target.addEventListener?.('online', online);
+    target.addEventListener?.('offline', offline);
+    this.#removeWindowListeners = () => {
+      target.removeEventListener?.('online', online);
+      target.removeEventListener?.('offline', offline);
+    };
     if (!this.#online) this.update({ connection: 'offline' });
+  }
+
+  /** The database closed: stop hearing the window's events (each tracker added its own pair). */
+  dispose(): void {
+    this.#removeWindowListeners();
+    this.#removeWindowListeners = () => undefined;
+    this.#onlineListeners.clear();
   }
 
   get status(): SyncStatus {
@@ -120,15 +158,7 @@ export class SyncStatusTracker {
     if (!changed) return;
     const next = Object.freeze({ ...current, ...patch });
     this.#status = next;
-    for (const listener of [...this.#listeners]) {
-      try {
-        listener(next);
-      } catch (e) {
-        setTimeout(() => {
-          throw e;
-        });
-      }
-    }
+    for (const listener of [...this.#listeners]) callListener(listener, next);
   }
 
   /** A push or pull starts (inside the sync lock, so one at a time). */
@@ -142,7 +172,8 @@ export class SyncStatusTracker {
     this.update(
       call !== 'pull'
         ? { uploading: false, upload: null, lastPushAt: now, lastError: null, connection: this.#online ? 'connected' : 'offline' }
-        : { downloading: false, download: null, lastPullAt: now, lastError: null, connection: this.#online ? 'connected' : 'offline' },
+        : // A pull that succeeded brought a revision: bootstrapped now, not only once refresh() has read it.
+          { downloading: false, download: null, lastPullAt: now, lastError: null, bootstrapped: true, connection: this.#online ? 'connected' : 'offline' },
     );
   }
 
@@ -217,7 +248,14 @@ export function syncStatusOf(channel: WorkerChannel): SyncStatusTracker {
     tracker = created;
     trackers.set(channel, tracker);
     channel.onWorkerMessage('walsync:progress', (data) => created.progress(data as ProgressMessage));
-    void tracker.refresh();
+    // A status read after close() must not listen to the window again (nothing would stop it).
+    if (!channel.alive) created.dispose();
+    else void tracker.refresh();
   }
   return tracker;
+}
+
+/** @internal The channel's worker stopped (its last handle closed): its status stops listening. */
+export function disposeSyncStatus(channel: WorkerChannel): void {
+  trackers.get(channel)?.dispose();
 }

@@ -180,6 +180,42 @@ export function tablesRead(sqlite3: Sqlite3Static, db: Database, sql: string): s
   return [...tables].filter((t) => !t.toLowerCase().startsWith('sqlite_'));
 }
 
+/**
+ * `tablesRead()` remembered per query text while the schema stays the same: a watch re-runs its
+ * query at every change, and compiling its EXPLAIN and listing the schema cost more than most
+ * queries (50 watches re-running after one insert spent most of their time there). A schema change
+ * (main or temp: a new `schema_version`, which a pull bumps too) or another connection (a pull
+ * reopens it) forgets everything. Failures are not remembered.
+ */
+export class TablesReadCache {
+  readonly #sqlite3: Sqlite3Static;
+  readonly #tables = new Map<string, string[]>();
+  #db: Database | null = null;
+  #schema = '';
+
+  constructor(sqlite3: Sqlite3Static) {
+    this.#sqlite3 = sqlite3;
+  }
+
+  /** The tables `sql` reads, as tablesRead() gives them (refusing a statement that writes). */
+  get(db: Database, sql: string): string[] {
+    const schema = `${readSchemaVersion(db)}:${Number(db.selectValue('PRAGMA temp.schema_version') ?? 0)}`;
+    if (db !== this.#db || schema !== this.#schema) {
+      this.#tables.clear();
+      this.#db = db;
+      this.#schema = schema;
+    }
+    let tables = this.#tables.get(sql);
+    if (tables === undefined) {
+      tables = tablesRead(this.#sqlite3, db, sql);
+      // Bounded: an app that watches ever new query texts must not grow this forever.
+      if (this.#tables.size >= 500) this.#tables.clear();
+      this.#tables.set(sql, tables);
+    }
+    return [...tables];
+  }
+}
+
 function readSchemaVersion(db: Database): number {
   return Number(db.selectValue('PRAGMA schema_version') ?? 0);
 }

@@ -32,7 +32,7 @@ import { IdbMetadataStore, type SyncMetadata } from './engine/metadata.js';
 import type { SyncRemote } from './protocol/remote.js';
 import { SyncEngine } from './engine/sync-engine.js';
 import { proxiedFetch } from './protocol/proxied-fetch.js';
-import { type TableChangeSource, type TablesChangedMessage, TableChangeTracker, tablesRead } from './table-changes.js';
+import { type TableChangeSource, type TablesChangedMessage, TableChangeTracker, TablesReadCache } from './table-changes.js';
 
 export class WorkerHost implements WorkerApi {
   #database: LocalDatabase | null = null;
@@ -40,6 +40,8 @@ export class WorkerHost implements WorkerApi {
   #tail: Promise<unknown> = Promise.resolve();
   /** Set once the page asks for table change notices (live queries); until then no hook costs anything. */
   #tableChanges: TableChangeTracker | null = null;
+  /** The tables each watched query reads, kept while the schema stays the same (watch re-runs). */
+  #tablesRead: TablesReadCache | null = null;
   /** The sync remote of each url, kept to read the bytes a download has received so far. */
   readonly #remotes = new Map<string, SyncRemote>();
   #remoteFor: ((url: string) => SyncRemote) | null = null;
@@ -247,7 +249,8 @@ export class WorkerHost implements WorkerApi {
   watchQuery(sql: string, args: BindArgs): Promise<QueryResult & { tables: string[] }> {
     return this.#serial(() => {
       const db = this.#open();
-      const tables = tablesRead(db.runtime.sqlite3, db.connection, sql);
+      this.#tablesRead ??= new TablesReadCache(db.runtime.sqlite3);
+      const tables = this.#tablesRead.get(db.connection, sql);
       return { ...db.all(sql, args), tables };
     });
   }

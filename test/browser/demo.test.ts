@@ -109,6 +109,34 @@ describe('the demo app (dev server, as npm start runs it)', () => {
     assert.equal(await task(a, 'Call the plumber').locator('input.done').isChecked(), true);
   });
 
+  test('a new device shows a progress bar while its first connect downloads the server’s database, up to its size', TEST, async () => {
+    // Device C has never opened here: its connect() bootstraps the tasks the test above synced.
+    const c = await session!.context.newPage();
+    try {
+      await c.goto(new URL('app.html?device=C', demo!.url).href);
+      await c.locator('body[data-ready="true"]').waitFor(STEP);
+      await c.locator('li.task .title', { hasText: 'Buy milk' }).waitFor(STEP);
+      const shown = await c.evaluate(() => ({
+        state: document.body.dataset.bootstrap,
+        reports: Number(document.body.dataset.bootstrapReports),
+        value: document.querySelector<HTMLProgressElement>('#bootstrap-bar')!.value,
+        max: document.querySelector<HTMLProgressElement>('#bootstrap-bar')!.max,
+        log: document.querySelector('#log li')?.textContent ?? '',
+      }));
+      assert.equal(shown.state, 'done');
+      assert.ok(shown.reports >= 1, 'the bar was shown');
+      assert.ok(shown.max >= 4096 && shown.max % 4096 === 0, `the database's size: ${shown.max}`);
+      assert.equal(shown.value, shown.max, 'the bar reached the end');
+      assert.match(shown.log, /downloaded the server’s database/);
+      // Opened again, the database is here: no download, no bar.
+      await c.reload();
+      await c.locator('body[data-ready="true"]').waitFor(STEP);
+      assert.equal(await c.evaluate(() => document.body.dataset.bootstrap ?? null), null);
+    } finally {
+      await c.close();
+    }
+  });
+
   test('typing in an edit field survives an auto-sync re-render', TEST, async () => {
     const a = device(page, 'A');
     await setSwitch(a, 'auto-sync', true);

@@ -135,6 +135,35 @@ describe('background sync decisions', () => {
     assert.ok(r.calls.filter((c) => c === 'pull').length >= 1);
   });
 
+  test('retry waits double from retryInitialMs up to retryMaxMs, each jittered down by up to half', async () => {
+    const status = new SyncStatusTracker(async () => ({ cdcOperations: 0, mainWalSize: 0, revertWalSize: 0, lastPullUnixTime: null, lastPushUnixTime: null, revision: null, networkSentBytes: 0, networkReceivedBytes: 0 }));
+    const waits: number[] = [];
+    status.subscribe((s) => s.loop === 'retrying' && s.nextRetryAt !== null && waits.push(s.nextRetryAt - Date.now()));
+    let failures = 5;
+    let done!: () => void;
+    const finished = new Promise<void>((r) => (done = r));
+    const fail = async (): Promise<void> => {
+      if (failures-- > 0) throw new WalsyncError('SERVER_ERROR', 'HTTP 503');
+      done();
+    };
+    const random = Math.random;
+    Math.random = () => 0.5; // the middle of the jitter range: 3/4 of each cap
+    const loop = new BackgroundSync(
+      { push: fail, pull: async () => (await fail(), false), status, onTablesChanged: () => () => undefined },
+      resolveBackgroundSyncOptions({ intervalMs: 10_000, pushDelayMs: 0, retryInitialMs: 8, retryMaxMs: 32 }),
+    );
+    try {
+      loop.start();
+      await finished;
+    } finally {
+      loop.stop();
+      Math.random = random;
+    }
+    const expected = [6, 12, 24, 24, 24]; // caps 8, 16, 32, 32, 32
+    assert.equal(waits.length, expected.length, JSON.stringify(waits));
+    waits.forEach((w, i) => assert.ok(w <= expected[i]! && w >= expected[i]! - 1, `wait ${i + 1}: ${w} ms, expected ${expected[i]}`));
+  });
+
   test('options are checked', () => {
     assert.throws(() => resolveBackgroundSyncOptions({ intervalMs: -1 }), /intervalMs/);
     assert.throws(() => resolveBackgroundSyncOptions({ retryMaxMs: Number.NaN }), /retryMaxMs/);

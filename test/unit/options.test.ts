@@ -96,3 +96,13 @@ describe('tracing', () => {
     refused({ path: 'app.db', tracing: 'info' }, /"tracing" needs a "url"/);
   });
 });
+
+describe('onSyncStatus', () => {
+  test('takes a function, on a synced database only', () => {
+    const listener = () => undefined;
+    assert.equal(resolveConnectOptions({ ...base, onSyncStatus: listener }).sync!.onSyncStatus, listener);
+    assert.equal(resolveConnectOptions(base).sync!.onSyncStatus, null);
+    assert.throws(() => resolveConnectOptions({ ...base, onSyncStatus: 'yes' }), /"onSyncStatus" must be a function/);
+    assert.throws(() => resolveConnectOptions({ path: 'app.db', onSyncStatus: listener }), /"onSyncStatus" needs a "url"/);
+  });
+});

@@ -22,6 +22,7 @@ function callbacksLogging(events: TraceEvent[], fail = false): SyncCallbacks {
       throw new Error('unused');
     },
     transform: async () => [],
+    bootstrapProgress: async () => undefined,
     trace: async (event) => {
       if (fail) throw new Error('logger failed');
       events.push(event);

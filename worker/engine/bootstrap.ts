@@ -37,6 +37,8 @@ export async function openSyncedFiles(args: {
   config: SyncConfig;
   remoteFor: (url: string) => SyncRemote;
   trace: Tracer;
+  /** Hears the first bootstrap's progress: bytes of database pages received of the database's size. */
+  bootstrapProgress?: ((receivedBytes: number, totalBytes: number) => Promise<void>) | undefined;
 }): Promise<OpenedMetadata> {
   const { files, config, metadata } = args;
   let sentBytes = 0;
@@ -76,7 +78,7 @@ export async function openSyncedFiles(args: {
         const before = { sent: remote.sentBytes, received: remote.receivedBytes };
         const started = performance.now();
         try {
-          meta = await bootstrap({ files, metadata, config, meta, remote });
+          meta = await bootstrap({ files, metadata, config, meta, remote, progress: args.bootstrapProgress });
         } finally {
           sentBytes += remote.sentBytes - before.sent;
           receivedBytes += remote.receivedBytes - before.received;
@@ -101,7 +103,14 @@ export function needsBootstrap(meta: Pick<SyncMetadata, 'bootstrapping' | 'revis
 }
 
 /** Writes the server's current database file; returns the finished metadata (saved). */
-async function bootstrap(args: { files: DatabaseFiles; metadata: MetadataStore; config: SyncConfig; meta: SyncMetadata; remote: SyncRemote }): Promise<SyncMetadata> {
+async function bootstrap(args: {
+  files: DatabaseFiles;
+  metadata: MetadataStore;
+  config: SyncConfig;
+  meta: SyncMetadata;
+  remote: SyncRemote;
+  progress: ((receivedBytes: number, totalBytes: number) => Promise<void>) | undefined;
+}): Promise<SyncMetadata> {
   const { files, remote } = args;
   const started = { ...args.meta, bootstrapping: true };
   await args.metadata.save(started);
@@ -110,6 +119,19 @@ async function bootstrap(args: { files: DatabaseFiles; metadata: MetadataStore; 
   files.revert.truncate(0);
   // On the first connect the app is waiting: a server slow to answer means starting empty instead.
   const response = await remote.pullUpdates(null, 0, { answerWithin: { ms: args.config.timeouts.bootstrapWaitMs, limit: 'bootstrapWaitMs' } });
+  // Progress for the app waiting on connect(): the header says how many pages come. A report every
+  // BOOTSTRAP_WRITE_PAGES pages, not awaited (a round trip to the page each); the last one is, so
+  // every report reaches the page before connect() resolves.
+  const totalPages = response.dbSizePages;
+  let receivedPages = 0;
+  let reportedPages = -1;
+  const report = (last = false): Promise<void> => {
+    const pages = Math.min(receivedPages, totalPages); // a page sent twice is not more of the database
+    if ((pages === reportedPages && !last) || !args.progress) return Promise.resolve();
+    reportedPages = pages;
+    return args.progress(pages * PAGE_SIZE, totalPages * PAGE_SIZE).catch(() => undefined);
+  };
+  void report();
   // Runs of consecutive pages go to the file in one write (servers send them mostly in order).
   const run = new Uint8Array(BOOTSTRAP_WRITE_PAGES * PAGE_SIZE);
   let runStart = 0;
@@ -124,10 +146,13 @@ async function bootstrap(args: { files: DatabaseFiles; metadata: MetadataStore; 
     if (runPages === 0) runStart = page.pgno;
     run.set(page.data, runPages * PAGE_SIZE);
     runPages++;
+    receivedPages++;
+    if (receivedPages - reportedPages >= BOOTSTRAP_WRITE_PAGES) void report();
   }
   flushRun();
   files.db.truncate(response.dbSizePages * PAGE_SIZE);
   files.db.flush();
+  await report(true);
   killPoint('bootstrap:pages-written');
   const done: SyncMetadata = {
     ...started,

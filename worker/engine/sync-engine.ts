@@ -61,7 +61,9 @@ export class SyncEngine {
   static async open(deps: SyncEngineDeps): Promise<SyncEngine> {
     const { files } = deps;
     const trace = tracerFor(deps.config, deps.callbacks, files.name);
-    const opened = await openSyncedFiles({ ...deps, trace });
+    const callbacks = deps.callbacks;
+    const bootstrapProgress = callbacks ? (received: number, total: number) => callbacks.bootstrapProgress(received, total) : undefined;
+    const opened = await openSyncedFiles({ ...deps, trace, bootstrapProgress });
     const revert = new RevertStore(files.revert, PAGE_SIZE);
     const local = deps.connect();
     let engine: SyncEngine | null = null;
