@@ -45,6 +45,14 @@ export interface SyncConfig {
   readonly hasTransform: boolean;
   /** Requests go through the app's own `fetch` (SyncCallbacks.fetch) instead of the worker's. */
   readonly hasFetch: boolean;
+  /** The key and cipher of an encrypted remote database, sent with every request (ConnectOptions.remoteEncryption). */
+  readonly remoteEncryption?: RemoteEncryption | null;
+}
+
+/** An encrypted remote database's key (base64) and cipher. */
+export interface RemoteEncryption {
+  readonly key: string;
+  readonly cipher: string;
 }
 
 /** An HTTP request the worker asks the app's `fetch` to make. */

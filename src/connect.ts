@@ -41,6 +41,7 @@ export async function connect(options: ConnectOptions): Promise<Database> {
               autoCheckpointBytes: sync.autoCheckpointBytes,
               hasTransform: sync.transform !== null,
               hasFetch: sync.fetch !== null,
+              remoteEncryption: sync.remoteEncryption,
             },
           }
         : {}),
