@@ -8,7 +8,7 @@
 import { after, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { cpSync, mkdirSync, mkdtempSync, readdirSync, rmSync, symlinkSync } from 'node:fs';
+import { cpSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, symlinkSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { build, createLogger, createServer, preview, type Logger, type PreviewServer, type ViteDevServer } from 'vite';
@@ -40,6 +40,11 @@ test('the packed library installs, type-checks, builds and runs in a Vite app wi
   mkdirSync(join(modules, '@sqlite.org'), { recursive: true });
   execFileSync('tar', ['-xzf', join(work, packed[0]!.filename), '-C', work]);
   cpSync(join(work, 'package'), join(modules, 'walsync'), { recursive: true });
+  // The published Database and Statement types keep the worker channel out of sight.
+  for (const entry of ['index', 'database', 'kysely', 'drizzle']) {
+    const types = readFileSync(join(modules, 'walsync/dist/src', `${entry}.d.ts`), 'utf8');
+    assert.doesNotMatch(types, /WorkerChannel|worker-channel|channelOf|WorkerApi/, `dist/src/${entry}.d.ts exposes no worker internals`);
+  }
   assert.ok(files.includes('dist/src/kysely.d.ts') && files.includes('dist/src/drizzle.d.ts'), 'the tarball ships the ORM drivers');
   // walsync's dependencies, and the two ORMs the app uses through walsync/kysely and walsync/drizzle.
   for (const dep of ['comlink', 'idb-keyval', 'uuid', '@sqlite.org/sqlite-wasm', 'kysely', 'drizzle-orm']) {
