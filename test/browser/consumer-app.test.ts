@@ -3,7 +3,9 @@
  * the small Vite + TypeScript app in test/consumer-app as node_modules/walsync (its dependencies
  * linked from this repository's node_modules: the test machine has no registry), then the app is
  * type-checked against the published .d.ts, built with `vite build`, served WITHOUT COOP/COEP
- * headers and run in Chromium: open, write, reload, read.
+ * headers and run in Chromium: open, write, reload, read (the README's first example, the same
+ * table through walsync/kysely and walsync/drizzle, and the README's sync example with no server
+ * answering). Then the same app under `vite` dev, which must print no source-map warning.
  */
 import { after, test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -78,8 +80,8 @@ test('the packed library installs, type-checks, builds and runs in a Vite app wi
   await page.reload();
   const second = await load();
   assert.equal(first.isolated, false);
-  assert.deepEqual(first.result, { notes: [{ id: 1, body: 'hello' }], raw: [[1, 2]], kyselyCount: 1, drizzleCount: 1 });
-  assert.deepEqual(second.result, { notes: [{ id: 1, body: 'hello' }, { id: 2, body: 'hello' }], raw: [[1, 2]], kyselyCount: 2, drizzleCount: 2 });
+  assert.deepEqual(first.result, { notes: [{ id: 1, body: 'hello' }], raw: [[1, 2]], kyselyCount: 1, drizzleCount: 1, offlineSync: { changed: 'offline', notes: 1 } });
+  assert.deepEqual(second.result, { notes: [{ id: 1, body: 'hello' }, { id: 2, body: 'hello' }], raw: [[1, 2]], kyselyCount: 2, drizzleCount: 2, offlineSync: { changed: 'offline', notes: 2 } });
   assert.deepEqual(errors, []);
 
   // The same app under `vite` dev (another port: another origin, so a fresh OPFS): it runs, and
@@ -100,7 +102,7 @@ test('the packed library installs, type-checks, builds and runs in a Vite app wi
   devPage.on('pageerror', (e) => devErrors.push(e.message));
   await devPage.goto(devServer.resolvedUrls!.local[0]!.replace('127.0.0.1', 'localhost'));
   await devPage.waitForFunction(() => window.appResult !== undefined, null, { timeout: 120_000 });
-  assert.deepEqual(await devPage.evaluate(() => window.appResult), { notes: [{ id: 1, body: 'hello' }], raw: [[1, 2]], kyselyCount: 1, drizzleCount: 1 });
+  assert.deepEqual(await devPage.evaluate(() => window.appResult), { notes: [{ id: 1, body: 'hello' }], raw: [[1, 2]], kyselyCount: 1, drizzleCount: 1, offlineSync: { changed: 'offline', notes: 1 } });
   assert.deepEqual(devErrors, []);
   assert.deepEqual(logged.filter((line) => /source ?map/i.test(line)), [], 'vite dev prints no source-map warnings');
 });
