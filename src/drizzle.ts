@@ -37,6 +37,23 @@ export function drizzle<TSchema extends Record<string, unknown> = Record<string,
   config: DrizzleConfig<TSchema> = {},
 ): SqliteRemoteDatabase<TSchema> {
   let open: HeldTransaction | null = null;
+  // Drizzle transactions on one database take turns: a BEGIN waits until the open transaction
+  // ends (on one connection it would fail, and Drizzle's ROLLBACK after that failure would roll
+  // back the open transaction, not its own). Resolved when the last queued transaction ends.
+  let turn: Promise<void> = Promise.resolve();
+  let endTurn: (() => void) | null = null;
+  const takeTurn = async (): Promise<() => void> => {
+    const previous = turn;
+    let release!: () => void;
+    turn = new Promise<void>((resolve) => (release = resolve));
+    await previous;
+    return release;
+  };
+  const nextTurn = (): void => {
+    const release = endTurn;
+    endTurn = null;
+    release?.();
+  };
   // Drizzle sends ROLLBACK after a failed COMMIT; walsync has rolled back already, and an error
   // from that ROLLBACK would replace the COMMIT's in what the app sees.
   let commitFailed = false;
@@ -58,9 +75,16 @@ export function drizzle<TSchema extends Record<string, unknown> = Record<string,
 
   const callback: AsyncRemoteCallback = async (sql, params, method) => {
     const begin = BEGIN.exec(sql);
-    if (begin && !open) {
+    if (begin) {
+      const release = await takeTurn();
       commitFailed = false;
-      open = await beginHeldTransaction(db, (begin[1]?.toLowerCase() ?? 'deferred') as TransactionMode);
+      try {
+        open = await beginHeldTransaction(db, (begin[1]?.toLowerCase() ?? 'deferred') as TransactionMode);
+      } catch (e) {
+        release();
+        throw e;
+      }
+      endTurn = release;
       return { rows: [] };
     }
     if (COMMIT.test(sql) && open) {
@@ -69,16 +93,22 @@ export function drizzle<TSchema extends Record<string, unknown> = Record<string,
       try {
         await ending.commit();
       } catch (e) {
+        // The turn ends with the ROLLBACK Drizzle sends next, so no queued BEGIN slips in between.
         commitFailed = true;
         throw e;
       }
+      nextTurn();
       return { rows: [] };
     }
     if (ROLLBACK.test(sql) && (open || commitFailed)) {
       const ending = open;
       open = null;
       commitFailed = false;
-      await ending?.rollback();
+      try {
+        await ending?.rollback();
+      } finally {
+        nextTurn();
+      }
       return { rows: [] };
     }
     return query(open?.tx ?? db, sql, params, method);
@@ -90,8 +120,15 @@ export function drizzle<TSchema extends Record<string, unknown> = Record<string,
       for (const q of queries) results.push(await query(on, q.sql, q.params, q.method));
       return results;
     };
+    // Inside an open transaction (the outer Drizzle database used from its callback) it joins it,
+    // like any statement; otherwise it takes its turn among the transactions.
     if (open) return runAll(open.tx);
-    return db.transaction((tx: Transaction) => runAll(tx))();
+    const release = await takeTurn();
+    try {
+      return await db.transaction((tx: Transaction) => runAll(tx))();
+    } finally {
+      release();
+    }
   };
 
   return drizzleProxy<TSchema>(callback, batch, config);

@@ -28,10 +28,11 @@ test('Drizzle (sqlite-proxy): schema, insert, join, transactions, batch, push, p
   assert.equal(r.nested, 'inner only');
   assert.deepEqual(r.batch, [{ rows: [] }, [{ n: 9 }]]);
   assert.match(r.batchRollback, /SQLITE_CONSTRAINT|UNIQUE constraint failed/);
-  // 4, 5, 6 rolled back; 8 rolled back to its savepoint; 20 with its failed batch.
+  assert.deepEqual(r.concurrent, ['first fails', 'ok']);
+  // 4, 5, 6 rolled back; 8 rolled back to its savepoint; 20 with its failed batch; 30 with its transaction.
   assert.deepEqual(
     r.users.map((u: { id: number }) => u.id),
-    [1, 2, 3, 7, 9],
+    [1, 2, 3, 7, 9, 31],
   );
   assert.deepEqual(r.relational, { id: 3, name: 'Cy' });
   assert.equal(r.pendingAfterPush, 0);
@@ -40,7 +41,7 @@ test('Drizzle (sqlite-proxy): schema, insert, join, transactions, batch, push, p
     { name: 'Bo', title: 'second' },
     { name: 'Cy', title: 'third' },
   ]);
-  assert.deepEqual(r.pulledUsers, [1, 2, 3, 7, 9]);
+  assert.deepEqual(r.pulledUsers, [1, 2, 3, 7, 9, 31]);
 });
 
 test('Kysely (WalsyncDialect): schema, insert, join, transactions, savepoints, stream, push, pull into a second client', async () => {

@@ -98,6 +98,20 @@ async function drizzleScenario(url: string): Promise<unknown> {
   });
   out.batch = await orm.batch([orm.insert(users).values({ id: 9, name: 'Ida' }), orm.select({ n: users.id }).from(users).where(eq(users.id, 9))]);
   out.batchRollback = await failure(orm.batch([orm.insert(users).values({ id: 20, name: 'Jo' }), orm.insert(users).values({ id: 1, name: 'dup' })]));
+  // A transaction begun while another is open waits its turn: the first failing rolls back only itself.
+  let firstOpen!: () => void;
+  const firstIsOpen = new Promise<void>((resolve) => (firstOpen = resolve));
+  const first = orm.transaction(async (tx) => {
+    await tx.insert(users).values({ id: 30, name: 'first' });
+    firstOpen();
+    await new Promise((r) => setTimeout(r, 50));
+    throw new Error('first fails');
+  });
+  await firstIsOpen;
+  const second = orm.transaction(async (tx) => {
+    await tx.insert(users).values({ id: 31, name: 'second' });
+  });
+  out.concurrent = (await Promise.allSettled([first, second])).map((r) => (r.status === 'fulfilled' ? 'ok' : (r.reason as Error).message));
   out.users = await orm.select().from(users).orderBy(users.id);
   out.relational = await orm.query.users.findFirst({ where: eq(users.id, 3) });
   await db.push();
