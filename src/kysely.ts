@@ -48,14 +48,17 @@ export interface WalsyncDialectConfig {
 export class WalsyncDialect implements Dialect {
   readonly #config: WalsyncDialectConfig;
 
+  /** `config.database`: the walsync database, or a function that connects on first use. */
   constructor(config: WalsyncDialectConfig) {
     this.#config = { ...config };
   }
 
+  /** The driver that runs Kysely's queries on the walsync database. */
   createDriver(): Driver {
     return new WalsyncDriver(this.#config);
   }
 
+  /** Kysely's SQLite query compiler. */
   createQueryCompiler(): QueryCompiler {
     return new SqliteQueryCompiler();
   }
@@ -65,6 +68,7 @@ export class WalsyncDialect implements Dialect {
     return new SqliteAdapter();
   }
 
+  /** Kysely's SQLite introspector (reads `sqlite_master` and `pragma_table_info`). */
   // eslint-disable-next-line @typescript-eslint/no-explicit-any -- Kysely's own signature
   createIntrospector(db: Kysely<any>): DatabaseIntrospector {
     return new SqliteIntrospector(db);
