@@ -48,6 +48,14 @@ export interface SyncConfig {
   readonly hasFetch: boolean;
   /** Trace engine steps at this level and more important ones, to SyncCallbacks.trace (absent: off). */
   readonly tracing?: TraceLevel | undefined;
+  /** The key and cipher of an encrypted remote database, sent with every request (ConnectOptions.remoteEncryption). */
+  readonly remoteEncryption?: RemoteEncryption | null;
+}
+
+/** An encrypted remote database's key (base64) and cipher. */
+export interface RemoteEncryption {
+  readonly key: string;
+  readonly cipher: string;
 }
 
 /** An HTTP request the worker asks the app's `fetch` to make. */

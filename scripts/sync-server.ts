@@ -28,6 +28,11 @@ export interface SyncServerOptions {
   dataDir?: string | undefined;
   /** Port on 127.0.0.1; a free one by default. */
   port?: number | undefined;
+  /**
+   * Serve an encrypted database (tursodb's experimental encryption): the file is encrypted at rest
+   * with this cipher and key, pages travel decrypted with the cipher's reserved bytes per page.
+   */
+  encryption?: { cipher: string; hexKey: string } | undefined;
 }
 
 /** Path of the tursodb binary shipped in the platform's @tursodatabase/cli-* package. */
@@ -69,7 +74,10 @@ export async function startSyncServer(options: SyncServerOptions = {}): Promise<
   // A fresh database every time: the server serves only WAL frames (sync-protocol.md §9.4).
   for (const suffix of ['', '-wal', '-shm']) rmSync(dbPath + suffix, { force: true });
   const port = options.port ?? (await freeLoopbackPort());
-  const child = spawn(tursodbPath(), [dbPath, '--sync-server', `127.0.0.1:${port}`], { stdio: ['ignore', 'pipe', 'pipe'] });
+  const database = options.encryption
+    ? ['--experimental-encryption', `file:${dbPath}?cipher=${encodeURIComponent(options.encryption.cipher)}&hexkey=${encodeURIComponent(options.encryption.hexKey)}`]
+    : [dbPath];
+  const child = spawn(tursodbPath(), [...database, '--sync-server', `127.0.0.1:${port}`], { stdio: ['ignore', 'pipe', 'pipe'] });
   running.add(child);
   let output = '';
   child.stdout?.on('data', (d: Buffer) => (output += d.toString()));

@@ -44,6 +44,7 @@ export async function connect(options: ConnectOptions): Promise<Database> {
               hasTransform: sync.transform !== null,
               hasFetch: sync.fetch !== null,
               ...(sync.tracing ? { tracing: sync.tracing } : {}),
+              remoteEncryption: sync.remoteEncryption,
             },
           }
         : {}),

@@ -5,7 +5,7 @@
  */
 export { connect } from './connect.js';
 export { deleteDatabase } from './delete-database.js';
-export type { ConnectOptions, SyncTimeouts } from './options.js';
+export type { ConnectOptions, RemoteEncryptionCipher, SyncTimeouts } from './options.js';
 export type { TraceEvent, TraceLevel } from '../contract/trace.js';
 export {
   Database,

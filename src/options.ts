@@ -82,7 +82,37 @@ export interface ConnectOptions {
    * `db.onSyncStatus(listener)` would (until `close()`).
    */
   onSyncStatus?: (status: SyncStatus) => void;
+  /**
+   * The key and cipher of a remote database encrypted at rest (Turso Cloud encryption), as in
+   * sync-wasm: `{ key: '<base64 key>', cipher: 'aegis256' }`. Sent with every sync request; the
+   * server decrypts and encrypts pages with it. The local copy is not encrypted.
+   */
+  remoteEncryption?: { key: string; cipher: RemoteEncryptionCipher };
 }
+
+/** The ciphers of Turso's encrypted databases. */
+export type RemoteEncryptionCipher =
+  | 'aes128gcm'
+  | 'aes256gcm'
+  | 'chacha20poly1305'
+  | 'aegis128l'
+  | 'aegis128x2'
+  | 'aegis128x4'
+  | 'aegis256'
+  | 'aegis256x2'
+  | 'aegis256x4';
+
+const CIPHERS: ReadonlySet<string> = new Set<RemoteEncryptionCipher>([
+  'aes128gcm',
+  'aes256gcm',
+  'chacha20poly1305',
+  'aegis128l',
+  'aegis128x2',
+  'aegis128x4',
+  'aegis256',
+  'aegis256x2',
+  'aegis256x4',
+]);
 
 /** Network limits of a synced database (see ConnectOptions.timeouts). Every field is optional. */
 export interface SyncTimeouts {
@@ -137,6 +167,7 @@ export interface ResolvedSyncOptions {
   readonly tracing: TraceLevel | null;
   readonly logger: (event: TraceEvent) => void;
   readonly onSyncStatus: ((status: SyncStatus) => void) | null;
+  readonly remoteEncryption: { readonly key: string; readonly cipher: RemoteEncryptionCipher } | null;
 }
 
 const LOCAL_OPTIONS = new Set(['path', 'durability', 'autoCheckpointBytes']);
@@ -153,7 +184,14 @@ const SYNC_OPTIONS = new Set([
   'tracing',
   'logger',
   'onSyncStatus',
+  'remoteEncryption',
 ]);
+
+/** sync-wasm options walsync refuses, each with its reason (rather than "unknown option"). */
+const REFUSED_OPTIONS: Readonly<Record<string, string>> = {
+  partialSyncExperimental:
+    '"partialSyncExperimental" is not supported: walsync always downloads the whole database (its sync engine has no lazy page fetching, and the local tursodb serves every page whatever the bootstrap strategy asks, so it could not be tested). Leave the option out',
+};
 
 function invalid(message: string, context: Record<string, string> = {}): WalsyncError {
   return new WalsyncError('INVALID_ARGUMENT', `connect(): ${message}`, { context });
@@ -165,6 +203,7 @@ export function resolveConnectOptions(options: unknown): ResolvedConnectOptions 
   }
   const o = options as Record<string, unknown>;
   for (const key of Object.keys(o)) {
+    if (key in REFUSED_OPTIONS && o[key] !== undefined) throw invalid(REFUSED_OPTIONS[key]!, { option: key });
     if (!LOCAL_OPTIONS.has(key) && !SYNC_OPTIONS.has(key)) throw invalid(`unknown option "${key}"`, { option: key });
   }
   if (typeof o.path !== 'string' || o.path.trim() === '') {
@@ -243,6 +282,7 @@ function resolveSyncOptions(o: Record<string, unknown>): ResolvedSyncOptions {
     tracing: tracing as TraceLevel | null,
     logger: logger as ResolvedSyncOptions['logger'],
     onSyncStatus: onSyncStatus as ResolvedSyncOptions['onSyncStatus'],
+    remoteEncryption: resolveRemoteEncryption(o.remoteEncryption),
     fetch: fetchImpl as ResolvedSyncOptions['fetch'],
     url: url as ResolvedSyncOptions['url'],
     authToken: authToken as ResolvedSyncOptions['authToken'],
@@ -260,6 +300,23 @@ function resolveSyncOptions(o: Record<string, unknown>): ResolvedSyncOptions {
 function consoleLogger(event: TraceEvent): void {
   const log = event.level === 'error' ? console.error : event.level === 'warn' ? console.warn : event.level === 'info' ? console.info : console.debug;
   log(`walsync ${event.path} ${event.step}`, event.fields);
+}
+
+function resolveRemoteEncryption(value: unknown): ResolvedSyncOptions['remoteEncryption'] {
+  if (value === undefined || value === null) return null;
+  const shape = '"remoteEncryption" must be { key: "<base64 key>", cipher: "aegis256" | "aes256gcm" | ... }';
+  if (typeof value !== 'object' || Array.isArray(value)) throw invalid(shape);
+  const { key, cipher, ...rest } = value as Record<string, unknown>;
+  const extra = Object.keys(rest)[0];
+  if (extra !== undefined) throw invalid(`"remoteEncryption" has an unknown field "${extra}" (known: key, cipher)`, { option: extra });
+  if (typeof cipher !== 'string' || !CIPHERS.has(cipher)) {
+    throw invalid(`"remoteEncryption.cipher" must be one of ${[...CIPHERS].join(', ')}`, { cipher: String(cipher) });
+  }
+  // The key travels in a header as base64 of 16 or 32 bytes; a typo is caught here, not as an HTTP error later.
+  if (typeof key !== 'string' || !/^[A-Za-z0-9+/]+={0,2}$/.test(key) || key.length % 4 !== 0 || ![16, 32].includes((key.length / 4) * 3 - (key.match(/=+$/)?.[0].length ?? 0))) {
+    throw invalid('"remoteEncryption.key" must be the base64 of a 16- or 32-byte key (e.g. from `openssl rand -base64 32`)');
+  }
+  return { key, cipher: cipher as RemoteEncryptionCipher };
 }
 
 /** The longest delay setTimeout honours (about 24.8 days); larger values would fire at once. */

@@ -85,6 +85,7 @@ export class WorkerHost implements WorkerApi {
                 () => callbacks?.authToken() ?? Promise.resolve(null),
                 sync.timeouts,
                 sync.hasFetch && callbacks ? proxiedFetch(callbacks) : undefined,
+                sync.remoteEncryption,
               );
               remotes.set(url, remote);
               return remote;

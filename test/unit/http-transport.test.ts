@@ -82,3 +82,25 @@ describe('HttpTransport limits', () => {
     assert.equal(failed.cause, cause);
   });
 });
+
+describe('HttpTransport headers', () => {
+  test('headers given to the transport (the remote encryption key and cipher) go with every request, with the content type', async () => {
+    const seen: Record<string, string>[] = [];
+    const recording = (async (_url: string, init: RequestInit) => {
+      seen.push({ ...(init.headers as Record<string, string>) });
+      return new Response(new Uint8Array(0), { status: 200 });
+    }) as unknown as typeof fetch;
+    const headers = { 'x-turso-encryption-key': 'a2V5', 'x-turso-encryption-cipher': 'aegis256' };
+    const http = new HttpTransport('http://server', noToken, { silenceMs: 1000, requestMs: 1000 }, recording, headers);
+    await http.readAll(await http.post('/pull-updates', new Uint8Array([1]), 'application/protobuf'));
+    await http.readAll(await http.post('/v2/pipeline', '{}', 'application/json'));
+    assert.deepEqual(seen, [
+      { ...headers, 'content-type': 'application/protobuf' },
+      { ...headers, 'content-type': 'application/json' },
+    ]);
+    // Without such headers or a token the request stays a CORS simple request: no headers at all.
+    const plain = new HttpTransport('http://server', noToken, { silenceMs: 1000, requestMs: 1000 }, recording);
+    await plain.readAll(await plain.post('/pull-updates', new Uint8Array([1]), 'application/protobuf'));
+    assert.deepEqual(seen[2], {});
+  });
+});

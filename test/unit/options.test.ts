@@ -106,3 +106,40 @@ describe('onSyncStatus', () => {
     assert.throws(() => resolveConnectOptions({ path: 'app.db', onSyncStatus: listener }), /"onSyncStatus" needs a "url"/);
   });
 });
+
+describe('sync-wasm options with their own answer', () => {
+  const KEY32 = Buffer.alloc(32, 7).toString('base64');
+  const KEY16 = Buffer.alloc(16, 7).toString('base64');
+
+  test('remoteEncryption: a base64 key of 16 or 32 bytes and a known cipher are accepted', () => {
+    assert.deepEqual(resolveConnectOptions({ ...base, remoteEncryption: { key: KEY32, cipher: 'aegis256' } }).sync!.remoteEncryption, { key: KEY32, cipher: 'aegis256' });
+    assert.deepEqual(resolveConnectOptions({ ...base, remoteEncryption: { key: KEY16, cipher: 'aes128gcm' } }).sync!.remoteEncryption, { key: KEY16, cipher: 'aes128gcm' });
+    assert.equal(resolveConnectOptions(base).sync!.remoteEncryption, null);
+  });
+
+  test('remoteEncryption: a bad cipher, key or shape, or no url, is INVALID_ARGUMENT saying which', () => {
+    const cases: [unknown, RegExp][] = [
+      [{ key: KEY32, cipher: 'rot13' }, /"remoteEncryption\.cipher" must be one of aes128gcm/],
+      [{ key: 'not base64!', cipher: 'aegis256' }, /"remoteEncryption\.key" must be the base64 of a 16- or 32-byte key/],
+      [{ key: Buffer.alloc(20).toString('base64'), cipher: 'aegis256' }, /"remoteEncryption\.key"/],
+      [{ key: KEY32, cipher: 'aegis256', salt: 'x' }, /unknown field "salt"/],
+      ['aegis256', /"remoteEncryption" must be \{ key/],
+    ];
+    for (const [remoteEncryption, message] of cases) {
+      assert.throws(
+        () => resolveConnectOptions({ ...base, remoteEncryption }),
+        (e: unknown) => e instanceof WalsyncError && e.code === 'INVALID_ARGUMENT' && message.test(e.message),
+        JSON.stringify(remoteEncryption),
+      );
+    }
+    assert.throws(() => resolveConnectOptions({ path: 'app.db', remoteEncryption: { key: KEY32, cipher: 'aegis256' } }), /"remoteEncryption" needs a "url"/);
+  });
+
+  test('partialSyncExperimental is refused with its reason, not as an unknown option', () => {
+    assert.throws(
+      () => resolveConnectOptions({ ...base, partialSyncExperimental: { bootstrapStrategy: { kind: 'prefix', length: 4096 } } }),
+      (e: unknown) =>
+        e instanceof WalsyncError && e.code === 'INVALID_ARGUMENT' && /"partialSyncExperimental" is not supported: walsync always downloads the whole database/.test(e.message) && e.context.option === 'partialSyncExperimental',
+    );
+  });
+});

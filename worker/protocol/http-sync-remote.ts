@@ -1,5 +1,6 @@
 /** The engine's SyncRemote over HTTP: `/pull-updates` for pages, `/v2/pipeline` for pushes. */
 import { WalsyncError } from '../../contract/errors.js';
+import type { RemoteEncryption } from '../../contract/worker-api.js';
 import { HttpTransport, type TokenSource, type TransportLimits } from './http-transport.js';
 import { chainedTransaction, runBatch } from './pipeline.js';
 import { FIRST_PAGE_SELECTOR, decodePullHeader, pagesSelector, decodePullPage, encodePullRequest, readDelimitedMessages } from './pull-updates.js';
@@ -9,8 +10,12 @@ import { CREATE_SYNC_TABLE, SELECT_SYNC_ROW, UPSERT_SYNC_ROW } from './sync-tabl
 export class HttpSyncRemote implements SyncRemote {
   readonly #http: HttpTransport;
 
-  constructor(url: string, token: TokenSource, limits: TransportLimits, fetchImpl?: typeof fetch) {
-    this.#http = new HttpTransport(url, token, limits, fetchImpl);
+  constructor(url: string, token: TokenSource, limits: TransportLimits, fetchImpl?: typeof fetch, encryption?: RemoteEncryption | null) {
+    // An encrypted remote (Turso Cloud) decrypts and encrypts pages itself with the key it is sent
+    // on every request; pages travel in the clear with the cipher's reserved bytes, which the
+    // server's page 1 announces and every pulled page carries.
+    const headers: Record<string, string> = encryption ? { 'x-turso-encryption-key': encryption.key, 'x-turso-encryption-cipher': encryption.cipher } : {};
+    this.#http = new HttpTransport(url, token, limits, fetchImpl, headers);
   }
 
   get sentBytes(): number {

@@ -49,7 +49,11 @@ export class HttpTransport {
   receivedBytes = 0;
   readonly #pending = new WeakMap<Response, InFlight>();
 
-  constructor(url: string, token: TokenSource, limits: TransportLimits, fetchImpl: typeof fetch = globalThis.fetch.bind(globalThis)) {
+  readonly #headers: Readonly<Record<string, string>>;
+
+  /** `headers`: sent with every request (the remote encryption key and cipher). */
+  constructor(url: string, token: TokenSource, limits: TransportLimits, fetchImpl: typeof fetch = globalThis.fetch.bind(globalThis), headers: Readonly<Record<string, string>> = {}) {
+    this.#headers = headers;
     // libsql:// and turso:// are https; the server matches paths exactly, so no trailing slash.
     this.baseUrl = httpSyncUrl(url).replace(/\/+$/, '');
     this.#token = token;
@@ -73,7 +77,7 @@ export class HttpTransport {
       requestMs,
       silenceMs: this.#limits.silenceMs + extra,
     };
-    const headers: Record<string, string> = {};
+    const headers: Record<string, string> = { ...this.#headers };
     let token: string | null;
     try {
       // The app's token function gets the request's deadline, not a silence limit: it may be slow.
@@ -88,11 +92,9 @@ export class HttpTransport {
     }
     // Without credentials the request stays a CORS "simple request" (a POST of bytes with no
     // content-type, which the sync protocol does not need): no preflight, one round trip saved per
-    // request. An Authorization header needs a preflight anyway; then send the proper type too.
-    if (token) {
-      headers.authorization = `Bearer ${token}`;
-      headers['content-type'] = contentType;
-    }
+    // request. An Authorization header (or any other) needs a preflight anyway; then send the proper type too.
+    if (token) headers.authorization = `Bearer ${token}`;
+    if (Object.keys(headers).length > 0) headers['content-type'] = contentType;
     const answer = options.answerWithin ?? { ms: flight.silenceMs, limit: 'silenceMs' };
     let response: Response;
     try {
