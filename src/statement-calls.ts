@@ -145,11 +145,15 @@ export function sharedCallsAvailable(): boolean {
  */
 export class SharedStatementCaller implements StatementCaller {
   readonly transport = 'shared' as const;
+  /** For the benchmark: calls made, calls that had to wake the worker with a message, calls the page parked for. */
+  readonly counters = { calls: 0, kicks: 0, parks: 0, spills: 0 };
   readonly #buffer: SharedArrayBuffer;
   readonly #ctrl: Int32Array;
   readonly #endpoint: CallEndpoint;
   readonly #port: PortStatementCaller;
   #tail: Promise<unknown> = Promise.resolve();
+  /** Calls made and not yet settled (the one using the buffer and those queued behind it). */
+  #inFlight = 0;
   #closed: WalsyncError | null = null;
   /** The page's event-loop turn check: a message to ourselves, pending since `#sliceStart`. */
   readonly #ping = new MessageChannel();
@@ -180,8 +184,14 @@ export class SharedStatementCaller implements StatementCaller {
 
   call(op: number, a?: unknown, b?: unknown): Promise<unknown> {
     if (this.#closed) return Promise.reject(this.#closed);
-    const result = this.#tail.then(() => this.#callNow(op, a, b));
-    this.#tail = result.catch(() => undefined);
+    // One call at a time through the buffer: a call made while another is in flight waits its turn.
+    const result = this.#inFlight === 0 ? this.#callNow(op, a, b) : this.#tail.then(() => this.#callNow(op, a, b));
+    this.#inFlight++;
+    const settled = result.then(
+      () => void this.#inFlight--,
+      () => void this.#inFlight--,
+    );
+    this.#tail = settled;
     return result;
   }
 
@@ -211,12 +221,17 @@ export class SharedStatementCaller implements StatementCaller {
     Atomics.store(ctrl, L.State, SharedState.Request);
     Atomics.notify(ctrl, L.State);
     // Not listening (or about to stop: then it comes back for the request by itself): wake it.
-    if (Atomics.load(ctrl, L.Listening) === 0) this.#endpoint.postMessage([CONTROL.Kick]);
+    this.counters.calls++;
+    if (Atomics.load(ctrl, L.Listening) === 0) {
+      this.counters.kicks++;
+      this.#endpoint.postMessage([CONTROL.Kick]);
+    }
 
     let spun = true;
     const spinUntil = performance.now() + SPIN_MS;
     while (Atomics.load(ctrl, L.State) !== SharedState.Answer) {
       if (performance.now() < spinUntil) continue;
+      if (spun) this.counters.parks++;
       spun = false;
       const waiting = waitAsync!(ctrl, L.State, SharedState.Request, PARK_TIMEOUT_MS);
       if (waiting.async) await waiting.value;
@@ -226,6 +241,7 @@ export class SharedStatementCaller implements StatementCaller {
     let value: unknown;
     if (length < 0) {
       // Spilled: the worker posted the answer before flipping the state.
+      this.counters.spills++;
       value = await spilled;
     } else {
       this.#port.forget(id);

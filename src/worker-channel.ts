@@ -91,6 +91,11 @@ export class WorkerChannel {
     return this.#statements.transport;
   }
 
+  /** For the benchmark: the shared-memory transport's counters (null on the port transport). */
+  get sharedCallCounters(): Readonly<Record<'calls' | 'kicks' | 'parks' | 'spills', number>> | null {
+    return this.#statements instanceof SharedStatementCaller ? this.#statements.counters : null;
+  }
+
   get alive(): boolean {
     return this.#deadReason === null;
   }
