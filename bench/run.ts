@@ -12,6 +12,7 @@ import { buildAndServePages, type ServedPages } from './serve-pages.js';
 import { median } from './stats.js';
 import { formatCommits, measureCommits } from './commits.js';
 import { formatColdStartSplit, measureColdStartSplit } from './cold-start-split.js';
+import { formatCalls, measureCalls, type CallsOptions } from './calls.js';
 import type { RowId } from './targets.js';
 
 /** Each workload runs up to RUNS times per storage and reports the median... */
@@ -37,6 +38,8 @@ const COMMIT_ROWS_PER_RUN = 2_000;
 const COLD_NAV_ROWS = 10_000;
 const COLD_NAV_RUNS = 5;
 const COLD_NAV_TARGET_MS = 150;
+/** The call-cost table (issue 13, "Calls"). */
+const CALLS: CallsOptions = { pointSelects: 10_000, inserts: 100_000, perCallSamples: 10_000, runs: 2 };
 /** Sequential round trips for the messaging floor. */
 const ECHO_ROUND_TRIPS = 5_000;
 
@@ -178,6 +181,9 @@ async function main(): Promise<void> {
     const coldSplit = await measureColdStartSplit(browser, pages, page, { rows: COLD_NAV_ROWS, runs: COLD_NAV_RUNS });
     const commits = await measureCommits(page, { rows: AUTOCOMMIT_ROWS, rowsPerRun: COMMIT_ROWS_PER_RUN, capMs: AUTOCOMMIT_CAP_MS, runs: COMMIT_RUNS });
 
+    const calls = await measureCalls(page, CALLS);
+    const loadAfterCalls = loadAverage();
+
     const postMessageMs = await page.evaluate((n) => window.bench.postMessageRoundTrip(n), ECHO_ROUND_TRIPS);
     const comlinkMs = await page.evaluate((n) => window.bench.comlinkRoundTrip(n), ECHO_ROUND_TRIPS);
 
@@ -196,6 +202,9 @@ async function main(): Promise<void> {
     if (commits.notes.length > 0) console.log(`Runs stopped after ${AUTOCOMMIT_CAP_MS / 1000} s: ${commits.notes.join('; ')}.`);
     console.log('');
     console.log(formatColdStartSplit(coldSplit, COLD_NAV_TARGET_MS));
+    console.log('');
+    console.log(`Statement calls by transport (shared memory: the page is cross-origin isolated; port: postMessage, what a page without COOP/COEP gets, forced in the same page). 1-minute load average after this table: ${loadAfterCalls}. Per-call times are quantized by the isolated timer (5 µs):`);
+    console.log(formatCalls(calls, CALLS));
     console.log('');
     console.log(`Medians of up to ${RUNS} runs (fewer once a workload's runs pass ${REPEAT_BUDGET_MS / 1000} s): ${runCounts.join('; ')}.`);
     console.log('Peak JS heap = largest page + worker V8 heap in use (CDP Runtime.getHeapUsage, sampled ~every 10 ms) during db.batch(); excludes wasm memory. Page / worker peaks (MB), median run:');

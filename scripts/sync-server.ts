@@ -13,7 +13,7 @@ import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { HttpTransport } from '../worker/protocol/http-transport.js';
 import { type BatchStep, runBatch } from '../worker/protocol/pipeline.js';
-import type { EngineValue } from '../worker/sql/sql-value.js';
+import type { EngineValue } from '../contract/sql-value.js';
 
 export interface SyncServer {
   readonly url: string;

@@ -2,7 +2,7 @@
 import { type Remote, transfer } from 'comlink';
 import { WalsyncError, isWalsyncError } from '../contract/errors.js';
 import type { BatchRequest, BatchResults, BindArgs, ColumnInfo, PendingChange, RunResult, SqlValue, SyncStats, WorkerApi } from '../contract/worker-api.js';
-import { ValueKind, unbindableError, valueKind } from '../worker/sql/sql-value.js';
+import { ValueKind, unbindableError, valueKind } from '../contract/sql-value.js';
 import { type Row, toRows } from './rows.js';
 import { type WorkerChannel, releaseChannel } from './worker-channel.js';
 import { LiveQuery, type WatchOptions, liveIterator } from './live-query.js';

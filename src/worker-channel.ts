@@ -6,7 +6,17 @@ import { type Remote, proxy, releaseProxy, wrap } from 'comlink';
 import { WalsyncError } from '../contract/errors.js';
 import { installErrorTransfer } from '../contract/error-transfer.js';
 import type { OpenRequest, OpenResult, SyncCallbacks, WorkerApi } from '../contract/worker-api.js';
+import { STATEMENT_METHODS } from '../contract/statement-calls.js';
 import { AsyncLock } from './async-lock.js';
+import { PortStatementCaller, SharedStatementCaller, type StatementCaller, sharedCallsAvailable } from './statement-calls.js';
+
+/** Tests and the benchmark only: 'port' keeps statement calls off shared memory even in an isolated page. */
+let statementTransport: 'auto' | 'port' = 'auto';
+
+/** Test hook: which transport channels made from now on use for statement calls. */
+export function setStatementTransportForTesting(mode: 'auto' | 'port'): void {
+  statementTransport = mode;
+}
 
 export class WorkerChannel {
   readonly key: string;
@@ -21,6 +31,8 @@ export class WorkerChannel {
    * Comlink proxy makes a new proxy (and registers it for finalization), which costs on each call.
    */
   readonly #methods: Remote<WorkerApi>;
+  /** Statement calls (run/get/all/...): shared memory or a compact message protocol, not Comlink. */
+  readonly #statements: StatementCaller;
   readonly #dead: Promise<never>;
   #kill!: (e: WalsyncError) => void;
   #deadReason: WalsyncError | null = null;
@@ -30,8 +42,26 @@ export class WorkerChannel {
   constructor(key: string, worker: Worker) {
     this.key = key;
     this.#worker = worker;
-    this.#api = wrap<WorkerApi>(worker);
+    let shared: SharedStatementCaller | null = null;
+    // Everything posted to the worker (Comlink's control calls, statement requests that do not fit
+    // in shared memory) first asks the worker to leave its shared-memory wait, or it would sit there.
+    const post = (message: unknown, transfer: Transferable[] = []): void => {
+      worker.postMessage(message, transfer);
+      shared?.interrupt();
+    };
+    this.#api = wrap<WorkerApi>({
+      postMessage: post,
+      addEventListener: worker.addEventListener.bind(worker),
+      removeEventListener: worker.removeEventListener.bind(worker),
+    });
+    const port = new PortStatementCaller(worker, post);
+    if (statementTransport === 'auto' && sharedCallsAvailable()) shared = new SharedStatementCaller(worker, port);
+    this.#statements = shared ?? port;
     const cache = new Map<PropertyKey, unknown>();
+    for (const [name, op] of Object.entries(STATEMENT_METHODS)) {
+      const statements = this.#statements;
+      cache.set(name, (a?: unknown, b?: unknown) => statements.call(op, a, b));
+    }
     this.#methods = new Proxy({} as Remote<WorkerApi>, {
       get: (_, name) => {
         if (!cache.has(name)) cache.set(name, (this.#api as unknown as Record<PropertyKey, unknown>)[name]);
@@ -54,6 +84,16 @@ export class WorkerChannel {
       event.preventDefault();
       this.#die(new WalsyncError('DATABASE_CLOSED', `the database worker failed: ${event.message || 'unknown error'}`));
     });
+  }
+
+  /** How statement calls travel: 'shared' (SharedArrayBuffer, isolated pages) or 'port' (postMessage). */
+  get statementTransport(): 'shared' | 'port' {
+    return this.#statements.transport;
+  }
+
+  /** For the benchmark: the shared-memory transport's counters (null on the port transport). */
+  get sharedCallCounters(): Readonly<Record<'calls' | 'kicks' | 'parks' | 'spills', number>> | null {
+    return this.#statements instanceof SharedStatementCaller ? this.#statements.counters : null;
   }
 
   get alive(): boolean {
@@ -112,6 +152,7 @@ export class WorkerChannel {
     this.#deadReason = reason;
     forget(this);
     this.#kill(reason);
+    this.#statements.close(reason);
   }
 }
 

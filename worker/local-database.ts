@@ -13,7 +13,7 @@ import { countStatements, forEachStatement } from './sql/split-statements.js';
 import { StatementCache } from './sql/statement-cache.js';
 import { toWalsyncError } from './sql/sqlite-error.js';
 import { isAutocommit } from './sql/schema.js';
-import { narrowInteger } from './sql/sql-value.js';
+import { narrowInteger } from '../contract/sql-value.js';
 import type { FileStore } from './vfs/file-store.js';
 import { AppendCoalescingStore } from './vfs/append-coalescing-store.js';
 import { WalLog } from './vfs/wal-log.js';

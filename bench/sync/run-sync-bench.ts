@@ -20,7 +20,7 @@ import type { Page } from 'playwright-core';
 import { build, preview } from 'vite';
 import { launchBrowser, repoRoot, type BrowserSession } from '../../scripts/browser.js';
 import { runOnServer, startSyncServer, type SyncServer } from '../../scripts/sync-server.js';
-import type { EngineValue } from '../../worker/sql/sql-value.js';
+import type { EngineValue } from '../../contract/sql-value.js';
 import { startCountingProxy, type CountingProxy } from './counting-proxy.js';
 import { HeapSampler, type HeapPeak } from './heap-sampler.js';
 import { summarizeProfile, type CpuProfile } from './cpu-profile.js';

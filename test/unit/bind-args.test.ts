@@ -8,7 +8,7 @@ import type { Database, Sqlite3Static } from '@sqlite.org/sqlite-wasm';
 import { WalsyncError } from '../../contract/errors.js';
 import type { BindArgs } from '../../contract/worker-api.js';
 import { bindArgs } from '../../worker/sql/bind-args.js';
-import { Real } from '../../worker/sql/sql-value.js';
+import { Real } from '../../contract/sql-value.js';
 import { loadSqlite } from '../support/node-sqlite.js';
 
 /** `SELECT typeof(?), quote(?)` style: what SQLite stored for each bound value. */

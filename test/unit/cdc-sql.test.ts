@@ -10,7 +10,7 @@ import {
   stripLeadingComments,
 } from '../../worker/cdc/schema-change.js';
 import { decodeRecord, encodeRecord } from '../../worker/cdc/record.js';
-import { Real } from '../../worker/sql/sql-value.js';
+import { Real } from '../../contract/sql-value.js';
 import { changedColumns, rowChangeSql } from '../../worker/cdc/row-change-sql.js';
 
 test('schema changes are recognised behind comments, and only they', () => {

@@ -3,7 +3,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { rowChangeSql } from '../../worker/cdc/row-change-sql.js';
 import { type LoggedChange, addressOf, netChanges } from '../../worker/cdc/net-changes.js';
-import type { EngineValue } from '../../worker/sql/sql-value.js';
+import type { EngineValue } from '../../contract/sql-value.js';
 import { loadSqlite } from '../support/node-sqlite.js';
 
 const u = { name: 'u', columns: ['id', 'email', 'n'], primaryKey: ['id'], withoutRowid: false };

@@ -9,7 +9,7 @@ import type { Database, Sqlite3Static } from '@sqlite.org/sqlite-wasm';
 import { loadSqlite } from '../support/node-sqlite.js';
 import { bindArgs } from '../../worker/sql/bind-args.js';
 import { rowReader } from '../../worker/sql/read-row.js';
-import { Real, ValueKind, valueKind } from '../../worker/sql/sql-value.js';
+import { Real, ValueKind, valueKind } from '../../contract/sql-value.js';
 import { registerCaptureFunctions } from '../../worker/cdc/capture-functions.js';
 import { decodeRecord } from '../../worker/cdc/record.js';
 import { toHranaValue, toRequestJson } from '../../worker/protocol/pipeline.js';

@@ -7,7 +7,7 @@
  *   transactions); the capture decides when a new one starts.
  */
 import type { Database, Sqlite3Static } from '@sqlite.org/sqlite-wasm';
-import { type EngineValue, Real, narrowInteger, utf8Decoder } from '../sql/sql-value.js';
+import { type EngineValue, Real, narrowInteger, utf8Decoder } from '../../contract/sql-value.js';
 import { encodeRecord } from './record.js';
 
 const SQLITE_UTF8 = 1;

@@ -20,7 +20,7 @@ import { countStatements } from '../sql/split-statements.js';
 import { registerCaptureFunctions } from './capture-functions.js';
 import { refreshCaptureTriggers } from './capture-triggers.js';
 import { CREATE_CDC_TABLE, ChangeType, type CdcRow, countCdcRowsAfter, deleteCdcRows, insertSchemaChange, maxTxnId, readCdcRows } from './cdc-log.js';
-import { type EngineValue, toSqlValue } from '../sql/sql-value.js';
+import { type EngineValue, toSqlValue } from '../../contract/sql-value.js';
 import { InternalTableGuard } from './internal-table-guard.js';
 import { decodeRecord } from './record.js';
 import { type ChangeStatement, changedColumns, rowChangeSql } from './row-change-sql.js';

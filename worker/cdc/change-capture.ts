@@ -1,7 +1,7 @@
 /** What the engine needs from change capture (worker/cdc), as one small interface. */
 import type { Database } from '@sqlite.org/sqlite-wasm';
 import type { DatabaseRowMutation, DatabaseRowTransformResult, PendingChange } from '../../contract/worker-api.js';
-import type { EngineValue } from '../sql/sql-value.js';
+import type { EngineValue } from '../../contract/sql-value.js';
 import type { PushStatement } from '../protocol/remote.js';
 
 export interface CapturedChange {

@@ -16,7 +16,7 @@
  *   that do not follow from the row's state (an insert over a present row) are not merged.
  * Pure: no SQLite, so it is tested in Node.
  */
-import { type EngineValue, Real } from '../sql/sql-value.js';
+import { type EngineValue, Real } from '../../contract/sql-value.js';
 import { changedColumns } from './row-change-sql.js';
 
 export type RowChangeType = 'insert' | 'update' | 'delete';

@@ -3,7 +3,7 @@
  * length, one serial type per value, then the values. Change images are stored this way: compact,
  * exact for 64-bit integers and doubles, and blob-safe (JSON is none of these).
  */
-import { type EngineValue, Real, narrowInteger, utf8Decoder } from '../sql/sql-value.js';
+import { type EngineValue, Real, narrowInteger, utf8Decoder } from '../../contract/sql-value.js';
 
 
 /**

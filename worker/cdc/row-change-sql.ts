@@ -3,7 +3,7 @@
  * (sync-protocol.md §6). Rows are addressed by primary key (`IS`, so NULL key parts match), or by
  * rowid for tables without one. Identifiers are always quoted; values are always bound.
  */
-import { type EngineValue, Real } from '../sql/sql-value.js';
+import { type EngineValue, Real } from '../../contract/sql-value.js';
 import { type UpsertShape, rowTuple } from '../sql/upsert-shape.js';
 import { type TableInfo, quoteId, rowidName } from './table-info.js';
 

@@ -12,7 +12,7 @@ import { WalsyncError } from '../../contract/errors.js';
 import type { FileStore } from '../vfs/file-store.js';
 import type { PageImage } from '../vfs/wal-log.js';
 import type { PullIntent } from './metadata.js';
-import { utf8Decoder } from '../sql/sql-value.js';
+import { utf8Decoder } from '../../contract/sql-value.js';
 
 const MAGIC = 0x57534348; // "WSCH"
 const VERSION = 2;

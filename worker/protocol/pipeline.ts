@@ -5,7 +5,7 @@
  */
 import { WalsyncError } from '../../contract/errors.js';
 import type { SqlValue } from '../../contract/worker-api.js';
-import { type EngineValue, Real, ValueKind, blobBytes, narrowInteger, unbindableError, utf8Decoder, valueKind } from '../sql/sql-value.js';
+import { type EngineValue, Real, ValueKind, blobBytes, narrowInteger, unbindableError, utf8Decoder, valueKind } from '../../contract/sql-value.js';
 import { floatText } from './float-text.js';
 import type { HttpTransport } from './http-transport.js';
 

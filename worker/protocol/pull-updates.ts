@@ -4,7 +4,7 @@
  * incomplete message in memory, so a bootstrap of any size streams.
  */
 import { WalsyncError } from '../../contract/errors.js';
-import { utf8Decoder } from '../sql/sql-value.js';
+import { utf8Decoder } from '../../contract/sql-value.js';
 
 /** The sync protocol moves 4096-byte pages: every walsync database uses this page size (connection.ts). */
 export const PAGE_SIZE = 4096;

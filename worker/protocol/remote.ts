@@ -1,7 +1,7 @@
 /** What the engine needs from the server, independent of how the protocol layer spells it. */
 import type { UpsertShape } from '../sql/upsert-shape.js';
 import type { PageImage } from '../vfs/wal-log.js';
-import type { EngineValue } from '../sql/sql-value.js';
+import type { EngineValue } from '../../contract/sql-value.js';
 
 /** A page as the server sends it. */
 export type PulledPage = PageImage;

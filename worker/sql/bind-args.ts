@@ -8,7 +8,7 @@ import type { Database, PreparedStatement, Sqlite3Static } from '@sqlite.org/sql
 import { WalsyncError } from '../../contract/errors.js';
 import type { BindArgs } from '../../contract/worker-api.js';
 import { sqliteError } from './sqlite-error.js';
-import { type Real, ValueKind, blobBytes, floatOf, unbindableError, valueKind } from './sql-value.js';
+import { type Real, ValueKind, blobBytes, floatOf, unbindableError, valueKind } from '../../contract/sql-value.js';
 
 export function bindArgs(sqlite3: Sqlite3Static, stmt: PreparedStatement, args: BindArgs, sql: string): void {
   const expected = stmt.parameterCount;

@@ -6,7 +6,7 @@
  */
 import type { PreparedStatement, Sqlite3Static } from '@sqlite.org/sqlite-wasm';
 import type { SqlValue } from '../../contract/worker-api.js';
-import { utf8Decoder } from './sql-value.js';
+import { utf8Decoder } from '../../contract/sql-value.js';
 
 /** The raw C functions (pointers are numbers in this 32-bit build; int64 results are bigint). */
 interface ColumnExports {

@@ -2,12 +2,20 @@
 import * as walsync from '../../../src/index.js';
 import type { Database } from '../../../src/index.js';
 import { createStore, del, get, keys, set } from 'idb-keyval';
-import { armKillPointOnNextOpenForTesting } from '../../../src/worker-channel.js';
+import { armKillPointOnNextOpenForTesting, setStatementTransportForTesting } from '../../../src/worker-channel.js';
 import { channelOf } from '../../../src/database.js';
+
+// `?calls=port`: statement calls over postMessage even though test pages are cross-origin isolated,
+// so tests can cover both transports (see test/browser/calls.test.ts).
+if (new URLSearchParams(location.search).get('calls') === 'port') setStatementTransportForTesting('port');
 
 const kit = {
   /** The worker channel behind a Database (kept out of its public shape). */
   channel: channelOf,
+  /** How a database's statement calls travel: 'shared' (SharedArrayBuffer) or 'port' (postMessage). */
+  statementTransport(db: Database): 'shared' | 'port' {
+    return channelOf(db).statementTransport;
+  },
   /** Rows of `table` ordered by its first column, as plain arrays (easy to compare). */
   async dump(db: Database, table: string, orderBy = '1'): Promise<unknown[][]> {
     const rows = await db.prepare(`SELECT * FROM "${table.replaceAll('"', '""')}" ORDER BY ${orderBy}`).all();

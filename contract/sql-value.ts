@@ -6,8 +6,8 @@
  * JavaScript has one number type, so the engine carries REALs it read from SQLite as `Real`: the
  * REAL 2.0 must stay REAL on its way to the server, while the JavaScript number 2 is an INTEGER.
  */
-import { WalsyncError } from '../../contract/errors.js';
-import type { SqlValue } from '../../contract/worker-api.js';
+import { WalsyncError } from './errors.js';
+import type { SqlValue } from './worker-api.js';
 
 /** A REAL as SQLite stored it, inside the engine (never handed to the app). */
 export class Real {
