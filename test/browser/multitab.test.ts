@@ -36,6 +36,7 @@ for (const mode of ['SharedWorker', 'BroadcastChannel'] as const) {
         for (const tab of tabs) await connectIn(tab, path);
         const leaders = await Promise.all(tabs.map((t) => t.evaluate(() => window.kit.channel((window as any).db).leading)));
         assert.deepEqual(leaders, [true, false, false]);
+        assert.equal(await tabs[1]!.evaluate(() => window.kit.tabPath()), mode);
         await tabs[1]!.evaluate(() => (window as any).db.exec('CREATE TABLE t(id INTEGER PRIMARY KEY, tab INTEGER)'));
         // A watch in tab 2 follows writes of tab 0 and 1.
         await tabs[2]!.evaluate(() => {
@@ -69,3 +70,43 @@ for (const mode of ['SharedWorker', 'BroadcastChannel'] as const) {
     });
   });
 }
+
+describe('a follower tab that goes away', () => {
+  test('its open transaction is rolled back, other tabs wait for it meanwhile and go on after', async () => {
+    const [leader, follower] = await openTabs(2);
+    try {
+      await connectIn(leader!, 'tx-close.db');
+      await connectIn(follower!, 'tx-close.db');
+      await leader!.evaluate(() => (window as any).db.exec('CREATE TABLE t(id INTEGER PRIMARY KEY, v TEXT); INSERT INTO t VALUES (1, \'before\')'));
+      await follower!.evaluate(async () => {
+        const w = window as any;
+        w.inside = false;
+        void w.db.transaction(async (tx: any) => {
+          await tx.prepare("INSERT INTO t VALUES (2, 'follower, never committed')").run();
+          await tx.prepare("UPDATE t SET v = 'changed by the follower' WHERE id = 1").run();
+          w.inside = true;
+          await new Promise(() => undefined); // the tab closes before this ends
+        })();
+        for (let i = 0; i < 400 && !w.inside; i++) await window.kit.sleep(25);
+      });
+      const waited = await leader!.evaluate(async () => {
+        const w = window as any;
+        w.write = w.db.prepare("INSERT INTO t VALUES (3, 'leader')").run().then(() => 'done', (e: any) => `failed ${e.code}`);
+        w.read = w.db.prepare('SELECT v FROM t WHERE id = 1').pluck().get();
+        return Promise.race([w.write, window.kit.sleep(500).then(() => 'waiting')]);
+      });
+      assert.equal(waited, 'waiting', "the leader's write waits for the follower's transaction");
+      await follower!.close();
+      const r = await leader!.evaluate(async () => {
+        const w = window as any;
+        return { write: await w.write, read: await w.read, rows: await window.kit.dump(w.db, 't'), check: await w.db.pragma('integrity_check', { simple: true }) };
+      });
+      assert.equal(r.write, 'done');
+      assert.equal(r.read, 'before', 'the read did not see the uncommitted update');
+      assert.deepEqual(r.rows, [[1, 'before'], [3, 'leader']]);
+      assert.equal(r.check, 'ok');
+    } finally {
+      await leader!.close();
+    }
+  });
+});
