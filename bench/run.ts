@@ -5,6 +5,7 @@
 import { cpus, loadavg } from 'node:os';
 import type { Page } from 'playwright-core';
 import { launchBenchBrowser, type BenchBrowser } from './browser.js';
+import { formatTabs, measureTabs } from './tabs.js';
 import { measureDownload, type DownloadSize } from './download-size.js';
 import { HeapSampler, type HeapPeaks } from './heap-sampler.js';
 import { formatReport, formatValue, STORAGES, type Results, type RowFigures, type Storage } from './report.js';
@@ -178,6 +179,8 @@ async function main(): Promise<void> {
     const coldSplit = await measureColdStartSplit(browser, pages, page, { rows: COLD_NAV_ROWS, runs: COLD_NAV_RUNS });
     const commits = await measureCommits(page, { rows: AUTOCOMMIT_ROWS, rowsPerRun: COMMIT_ROWS_PER_RUN, capMs: AUTOCOMMIT_CAP_MS, runs: COMMIT_RUNS });
 
+    const tabs = await measureTabs(browser, pages);
+
     const postMessageMs = await page.evaluate((n) => window.bench.postMessageRoundTrip(n), ECHO_ROUND_TRIPS);
     const comlinkMs = await page.evaluate((n) => window.bench.comlinkRoundTrip(n), ECHO_ROUND_TRIPS);
 
@@ -196,6 +199,8 @@ async function main(): Promise<void> {
     if (commits.notes.length > 0) console.log(`Runs stopped after ${AUTOCOMMIT_CAP_MS / 1000} s: ${commits.notes.join('; ')}.`);
     console.log('');
     console.log(formatColdStartSplit(coldSplit, COLD_NAV_TARGET_MS));
+    console.log('');
+    console.log(formatTabs(tabs));
     console.log('');
     console.log(`Medians of up to ${RUNS} runs (fewer once a workload's runs pass ${REPEAT_BUDGET_MS / 1000} s): ${runCounts.join('; ')}.`);
     console.log('Peak JS heap = largest page + worker V8 heap in use (CDP Runtime.getHeapUsage, sampled ~every 10 ms) during db.batch(); excludes wasm memory. Page / worker peaks (MB), median run:');
