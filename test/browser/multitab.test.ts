@@ -72,6 +72,39 @@ for (const mode of ['SharedWorker', 'BroadcastChannel'] as const) {
   });
 }
 
+describe('options of several tabs', () => {
+  test("the first opener's options win: a conflicting open gets INVALID_ARGUMENT and changes nothing; :memory: stays per tab", async () => {
+    const [first, second] = await openTabs(2);
+    try {
+      const url = env.server.url;
+      await first!.evaluate(async (url) => {
+        (window as any).db = await window.walsync.connect({ path: 'options.db', url, clientName: 'app' });
+        (window as any).mem = await window.walsync.connect({ path: ':memory:' });
+        await (window as any).mem.exec('CREATE TABLE only_here(x)');
+      }, url);
+      const r = await second!.evaluate(async (url) => {
+        const other = await window.kit.errorOf(() => window.walsync.connect({ path: 'options.db', url, clientName: 'another-app' }));
+        const durability = await window.kit.errorOf(() => window.walsync.connect({ path: 'options.db', url, clientName: 'app', durability: 'normal' }));
+        const same = await window.walsync.connect({ path: 'options.db', url, clientName: 'app' });
+        const leading = window.kit.channel(same).leading;
+        await same.close();
+        const mem = await window.walsync.connect({ path: ':memory:' });
+        const memTables = await mem.prepare("SELECT count(*) FROM sqlite_schema WHERE name = 'only_here'").pluck().get();
+        await mem.close();
+        return { other, durability, leading, memTables };
+      }, url);
+      assert.equal(r.other.code, 'INVALID_ARGUMENT', JSON.stringify(r.other));
+      assert.match(r.other.message, /clientName "another-app" \(it was opened with "app"\)/);
+      assert.equal(r.durability.code, 'INVALID_ARGUMENT', JSON.stringify(r.durability));
+      assert.equal(r.leading, false, 'the same options follow the first tab');
+      assert.equal(r.memTables, 0, ':memory: databases are not shared');
+    } finally {
+      await first!.close();
+      await second!.close();
+    }
+  });
+});
+
 describe('a follower tab that goes away', () => {
   test('its open transaction is rolled back, other tabs wait for it meanwhile and go on after', async () => {
     const [leader, follower] = await openTabs(2);
