@@ -122,6 +122,11 @@ function broker(): MessagePort | null {
   if (brokerPort !== undefined) return brokerPort;
   try {
     const worker = new SharedWorker(new URL('./tab-broker.js', import.meta.url), { type: 'module', name: 'walsync tab broker' });
+    // A broker script that cannot load (a bundler that did not emit it): every tab relays instead
+    // (a leader serves both paths; a follower's next connect attempt takes the relay).
+    worker.addEventListener('error', () => {
+      brokerPort = null;
+    });
     brokerPort = worker.port;
     brokerPort.onmessage = (event: MessageEvent) => {
       const request = event.data as ConnectRequest;
