@@ -247,7 +247,7 @@ for (const mode of ['SharedWorker', 'BroadcastChannel'] as const) {
       const actions: string[] = [];
       try {
         for (let kill = 0; kill < kills; kill++) {
-          await new Promise((r) => setTimeout(r, 200 + Math.floor(random() * 800)));
+          await new Promise((r) => setTimeout(r, 100 + Math.floor(random() * 500)));
           const leader = await leaderOf(pages);
           assert.ok(leader, 'some tab leads');
           const action = kill < 3 ? (['close', 'crash', 'reload'] as const)[kill]! : (['close', 'crash', 'reload'] as const)[Math.floor(random() * 3)]!;
