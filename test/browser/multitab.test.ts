@@ -145,6 +145,45 @@ describe('a follower tab that goes away', () => {
   });
 });
 
+describe('a follower transaction when the leader goes away', () => {
+  test('its next call rejects with LEADER_CHANGED (mayHaveBeenApplied: false), nothing of it stays, and the tab goes on as the new leader', async () => {
+    const [leader, follower] = await openTabs(2);
+    await connectIn(leader!, 'tx-leader-gone.db');
+    await connectIn(follower!, 'tx-leader-gone.db');
+    await leader!.evaluate(() => (window as any).db.exec('CREATE TABLE t(id INTEGER PRIMARY KEY, v TEXT)'));
+    await follower!.evaluate(async () => {
+      const w = window as any;
+      w.inside = false;
+      w.proceed = null;
+      w.outcome = w.db
+        .transaction(async (tx: any) => {
+          await tx.prepare("INSERT INTO t VALUES (1, 'in the lost transaction')").run();
+          w.inside = true;
+          await new Promise((resolve) => (w.proceed = resolve));
+          await tx.prepare("INSERT INTO t VALUES (2, 'after the leader went away')").run();
+        })()
+        .then(
+          () => ({ code: 'none', may: null }),
+          (e: any) => ({ code: e.code, may: e.context?.mayHaveBeenApplied }),
+        );
+      for (let i = 0; i < 400 && !w.inside; i++) await window.kit.sleep(25);
+    });
+    await leader!.close();
+    const r = await follower!.evaluate(async () => {
+      const w = window as any;
+      for (let i = 0; i < 600 && !window.kit.channel(w.db).leading; i++) await window.kit.sleep(25);
+      w.proceed();
+      const outcome = await w.outcome;
+      await w.db.prepare("INSERT INTO t VALUES (3, 'afterwards')").run();
+      return { outcome, leading: window.kit.channel(w.db).leading, rows: await window.kit.dump(w.db, 't') };
+    });
+    await follower!.close();
+    assert.deepEqual(r.outcome, { code: 'LEADER_CHANGED', may: false });
+    assert.equal(r.leading, true, 'the follower took over');
+    assert.deepEqual(r.rows, [[3, 'afterwards']]);
+  });
+});
+
 // ── hand-over ────────────────────────────────────────────────────────────────────────────────────
 
 /** Starts a write-and-sync loop in `page` (tab name `name`): records acknowledged tags, failures and hangs. */
