@@ -5,6 +5,7 @@
 import { cpus, loadavg } from 'node:os';
 import type { Page } from 'playwright-core';
 import { launchBenchBrowser, type BenchBrowser } from './browser.js';
+import { formatTabs, measureTabs } from './tabs.js';
 import { measureDownload, type DownloadSize } from './download-size.js';
 import { HeapSampler, type HeapPeaks } from './heap-sampler.js';
 import { formatReport, formatValue, STORAGES, type Results, type RowFigures, type Storage } from './report.js';
@@ -183,6 +184,7 @@ async function main(): Promise<void> {
 
     const calls = await measureCalls(page, CALLS);
     const loadAfterCalls = loadAverage();
+    const tabs = await measureTabs(browser, pages);
 
     const postMessageMs = await page.evaluate((n) => window.bench.postMessageRoundTrip(n), ECHO_ROUND_TRIPS);
     const comlinkMs = await page.evaluate((n) => window.bench.comlinkRoundTrip(n), ECHO_ROUND_TRIPS);
@@ -205,6 +207,7 @@ async function main(): Promise<void> {
     console.log('');
     console.log(`Statement calls by transport (shared memory: the page is cross-origin isolated; port: postMessage, what a page without COOP/COEP gets, forced in the same page). 1-minute load average after this table: ${loadAfterCalls}. Per-call times are quantized by the isolated timer (5 µs):`);
     console.log(formatCalls(calls, CALLS));
+    console.log(formatTabs(tabs));
     console.log('');
     console.log(`Medians of up to ${RUNS} runs (fewer once a workload's runs pass ${REPEAT_BUDGET_MS / 1000} s): ${runCounts.join('; ')}.`);
     console.log('Peak JS heap = largest page + worker V8 heap in use (CDP Runtime.getHeapUsage, sampled ~every 10 ms) during db.batch(); excludes wasm memory. Page / worker peaks (MB), median run:');

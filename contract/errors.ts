@@ -20,6 +20,11 @@ export type WalsyncErrorCode =
   | 'DATABASE_CLOSED'
   /** A storage read or write failed. */
   | 'IO_ERROR'
+  /**
+   * The tab that owned the database (the leader) went away while this tab's call was with it;
+   * `context.mayHaveBeenApplied` says whether the call may have taken effect there.
+   */
+  | 'LEADER_CHANGED'
   /** Sync is not possible right now because the url is not known yet (deferred sync). */
   | 'SYNC_PAUSED'
   /** The database has no sync url at all. */

@@ -219,8 +219,23 @@ export interface LocalStats {
   readonly databaseSize: number;
 }
 
+/** How a leader's worker takes on a follower tab (WorkerApi.attachSession). */
+export interface SessionAttach {
+  /** The follower's session id (unique per follower channel and leader). */
+  readonly sessionId: string;
+  /** The Web Lock the follower holds for its life: when the worker gets it, the session is over. */
+  readonly lockName: string;
+  /** Posted on the port as the first message (`type: 'walsync:welcome'` added). */
+  readonly welcome: Readonly<Record<string, string>>;
+}
+
 /** What the worker exposes over Comlink. */
 export interface WorkerApi {
+  /**
+   * Serves a follower tab on `port` (transferred): every call made through it is one session of
+   * this worker; another session's explicit transaction is never entered (calls wait for its end).
+   */
+  attachSession(port: MessagePort, attach: SessionAttach): Promise<void>;
   open(request: OpenRequest, callbacks?: SyncCallbacks): Promise<OpenResult>;
   /** Holds the Web Lock `name` until the worker dies (the facade's death detector); false without Web Locks. */
   holdLivenessLock(name: string): Promise<boolean>;

@@ -436,24 +436,28 @@ export class Database {
       const channel = this.#channel;
       return channel.lock.run(async () => {
         let active = true;
+        // Every call of the transaction goes to the worker its BEGIN went to: after a leader change
+        // (another tab's worker now owns the database) they reject, as the transaction died there.
+        let generation = -1;
         const executor: Executor = {
           call: (op) =>
             active
-              ? channel.call(op)
+              ? channel.callIn(generation, op)
               : Promise.reject(new WalsyncError('INVALID_ARGUMENT', 'this transaction has already ended')),
         };
         // Set before BEGIN goes out, so nothing issued on this handle from now on queues behind us.
         this.#openTransaction = executor;
         try {
-          await channel.call((api) => api.exec(`BEGIN ${mode.toUpperCase()}`));
+          generation = await channel.linkGeneration();
+          await channel.callIn(generation, (api) => api.exec(`BEGIN ${mode.toUpperCase()}`));
           try {
             const result = await fn(...args, new Transaction(executor));
-            await channel.call((api) => api.exec('COMMIT'));
+            await channel.callIn(generation, (api) => api.exec('COMMIT'));
             return result;
           } catch (e) {
             // SQLite may already have rolled back (e.g. after SQLITE_FULL); only roll back what is open.
-            if (channel.alive && !(await channel.call((api) => api.isAutocommit()))) {
-              await channel.call((api) => api.exec('ROLLBACK'));
+            if (channel.alive && channel.generation === generation && !(await channel.callIn(generation, (api) => api.isAutocommit()))) {
+              await channel.callIn(generation, (api) => api.exec('ROLLBACK'));
             } else if (isWalsyncError(e, 'SQLITE_ERROR') && /no transaction is active/.test(e.message)) {
               throw endedByFunction(e);
             }
@@ -695,10 +699,13 @@ export class Database {
     const resolved = resolveBackgroundSyncOptions(options);
     this.#backgroundSync?.stop();
     const status = syncStatusOf(this.#channel);
+    const channel = this.#channel;
     const loop = new BackgroundSync(
       {
-        push: () => this.#push(true),
-        pull: () => this.#pull(true),
+        // One loop per database per origin: a follower tab's loop waits (does nothing) until its
+        // tab becomes the leader; the leader's loop syncs for every tab.
+        push: () => (channel.leading ? this.#push(true) : Promise.resolve()),
+        pull: () => (channel.leading ? this.#pull(true) : Promise.resolve(false)),
         status,
         onTablesChanged: (listener) => this.onTablesChanged(listener),
       },

@@ -25,6 +25,13 @@ export class TableChangeHub {
   constructor(channel: WorkerChannel) {
     this.#channel = channel;
     channel.onWorkerMessage('walsync:tables-changed', (data) => this.#dispatch(data as TablesChangedMessage));
+    // A new leader's worker knows nothing of our listeners: ask it for notices again.
+    channel.onRelink(() => {
+      if (!this.#enabled || this.#listeners.size === 0) return;
+      this.#enabled = null;
+      const { unsubscribe } = this.subscribe(() => undefined);
+      unsubscribe();
+    });
   }
 
   /**

@@ -1,120 +1,187 @@
 /**
- * The facade's link to a database worker. One worker per database path per tab: two connect() calls
- * for the same path share it (and its lock), and it stops when the last of them closes.
+ * The facade's link to the worker that owns a database. One channel per database path per tab:
+ * two connect() calls for the same path share it, and it stops when the last of them closes.
+ *
+ * OPFS databases are shared by every tab of the origin: the tab holding the Web Lock
+ * `walsync:leader:<key>` (the leader) runs the database in its own dedicated worker; every other
+ * tab (a follower) sends its calls to that worker over a MessagePort, as one session of it, and
+ * queues for the lock. When the leader's tab goes away, the next tab in the queue opens the
+ * database and serves the others; followers' channels relink to it by themselves.
  */
-import { type Remote, proxy, releaseProxy, wrap } from 'comlink';
-import { WalsyncError } from '../contract/errors.js';
+import { type Endpoint, type Remote, proxy, releaseProxy, transfer, wrap } from 'comlink';
+import { WalsyncError, deserializeError, isWalsyncError, serializeError, type SerializedWalsyncError } from '../contract/errors.js';
 import { installErrorTransfer } from '../contract/error-transfer.js';
 import type { OpenRequest, OpenResult, SyncCallbacks, WorkerApi } from '../contract/worker-api.js';
 import { STATEMENT_METHODS } from '../contract/statement-calls.js';
 import { AsyncLock } from './async-lock.js';
-import { PortStatementCaller, SharedStatementCaller, type StatementCaller, sharedCallsAvailable } from './statement-calls.js';
+import { type CallEndpoint, PortStatementCaller, SharedStatementCaller, type StatementCaller, sharedCallsAvailable } from './statement-calls.js';
+import {
+  type BusMessage,
+  type ConnectRequest,
+  type HeldLock,
+  RelayEndpoint,
+  type SharedOptions,
+  acquireLock,
+  lockManager,
+  onBrokeredConnect,
+  optionsConflict,
+  randomId,
+  sendBrokeredConnect,
+  tabId,
+  usesSharedWorker,
+  whenLockFree,
+} from './tab-links.js';
+
+/** The error of a call that was with a leader that went away (see the README's error table). */
+export function leaderChanged(mayHaveBeenApplied: boolean, key: string): WalsyncError {
+  return new WalsyncError(
+    'LEADER_CHANGED',
+    mayHaveBeenApplied
+      ? 'the tab that owned the database went away while this call was with it: it may have been applied'
+      : 'the tab that owned the database went away before this call ran: it was not applied',
+    { context: { mayHaveBeenApplied, key } },
+  );
+}
 
 /** Tests and the benchmark only: 'port' keeps statement calls off shared memory even in an isolated page. */
 let statementTransport: 'auto' | 'port' = 'auto';
 
-/** Test hook: which transport channels made from now on use for statement calls. */
+/** Test hook: which transport links made from now on use for statement calls. */
 export function setStatementTransportForTesting(mode: 'auto' | 'port'): void {
   statementTransport = mode;
+}
+
+/**
+ * One way to the owning worker: this tab's own worker, or a session of the leader tab's worker.
+ * Statement calls (run/get/all/...) take a compact message protocol, or shared memory with this
+ * tab's own worker when the page is cross-origin isolated; the other calls take Comlink.
+ */
+class WorkerLink {
+  readonly own: boolean;
+  readonly generation: number;
+  readonly leaderId: string;
+  readonly methods: Remote<WorkerApi>;
+  readonly lost: Promise<never>;
+  /** How statement calls travel on this link. */
+  readonly statements: StatementCaller;
+  readonly #api: Remote<WorkerApi>;
+  #lose!: (e: WalsyncError) => void;
+  broken: WalsyncError | null = null;
+  readonly #onBreak: () => void;
+
+  constructor(endpoint: Endpoint, options: { own: boolean; generation: number; leaderId: string; onBreak: () => void }) {
+    this.own = options.own;
+    this.generation = options.generation;
+    this.leaderId = options.leaderId;
+    this.#onBreak = options.onBreak;
+    const target = endpoint as unknown as CallEndpoint;
+    let shared: SharedStatementCaller | null = null;
+    // Everything posted to the own worker (Comlink's control calls, statement requests that do not
+    // fit in shared memory) first asks it to leave its shared-memory wait, or it would sit there.
+    const post = (message: unknown, transfer: Transferable[] = []): void => {
+      target.postMessage(message, transfer);
+      shared?.interrupt();
+    };
+    this.#api = wrap<WorkerApi>({
+      postMessage: post,
+      addEventListener: target.addEventListener.bind(target),
+      removeEventListener: target.removeEventListener.bind(target),
+    } as unknown as Endpoint);
+    const port = new PortStatementCaller(target, post);
+    if (options.own && statementTransport === 'auto' && sharedCallsAvailable()) shared = new SharedStatementCaller(target, port);
+    this.statements = shared ?? port;
+    const cache = new Map<PropertyKey, unknown>();
+    for (const [name, op] of Object.entries(STATEMENT_METHODS)) {
+      const statements = this.statements;
+      cache.set(name, (a?: unknown, b?: unknown) => statements.call(op, a, b));
+    }
+    // Each method fetched from the Comlink proxy once: every property read of a Comlink proxy makes
+    // a new proxy (and registers it for finalization), which costs on each call.
+    this.methods = new Proxy({} as Remote<WorkerApi>, {
+      get: (_, name) => {
+        if (!cache.has(name)) cache.set(name, (this.#api as unknown as Record<PropertyKey, unknown>)[name]);
+        return cache.get(name);
+      },
+    });
+    this.lost = new Promise<never>((_, reject) => (this.#lose = reject));
+    this.lost.catch(() => undefined);
+  }
+
+  /** Ends the link: calls in flight on it reject with `reason`. */
+  break(reason: WalsyncError): void {
+    if (this.broken) return;
+    this.broken = reason;
+    this.#lose(reason);
+    this.statements.close(reason);
+    try {
+      this.#api[releaseProxy]();
+    } catch {
+      // Already released.
+    }
+    this.#onBreak();
+  }
 }
 
 export class WorkerChannel {
   readonly key: string;
   /** Serializes the facade's operations on this database (transactions hold it throughout). */
   readonly lock = new AsyncLock();
-  /** One push or pull at a time: their phases interleave with other calls, never with each other. */
-  readonly syncLock = new AsyncLock();
-  readonly #worker: Worker;
-  readonly #api: Remote<WorkerApi>;
+  readonly #syncLockInTab = new AsyncLock();
   /**
-   * The worker's methods, each fetched from the Comlink proxy once: every property read of a
-   * Comlink proxy makes a new proxy (and registers it for finalization), which costs on each call.
+   * One push or pull at a time: their phases interleave with other calls, never with each other.
+   * Shared databases take a Web Lock too, so pushes and pulls of different tabs never interleave.
    */
-  readonly #methods: Remote<WorkerApi>;
-  /** Statement calls (run/get/all/...): shared memory or a compact message protocol, not Comlink. */
-  readonly #statements: StatementCaller;
+  readonly syncLock: { run<T>(work: () => Promise<T>): Promise<T> };
+  #link: WorkerLink | null = null;
+  #generation = 0;
+  #linkWaiters = new Set<() => void>();
+  readonly #listeners = new Map<string, Set<(data: unknown) => void>>();
+  readonly #relinkListeners = new Set<() => void>();
   readonly #dead: Promise<never>;
   #kill!: (e: WalsyncError) => void;
   #deadReason: WalsyncError | null = null;
   #terminated = false;
+  /** This tab's own worker, while it leads. */
+  #worker: Worker | null = null;
+  /** The Web Lock the own worker holds for its life (followers watch it). */
+  #livenessLock: string | null = null;
+  /** Locks, listeners and timers to let go of when the channel stops. */
+  readonly #cleanups: (() => void)[] = [];
   refs = 0;
 
-  constructor(key: string, worker: Worker) {
+  constructor(key: string, shared: boolean) {
     this.key = key;
-    this.#worker = worker;
-    let shared: SharedStatementCaller | null = null;
-    // Everything posted to the worker (Comlink's control calls, statement requests that do not fit
-    // in shared memory) first asks the worker to leave its shared-memory wait, or it would sit there.
-    const post = (message: unknown, transfer: Transferable[] = []): void => {
-      worker.postMessage(message, transfer);
-      shared?.interrupt();
+    this.syncLock = {
+      run: <T>(work: () => Promise<T>): Promise<T> =>
+        this.#syncLockInTab.run(() => (shared ? (lockManager()!.request(`walsync:sync:${key}`, () => work()) as Promise<T>) : work())),
     };
-    this.#api = wrap<WorkerApi>({
-      postMessage: post,
-      addEventListener: worker.addEventListener.bind(worker),
-      removeEventListener: worker.removeEventListener.bind(worker),
-    });
-    const port = new PortStatementCaller(worker, post);
-    if (statementTransport === 'auto' && sharedCallsAvailable()) shared = new SharedStatementCaller(worker, port);
-    this.#statements = shared ?? port;
-    const cache = new Map<PropertyKey, unknown>();
-    for (const [name, op] of Object.entries(STATEMENT_METHODS)) {
-      const statements = this.#statements;
-      cache.set(name, (a?: unknown, b?: unknown) => statements.call(op, a, b));
-    }
-    this.#methods = new Proxy({} as Remote<WorkerApi>, {
-      get: (_, name) => {
-        if (!cache.has(name)) cache.set(name, (this.#api as unknown as Record<PropertyKey, unknown>)[name]);
-        return cache.get(name);
-      },
-    });
-    this.#dead = new Promise<never>((_, reject) => {
-      this.#kill = reject;
-    });
+    this.#dead = new Promise<never>((_, reject) => (this.#kill = reject));
     this.#dead.catch(() => undefined);
-    // Crash tests: a worker that reached an armed kill point asks to be killed on the spot.
-    worker.addEventListener('message', (event: MessageEvent) => {
-      const data = event.data as { type?: string; point?: string; metadataBeforeLastWriteJson?: string | null } | null;
-      if (data && data.type === 'walsync:kill-point') {
-        const context = { metadataBeforeLastWriteJson: data.metadataBeforeLastWriteJson ?? null };
-        this.terminate(new WalsyncError('DATABASE_CLOSED', `the worker was killed at ${data.point} (crash test)`, { context }));
-      }
-    });
-    worker.addEventListener('error', (event) => {
-      event.preventDefault();
-      this.#die(new WalsyncError('DATABASE_CLOSED', `the database worker failed: ${event.message || 'unknown error'}`));
-    });
-  }
-
-  /** How statement calls travel: 'shared' (SharedArrayBuffer, isolated pages) or 'port' (postMessage). */
-  get statementTransport(): 'shared' | 'port' {
-    return this.#statements.transport;
-  }
-
-  /** For the benchmark: the shared-memory transport's counters (null on the port transport). */
-  get sharedCallCounters(): Readonly<Record<'calls' | 'kicks' | 'parks' | 'spills', number>> | null {
-    return this.#statements instanceof SharedStatementCaller ? this.#statements.counters : null;
   }
 
   get alive(): boolean {
     return this.#deadReason === null;
   }
 
-  /**
-   * Watches for the worker's death however it happens (terminated behind our back, out of memory,
-   * crashed): nothing reaches the page then, so the worker holds a Web Lock for its whole life and
-   * we queue for the same lock; the browser grants it to us the moment the worker's context goes
-   * away, and every call in flight or queued rejects with DATABASE_CLOSED. This costs nothing
-   * while the worker lives (no heartbeat, which a long synchronous statement could not answer).
-   */
-  async watchLiveness(): Promise<void> {
-    const locks = (globalThis as { navigator?: { locks?: LockManager } }).navigator?.locks;
-    if (!locks) return;
-    const name = `walsync:worker-alive:${this.key}:${Date.now()}:${Math.random().toString(36).slice(2)}`;
-    if (!(await this.call((api) => api.holdLivenessLock(name)))) return;
-    locks
-      .request(name, () => this.terminate(new WalsyncError('DATABASE_CLOSED', 'the database worker stopped (it was terminated or crashed)', { context: { key: this.key } })))
-      .catch(() => undefined);
+  /** True while this tab's own worker owns the database (always, for databases not shared between tabs). */
+  get leading(): boolean {
+    return this.#link?.own === true;
+  }
+
+  /** How statement calls travel now: 'shared' (SharedArrayBuffer, isolated pages) or 'port' (postMessage). */
+  get statementTransport(): 'shared' | 'port' {
+    return this.#link?.statements.transport ?? 'port';
+  }
+
+  /** For the benchmark: the shared-memory transport's counters (null on the port transport). */
+  get sharedCallCounters(): Readonly<Record<'calls' | 'kicks' | 'parks' | 'spills', number>> | null {
+    const statements = this.#link?.statements;
+    return statements instanceof SharedStatementCaller ? statements.counters : null;
+  }
+
+  /** The link's generation: a new one each time the channel reaches the database another way. */
+  get generation(): number {
+    return this.#link?.generation ?? -1;
   }
 
   /**
@@ -122,29 +189,108 @@ export class WorkerChannel {
    * `walsync:tables-changed` notices of live queries. Returns the function that stops listening.
    */
   onWorkerMessage(type: string, listener: (data: unknown) => void): () => void {
-    const handler = (event: MessageEvent): void => {
-      const data = event.data as { type?: unknown } | null;
-      if (data && typeof data === 'object' && data.type === type) listener(data);
-    };
-    this.#worker.addEventListener('message', handler);
-    return () => this.#worker.removeEventListener('message', handler);
+    let set = this.#listeners.get(type);
+    if (!set) this.#listeners.set(type, (set = new Set()));
+    set.add(listener);
+    return () => set.delete(listener);
   }
 
-  /** Calls the worker; rejects instead of hanging if the worker dies meanwhile. */
+  /** Called each time the channel reaches the database through a new link (after a leader change). */
+  onRelink(listener: () => void): () => void {
+    this.#relinkListeners.add(listener);
+    return () => this.#relinkListeners.delete(listener);
+  }
+
+  #dispatch(data: unknown): void {
+    const type = (data as { type?: unknown } | null)?.type;
+    if (typeof type !== 'string') return;
+    const set = this.#listeners.get(type);
+    if (set) for (const listener of [...set]) listener(data);
+  }
+
+  /**
+   * Calls the worker; rejects instead of hanging if it dies meanwhile. A follower's call waits
+   * while there is no leader and goes to the next one; a call the leader reports it did not run
+   * (it closed the database) goes to the next one too.
+   */
   call<T>(op: (api: Remote<WorkerApi>) => Promise<T>): Promise<T> {
     if (this.#deadReason) return Promise.reject(this.#deadReason);
-    return Promise.race([op(this.#methods), this.#dead]);
+    const link = this.#link;
+    if (!link) return this.#nextLink(null).then(() => this.call(op));
+    const result = Promise.race([op(link.methods), link.lost, this.#dead]);
+    if (link.own) return result;
+    return result.catch((e: unknown) => {
+      if (isWalsyncError(e, 'LEADER_CHANGED') && e.context.mayHaveBeenApplied === false) return this.#nextLink(link).then(() => this.call(op));
+      throw e;
+    });
   }
 
-  /** Stops the worker at once (used on close, and by crash tests to simulate a killed tab). */
+  /**
+   * Calls the worker only through the link of `generation` (a transaction's calls: its BEGIN was
+   * there). After a leader change they reject with LEADER_CHANGED: the new leader never saw the
+   * transaction, which the old one's end rolled back.
+   */
+  callIn<T>(generation: number, op: (api: Remote<WorkerApi>) => Promise<T>): Promise<T> {
+    if (this.#deadReason) return Promise.reject(this.#deadReason);
+    const link = this.#link;
+    if (!link || link.generation !== generation) return Promise.reject(leaderChanged(false, this.key));
+    return Promise.race([op(link.methods), link.lost, this.#dead]);
+  }
+
+  /** Waits for a link (not `previous`); the generation of the link calls now go to. */
+  async linkGeneration(): Promise<number> {
+    if (!this.#link) await this.#nextLink(null);
+    return this.#link!.generation;
+  }
+
+  #nextLink(previous: WorkerLink | null): Promise<void> {
+    return new Promise<void>((resolve, reject) => {
+      const check = (): void => {
+        if (this.#deadReason) {
+          this.#linkWaiters.delete(check);
+          reject(this.#deadReason);
+        } else if (this.#link && this.#link !== previous) {
+          this.#linkWaiters.delete(check);
+          resolve();
+        }
+      };
+      this.#linkWaiters.add(check);
+      check();
+    });
+  }
+
+  #setLink(link: WorkerLink): void {
+    const previous = this.#link;
+    this.#link = link;
+    if (previous && previous !== link) previous.break(leaderChanged(true, this.key));
+    for (const waiter of [...this.#linkWaiters]) waiter();
+    if (previous) for (const listener of [...this.#relinkListeners]) listener();
+  }
+
+  #dropLink(link: WorkerLink, reason: WalsyncError): void {
+    if (this.#link === link) this.#link = null;
+    link.break(reason);
+  }
+
+  #newGeneration(): number {
+    return ++this.#generation;
+  }
+
+  /** Stops the channel at once (used on close, and by crash tests to simulate a killed tab). */
   terminate(reason = new WalsyncError('DATABASE_CLOSED', 'the database is closed')): void {
-    // Once is enough: a worker killed while opening is terminated again by acquireChannel, and a
-    // released Comlink proxy throws on a second release (which hid the kill's error).
     if (this.#terminated) return;
     this.#terminated = true;
     this.#die(reason);
-    this.#api[releaseProxy]();
-    this.#worker.terminate();
+    this.#link?.break(reason);
+    this.#worker?.terminate();
+    // Once the worker is gone (and only then) another tab may lead: the lock goes with the cleanups.
+    for (const cleanup of this.#cleanups.splice(0).reverse()) {
+      try {
+        cleanup();
+      } catch {
+        // Cleanups only let go of things.
+      }
+    }
   }
 
   #die(reason: WalsyncError): void {
@@ -152,7 +298,220 @@ export class WorkerChannel {
     this.#deadReason = reason;
     forget(this);
     this.#kill(reason);
-    this.#statements.close(reason);
+    for (const waiter of [...this.#linkWaiters]) waiter();
+  }
+
+  // ── leading ────────────────────────────────────────────────────────────────────────────────
+
+  /**
+   * Opens the database in this tab's own worker and makes it the channel's link. `lockWaitMs`:
+   * how long to retry files another context still holds (a leader that just went away).
+   */
+  async lead(request: OpenRequest, callbacks: SyncCallbacks | undefined, lockWaitMs: number): Promise<void> {
+    const worker = startWorker(request.path);
+    this.#worker = worker;
+    const link = new WorkerLink(worker as unknown as Endpoint, {
+      own: true,
+      generation: this.#newGeneration(),
+      leaderId: tabId,
+      onBreak: () => undefined,
+    });
+    // Crash tests: a worker that reached an armed kill point asks to be killed on the spot.
+    worker.addEventListener('message', (event: MessageEvent) => {
+      const data = event.data as { type?: string; point?: string; metadataBeforeLastWriteJson?: string | null } | null;
+      if (data && data.type === 'walsync:kill-point') {
+        const context = { metadataBeforeLastWriteJson: data.metadataBeforeLastWriteJson ?? null };
+        this.terminate(new WalsyncError('DATABASE_CLOSED', `the worker was killed at ${data.point} (crash test)`, { context }));
+      } else {
+        this.#dispatch(data);
+      }
+    });
+    worker.addEventListener('error', (event) => {
+      event.preventDefault();
+      this.terminate(new WalsyncError('DATABASE_CLOSED', `the database worker failed: ${event.message || 'unknown error'}`));
+    });
+    const call = <T>(op: (api: Remote<WorkerApi>) => Promise<T>): Promise<T> => Promise.race([op(link.methods), link.lost, this.#dead]);
+    // Sent together, not one round trip after another: the worker takes its liveness lock beside
+    // its queue, and calls are handled in the order sent (the kill point before open).
+    const watching = this.#watchOwnWorker(call);
+    const armed = killPointOnNextOpen;
+    killPointOnNextOpen = null;
+    const arming = armed !== null ? call((api) => api.armKillPointForTesting(armed)) : Promise.resolve();
+    const opening = call((api) => api.open({ ...request, lockWaitMs }, callbacks ? proxy(callbacks) : undefined));
+    const [, , result] = await Promise.all([watching, arming, opening]);
+    lastOpenStartup = result.startup;
+    if (!this.alive) throw this.#deadReason;
+    this.#setLink(link);
+  }
+
+  /**
+   * Watches for the own worker's death however it happens (terminated behind our back, out of
+   * memory, crashed): nothing reaches the page then, so the worker holds a Web Lock for its whole
+   * life and we queue for the same lock; the browser grants it to us the moment the worker's
+   * context goes away, and every call in flight or queued rejects with DATABASE_CLOSED. Followers
+   * watch the same lock. This costs nothing while the worker lives (no heartbeat).
+   */
+  async #watchOwnWorker(call: <T>(op: (api: Remote<WorkerApi>) => Promise<T>) => Promise<T>): Promise<void> {
+    if (!lockManager()) return;
+    const name = `walsync:worker-alive:${this.key}:${randomId()}`;
+    if (!(await call((api) => api.holdLivenessLock(name)))) return;
+    this.#livenessLock = name;
+    whenLockFree(name, () => this.terminate(new WalsyncError('DATABASE_CLOSED', 'the database worker stopped (it was terminated or crashed)', { context: { key: this.key } })));
+  }
+
+  /** Serves follower tabs: announces this tab as leader and attaches each follower to the worker. */
+  serveFollowers(bus: BroadcastChannel, options: SharedOptions): void {
+    const relays = new Map<string, MessagePort>();
+    const attach = (request: ConnectRequest, port: MessagePort, refuse: (error: SerializedWalsyncError) => void): void => {
+      const conflict = optionsConflict(options, request.options);
+      if (conflict) {
+        refuse(serializeError(new WalsyncError('INVALID_ARGUMENT', `connect(): this database is open in another tab with other options; this tab asked for ${conflict}. Every tab must open it with the same options.`, { context: { key: this.key } })));
+        port.close();
+        return;
+      }
+      const link = this.#link;
+      if (!link?.own) return;
+      const livenessLock = this.#livenessLock ?? '';
+      void link.methods
+        .attachSession(transfer(port, [port]), { sessionId: request.sid, lockName: request.lockName, welcome: { leaderId: tabId, livenessLock } })
+        .catch(() => undefined);
+    };
+    const onBus = (event: MessageEvent): void => {
+      const m = event.data as BusMessage;
+      if (m.t === 'who') {
+        bus.postMessage({ t: 'leader', id: tabId } satisfies BusMessage);
+      } else if (m.t === 'connect' && m.to === tabId) {
+        relays.get(m.request.sid)?.close();
+        const channel = new MessageChannel();
+        const sid = m.request.sid;
+        relays.set(sid, channel.port1);
+        channel.port1.onmessage = (e) => bus.postMessage({ t: 'to-follower', from: tabId, sid, data: e.data } satisfies BusMessage);
+        attach(m.request, channel.port2, (error) =>
+          bus.postMessage({ t: 'to-follower', from: tabId, sid, data: { type: 'walsync:refused', error } } satisfies BusMessage),
+        );
+      } else if (m.t === 'to-leader' && m.to === tabId) {
+        relays.get(m.sid)?.postMessage(m.data);
+      }
+    };
+    bus.addEventListener('message', onBus);
+    const stopBroker = usesSharedWorker()
+      ? onBrokeredConnect(this.key, (request, port) => attach(request, port, (error) => port.postMessage({ type: 'walsync:refused', error })))
+      : () => undefined;
+    this.#cleanups.push(() => {
+      bus.removeEventListener('message', onBus);
+      stopBroker();
+      for (const port of relays.values()) port.close();
+    });
+    bus.postMessage({ t: 'leader', id: tabId } satisfies BusMessage);
+  }
+
+  // ── following ──────────────────────────────────────────────────────────────────────────────
+
+  /**
+   * Follows whichever tab leads: asks who leads, connects to it, and connects again to each new
+   * leader announced. Resolves once the first link is up; rejects if the leader refuses this tab
+   * (its options conflict). `stopped` ends it (this tab became leader, or the channel closed).
+   */
+  follow(bus: BroadcastChannel, options: SharedOptions, sessionLock: string, stopped: AbortSignal): Promise<void> {
+    const sid = randomId();
+    let pending: { leaderId: string; since: number; close: () => void } | null = null;
+    return new Promise<void>((resolveFirst, rejectFirst) => {
+      const connectTo = (leaderId: string): void => {
+        if (stopped.aborted || leaderId === tabId) return;
+        const current = this.#link;
+        if (current && !current.own && current.leaderId === leaderId && !current.broken) return;
+        if (pending && pending.leaderId === leaderId && Date.now() - pending.since < 2000) return;
+        pending?.close();
+        // A new leader: the old one is gone, so calls still with it will never be answered.
+        if (current && !current.own && current.leaderId !== leaderId) this.#dropLink(current, leaderChanged(true, this.key));
+        const relay = !usesSharedWorker();
+        const request: ConnectRequest = { key: this.key, sid, lockName: sessionLock, options, relay };
+        let endpoint: Endpoint & { close(): void };
+        if (relay) {
+          endpoint = new RelayEndpoint(bus, sid, leaderId);
+        } else {
+          const channel = new MessageChannel();
+          endpoint = channel.port1;
+          channel.port1.start();
+          sendBrokeredConnect(leaderId, request, channel.port2);
+        }
+        const attempt = { leaderId, since: Date.now(), close: () => endpoint.close() };
+        pending = attempt;
+        const onFirst = (event: MessageEvent): void => {
+          const data = event.data as { type?: string; leaderId?: string; livenessLock?: string; error?: SerializedWalsyncError } | null;
+          if (data?.type !== 'walsync:welcome' && data?.type !== 'walsync:refused') return;
+          endpoint.removeEventListener('message', onFirst as EventListener);
+          if (pending !== attempt || stopped.aborted) {
+            endpoint.close();
+            return;
+          }
+          pending = null;
+          if (data.type === 'walsync:refused') {
+            endpoint.close();
+            const error = deserializeError(data.error!);
+            if (!this.#link) rejectFirst(error);
+            this.terminate(error);
+            return;
+          }
+          const link: WorkerLink = new WorkerLink(endpoint, {
+            own: false,
+            generation: this.#newGeneration(),
+            leaderId,
+            onBreak: () => endpoint.close(),
+          });
+          endpoint.addEventListener('message', ((e: MessageEvent) => this.#dispatch(e.data)) as EventListener);
+          // The leader's worker holds this lock for its life: it comes free when that worker is gone.
+          if (data.livenessLock) {
+            whenLockFree(data.livenessLock, () => {
+              if (link.broken) return;
+              this.#dropLink(link, leaderChanged(true, this.key));
+              ask();
+            });
+          }
+          this.#setLink(link);
+          resolveFirst();
+        };
+        endpoint.addEventListener('message', onFirst as EventListener);
+        if (relay) bus.postMessage({ t: 'connect', to: leaderId, request } satisfies BusMessage);
+      };
+      const ask = (): void => {
+        if (!stopped.aborted) bus.postMessage({ t: 'who' } satisfies BusMessage);
+      };
+      const onBus = (event: MessageEvent): void => {
+        const m = event.data as BusMessage;
+        if (m.t === 'leader') connectTo(m.id);
+      };
+      bus.addEventListener('message', onBus);
+      // Messages can be lost to a leader that was just going away: while unlinked, ask again.
+      const timer = setInterval(() => {
+        if (!this.#link || this.#link.broken) ask();
+      }, 250);
+      const stop = (): void => {
+        bus.removeEventListener('message', onBus);
+        clearInterval(timer);
+        pending?.close();
+        pending = null;
+      };
+      stopped.addEventListener('abort', stop, { once: true });
+      this.#cleanups.push(stop);
+      ask();
+    });
+  }
+
+  /** Registers something to let go of when the channel stops. */
+  onStop(cleanup: () => void): void {
+    if (this.#terminated) cleanup();
+    else this.#cleanups.push(cleanup);
+  }
+
+  /** Closes the database if this tab owns it (followers only end their session), then stops. */
+  async close(): Promise<void> {
+    const link = this.#link;
+    try {
+      if (link?.own && this.alive) await this.call((api) => api.close());
+    } finally {
+      this.terminate();
+    }
   }
 }
 
@@ -267,43 +626,107 @@ if (typeof window !== 'undefined' && typeof document !== 'undefined' && typeof W
 /** The worker's start-up steps of the last database this page opened (see OpenResult.startup); for the benchmark. */
 export let lastOpenStartup: OpenResult['startup'] | null = null;
 
-/** Returns the channel for `request.path`, starting and opening a worker if this tab has none yet. */
+/** The options every tab must open a shared database with (see optionsConflict). */
+function sharedOptionsOf(request: OpenRequest): SharedOptions {
+  const sync = request.sync;
+  return {
+    synchronous: request.synchronous,
+    sync: sync
+      ? { url: sync.url, clientName: sync.clientName, tablesIgnore: [...sync.tablesIgnore], hasTransform: sync.hasTransform, hasFetch: sync.hasFetch }
+      : null,
+  };
+}
+
+/** Can this database be shared with other tabs (one leader, followers)? OPFS databases, where Web Locks and BroadcastChannel exist. */
+function shareable(request: OpenRequest): boolean {
+  return request.storage === 'opfs' && lockManager() !== null && typeof BroadcastChannel !== 'undefined';
+}
+
+/** A database only this tab uses (`:memory:`, the benchmark's sahpool storages): its own worker, as always. */
+async function openAlone(key: string, request: OpenRequest, callbacks: SyncCallbacks | undefined): Promise<WorkerChannel> {
+  // Retry files still held only when our own worker for this path just stopped, in this page or
+  // before a reload of this tab (the browser releases a stopped worker's files asynchronously).
+  const stopped = stoppedAt.get(key);
+  const recent = stopped !== undefined ? Date.now() - stopped < RECENT_STOP_MS : heldBeforeReload(key);
+  const lockWaitMs = recent && request.storage !== 'memory' ? LOCK_WAIT_AFTER_STOP_MS : 0;
+  const channel = new WorkerChannel(key, false);
+  try {
+    await channel.lead(request, callbacks, lockWaitMs);
+  } catch (e) {
+    channel.terminate();
+    throw e;
+  }
+  if (channel.alive) {
+    opened.set(key, channel);
+    if (request.storage !== 'memory') markHeld(key, true);
+  }
+  return channel;
+}
+
+/**
+ * A database every tab of the origin shares: this tab leads if the election lock is free (it opens
+ * the database in its own worker and serves the other tabs), else it follows the leader and queues
+ * for the lock, to take over when the leader's tab goes away.
+ */
+async function openShared(key: string, request: OpenRequest, callbacks: SyncCallbacks | undefined): Promise<WorkerChannel> {
+  const channel = new WorkerChannel(key, true);
+  const bus = new BroadcastChannel(`walsync:bus:${key}`);
+  channel.onStop(() => bus.close());
+  const options = sharedOptionsOf(request);
+  const following = new AbortController();
+  const electionLock = `walsync:leader:${key}`;
+  const becomeLeader = async (held: HeldLock): Promise<void> => {
+    following.abort();
+    // Let go of the lock only once the worker is stopped (the channel's cleanups run after that).
+    channel.onStop(() => held.release());
+    // The leader before us may be gone a moment before the browser releases its files.
+    await channel.lead(request, callbacks, LOCK_WAIT_AFTER_STOP_MS);
+    channel.serveFollowers(bus, options);
+  };
+  try {
+    const held = await acquireLock(electionLock, { ifAvailable: true });
+    if (held) {
+      await becomeLeader(held);
+    } else {
+      // Held for this channel's life: the leader's worker ends our session when it comes free.
+      const sessionLock = `walsync:session:${key}:${randomId()}`;
+      const session = (await acquireLock(sessionLock))!;
+      channel.onStop(() => session.release());
+      const queue = new AbortController();
+      channel.onStop(() => queue.abort());
+      acquireLock(electionLock, { signal: queue.signal }).then(
+        async (lock) => {
+          if (!lock) return;
+          if (!channel.alive) return lock.release();
+          try {
+            await becomeLeader(lock);
+          } catch (e) {
+            channel.terminate(e instanceof WalsyncError ? e : new WalsyncError('DATABASE_CLOSED', String((e as Error)?.message ?? e), { cause: e }));
+          }
+        },
+        () => undefined,
+      );
+      await Promise.race([channel.follow(bus, options, sessionLock, following.signal), channel.linkGeneration()]);
+    }
+  } catch (e) {
+    channel.terminate(e instanceof WalsyncError ? e : undefined);
+    throw e;
+  }
+  if (channel.alive) opened.set(key, channel);
+  return channel;
+}
+
+/** Returns the channel for `request.path`: this tab's, or a new one (leading or following). */
 export async function acquireChannel(request: OpenRequest, callbacks?: SyncCallbacks): Promise<WorkerChannel> {
   installErrorTransfer();
   const key = request.storage === 'memory' ? `:memory:#${++memoryCounter}` : `${request.storage}:${request.path}`;
   let pending = channels.get(key);
   if (!pending) {
-    // Retry files still held only when our own worker for this path just stopped, in this page or
-    // before a reload of this tab (the browser releases a stopped worker's files asynchronously); a
-    // database another tab holds fails at once with DATABASE_LOCKED.
-    const stopped = stoppedAt.get(key);
-    const recent = stopped !== undefined ? Date.now() - stopped < RECENT_STOP_MS : heldBeforeReload(key);
-    const lockWaitMs = recent && request.storage !== 'memory' ? LOCK_WAIT_AFTER_STOP_MS : 0;
-    pending = (async () => {
-      const channel = new WorkerChannel(key, startWorker(request.path));
-      try {
-        // Sent together, not one round trip after another: the worker takes its liveness lock
-        // beside its queue, and calls are handled in the order sent (the kill point before open).
-        const watching = channel.watchLiveness();
-        const armed = killPointOnNextOpen;
-        killPointOnNextOpen = null;
-        const arming = armed !== null ? channel.call((api) => api.armKillPointForTesting(armed)) : Promise.resolve();
-        const opening = channel.call((api) => api.open({ ...request, lockWaitMs }, callbacks ? proxy(callbacks) : undefined));
-        const [, , result] = await Promise.all([watching, arming, opening]);
-        lastOpenStartup = result.startup;
-      } catch (e) {
-        channel.terminate();
-        throw e;
-      }
-      if (channel.alive) {
-        opened.set(key, channel);
-        if (request.storage !== 'memory') markHeld(key, true);
-      }
-      return channel;
-    })();
+    pending = shareable(request) ? openShared(key, request, callbacks) : openAlone(key, request, callbacks);
     channels.set(key, pending);
-    pending.catch(() => {
-      if (channels.get(key) === pending) channels.delete(key);
+    const settled = pending;
+    settled.catch(() => {
+      if (channels.get(key) === settled) channels.delete(key);
     });
   }
   const channel = await pending;
@@ -316,15 +739,14 @@ export async function acquireChannel(request: OpenRequest, callbacks?: SyncCallb
   return channel;
 }
 
-/** Drops one reference; the last one closes the database and stops the worker. */
+/** Drops one reference; the last one closes the database (or this tab's session of it) and stops the channel. */
 export async function releaseChannel(channel: WorkerChannel): Promise<void> {
   channel.refs--;
   if (channel.refs > 0) return;
   forget(channel);
   try {
-    if (channel.alive) await channel.call((api) => api.close());
+    await channel.close();
   } finally {
-    channel.terminate();
     if (!channels.has(channel.key)) markHeld(channel.key, false);
   }
 }

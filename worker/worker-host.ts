@@ -2,7 +2,7 @@
  * The object the worker exposes to the facade. It runs one operation at a time: calls queue up in
  * arrival order, so no statement ever interleaves with another or with a sync step.
  */
-import { transfer } from 'comlink';
+import { type Endpoint, expose, transfer } from 'comlink';
 import { WalsyncError } from '../contract/errors.js';
 import { LocalDatabase, closeDatabaseFiles } from './local-database.js';
 import type {
@@ -21,10 +21,13 @@ import type {
   RunResult,
   SqlValue,
   SyncCallbacks,
+  SessionAttach,
   SyncStats,
   WorkerApi,
 } from '../contract/worker-api.js';
 import { epochNow, loadSqliteRuntime, runtimeReadyAt } from './sqlite-module.js';
+import { serveStatementCalls, withoutStatementCalls } from './statement-server.js';
+import type { StatementApi } from '../contract/statement-calls.js';
 import { createChangeCapture } from './cdc/change-capture-adapter.js';
 import { HttpSyncRemote } from './protocol/http-sync-remote.js';
 import { type KillPoint, armKillPoint } from './engine/kill-points.js';
@@ -34,8 +37,43 @@ import { SyncEngine } from './engine/sync-engine.js';
 import { proxiedFetch } from './protocol/proxied-fetch.js';
 import { type TableChangeSource, type TablesChangedMessage, TableChangeTracker, TablesReadCache } from './table-changes.js';
 
+/**
+ * One client of the host: the home tab's facade (HOME), or a follower tab reaching this worker
+ * through a MessagePort. Sessions share the one queue; an explicit transaction belongs to the
+ * session whose call opened it, and other sessions' calls wait until it ends.
+ */
+interface Session {
+  readonly id: string;
+  dead: boolean;
+}
+
+/** Where notices (table changes, progress) go: the home tab (the worker's global) and every follower port. */
+interface NoticeSink {
+  postMessage(message: unknown): void;
+}
+
+/** A queued call found another session's transaction open: it goes back to wait for its end. */
+const RETRY = Symbol('retry');
+
+/** The WorkerApi methods a follower session may call (open and the crash-test hook stay with the home tab). */
+const SESSION_METHODS = [
+  'holdLivenessLock', 'pullDownload', 'pullApply', 'pushBegin', 'pushPrepare', 'pushSend', 'pushFinish',
+  'resetSyncBegin', 'resetSyncPrepare', 'resetSyncSend', 'resetSyncFinish', 'stats', 'pendingChanges',
+  'discardChanges', 'exec', 'all', 'get', 'run', 'columns', 'batch', 'isAutocommit', 'checkpoint',
+  'enableTableChangeNotices', 'watchQuery', 'localStats',
+] as const satisfies readonly (keyof WorkerApi)[];
+
 export class WorkerHost implements WorkerApi {
   #database: LocalDatabase | null = null;
+  static readonly HOME: Session = { id: 'home', dead: false };
+  /** The session whose call runs now (set synchronously around a session's method call). */
+  #currentSession: Session = WorkerHost.HOME;
+  /** The session whose explicit transaction is open, or null. */
+  #owner: Session | null = null;
+  /** Settles when the open transaction of `#owner` ends. */
+  #ownerReleased: Promise<void> = Promise.resolve();
+  #releaseOwner: () => void = () => undefined;
+  readonly #sinks = new Set<NoticeSink>([globalThis as unknown as NoticeSink]);
   #engine: SyncEngine | null = null;
   #tail: Promise<unknown> = Promise.resolve();
   /** Set once the page asks for table change notices (live queries); until then no hook costs anything. */
@@ -173,7 +211,7 @@ export class WorkerHost implements WorkerApi {
         const receivedBytes = (remote?.receivedBytes ?? start) - start;
         if (receivedBytes === reported) return;
         reported = receivedBytes;
-        postProgress({ type: 'walsync:progress', kind: 'download', receivedBytes, totalBytes: null });
+        this.#postProgress({ type: 'walsync:progress', kind: 'download', receivedBytes, totalBytes: null });
       };
       // The remote counts bytes as they stream in; a look every 100 ms is progress enough for a UI.
       const timer = remote ? setInterval(report, 100) : null;
@@ -216,7 +254,7 @@ export class WorkerHost implements WorkerApi {
         // The first prepare of a push sees everything it will send.
         this.#pushTotal ??= remaining;
         const total = Math.max(this.#pushTotal, remaining);
-        postProgress({ type: 'walsync:progress', kind: 'upload', sentChanges: total - remaining, totalChanges: total });
+        this.#postProgress({ type: 'walsync:progress', kind: 'upload', sentChanges: total - remaining, totalChanges: total });
       }
       return more;
     });
@@ -233,7 +271,7 @@ export class WorkerHost implements WorkerApi {
         const total = this.#pushTotal;
         this.#pushTotal = null;
         await this.#syncEngine().finishPush();
-        if (total !== null) postProgress({ type: 'walsync:progress', kind: 'upload', sentChanges: total, totalChanges: total });
+        if (total !== null) this.#postProgress({ type: 'walsync:progress', kind: 'upload', sentChanges: total, totalChanges: total });
       } finally {
         this.#noticeTableChanges('sync');
       }
@@ -341,6 +379,10 @@ export class WorkerHost implements WorkerApi {
     });
   }
 
+  #postProgress(message: ProgressMessage): void {
+    for (const sink of this.#sinks) sink.postMessage(message);
+  }
+
   /** Keeps the change hooks on the connection in use (a pull or checkpoint may have reopened it). */
   #trackConnection(): void {
     if (this.#tableChanges && this.#database) this.#tableChanges.attach(this.#database.connection);
@@ -359,7 +401,8 @@ export class WorkerHost implements WorkerApi {
     }
     if (!tables) return;
     const message: TablesChangedMessage = { type: 'walsync:tables-changed', tables, source };
-    (globalThis as unknown as { postMessage(message: unknown): void }).postMessage(message);
+    // Every tab hears every commit: a watch in one tab follows another tab's writes.
+    for (const sink of this.#sinks) sink.postMessage(message);
   }
 
   /** Network work: waits for the operations queued before it to start (an open() must finish), then runs beside the queue. */
@@ -368,11 +411,98 @@ export class WorkerHost implements WorkerApi {
     return op();
   }
 
-  #serial<T>(op: () => T | Promise<T>): Promise<T> {
-    const result = this.#tail.then(op);
-    // The queue continues after a failure; the caller still sees the error.
-    this.#tail = result.catch(() => undefined);
-    return result;
+  #serial<T>(op: () => T | Promise<T>, session = this.#currentSession): Promise<T> {
+    const attempt = (): Promise<T> => {
+      const result = this.#tail.then(async (): Promise<T | typeof RETRY> => {
+        // Another session's explicit transaction is open: running now would slip this call into it.
+        if (this.#owner !== null && this.#owner !== session) return RETRY;
+        if (session.dead) throw new WalsyncError('DATABASE_CLOSED', 'the tab of this session is gone', { context: { session: session.id } });
+        // The leader tab closed the database: a follower's call was not run, and may go to the next leader.
+        if (session !== WorkerHost.HOME && this.#database === null) {
+          throw new WalsyncError('LEADER_CHANGED', 'the tab that owned the database closed it', { context: { mayHaveBeenApplied: false } });
+        }
+        try {
+          return await op();
+        } finally {
+          this.#settleOwner(session);
+        }
+      });
+      // The queue continues after a failure; the caller still sees the error.
+      this.#tail = result.catch(() => undefined);
+      return result.then((value) => (value === RETRY ? this.#ownerReleased.then(attempt) : value));
+    };
+    return attempt();
+  }
+
+  /** After a call of `session`: it owns the connection while it left a transaction open. */
+  #settleOwner(session: Session): void {
+    const open = this.#database !== null && !safeIsAutocommit(this.#database);
+    if (open && this.#owner === null) {
+      this.#owner = session;
+      this.#ownerReleased = new Promise<void>((resolve) => (this.#releaseOwner = resolve));
+    } else if (!open && this.#owner !== null) {
+      this.#owner = null;
+      this.#releaseOwner();
+    }
+  }
+
+  /**
+   * Serves a follower tab on `port`: the WorkerApi methods, bound to a new session, over Comlink.
+   * The follower holds the Web Lock `attach.lockName` for its life; the lock comes to us when its
+   * tab closes or crashes (or it closes the database), and then its open transaction is rolled
+   * back, so the other sessions go on. The first message on the port is `attach.welcome`.
+   */
+  async attachSession(port: MessagePort, attach: SessionAttach): Promise<void> {
+    const session: Session = { id: attach.sessionId, dead: false };
+    const api: Record<string, unknown> = {};
+    for (const name of SESSION_METHODS) {
+      const method = (this as unknown as Record<string, (...args: unknown[]) => unknown>)[name]!;
+      api[name] = (...args: unknown[]) => {
+        const previous = this.#currentSession;
+        this.#currentSession = session;
+        try {
+          return method.apply(this, args);
+        } finally {
+          this.#currentSession = previous;
+        }
+      };
+    }
+    api.close = () => this.#endSession(session, port);
+    const sink: NoticeSink = { postMessage: (message) => port.postMessage(message) };
+    this.#sinks.add(sink);
+    (session as { sink?: NoticeSink }).sink = sink;
+    port.postMessage({ type: 'walsync:welcome', ...attach.welcome });
+    // Statement calls take the compact protocol; Comlink serves the rest. Its wrapper of the port
+    // has no start(), so the port is started here, once both listen.
+    serveStatementCalls(port, api as unknown as StatementApi);
+    expose(api, withoutStatementCalls(port) as unknown as Endpoint);
+    port.start();
+    const locks = (globalThis as { navigator?: { locks?: LockManager } }).navigator?.locks;
+    locks?.request(attach.lockName, () => this.#endSession(session, port)).catch(() => undefined);
+  }
+
+  /** A follower session ends (closed, or its tab is gone): its open transaction is rolled back. */
+  #endSession(session: Session, port: MessagePort): Promise<void> {
+    if (session.dead) return Promise.resolve();
+    const sink = (session as { sink?: NoticeSink }).sink;
+    if (sink) this.#sinks.delete(sink);
+    if (this.#owner !== session) {
+      session.dead = true;
+      port.close();
+      return Promise.resolve();
+    }
+    return this.#serial(() => {
+      session.dead = true;
+      port.close();
+      const db = this.#database;
+      if (db && !safeIsAutocommit(db)) {
+        try {
+          db.exec('ROLLBACK');
+        } catch {
+          // Nothing more to undo: SQLite already ended the transaction.
+        }
+      }
+    }, session);
   }
 }
 
@@ -406,6 +536,10 @@ export type ProgressMessage =
   | { readonly type: 'walsync:progress'; readonly kind: 'download'; readonly receivedBytes: number; readonly totalBytes: number | null }
   | { readonly type: 'walsync:progress'; readonly kind: 'upload'; readonly sentChanges: number; readonly totalChanges: number };
 
-function postProgress(message: ProgressMessage): void {
-  (globalThis as unknown as { postMessage(message: unknown): void }).postMessage(message);
+function safeIsAutocommit(db: LocalDatabase): boolean {
+  try {
+    return db.isAutocommit();
+  } catch {
+    return true;
+  }
 }

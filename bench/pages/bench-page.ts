@@ -3,8 +3,9 @@ import { comlinkRoundTrip, postMessageRoundTrip } from './echo-workers.js';
 import { removeBenchFiles } from './opfs-cleanup.js';
 import * as workloads from './workloads.js';
 import * as callWorkloads from './calls-workloads.js';
+import * as tabs from './tabs.js';
 
-const bench = { ...workloads, ...callWorkloads, removeBenchFiles, postMessageRoundTrip, comlinkRoundTrip };
+const bench = { ...workloads, ...callWorkloads, ...tabs, removeBenchFiles, postMessageRoundTrip, comlinkRoundTrip };
 export type BenchPageApi = typeof bench;
 
 declare global {

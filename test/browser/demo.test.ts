@@ -211,6 +211,36 @@ describe('the demo app (dev server, as npm start runs it)', () => {
     assert.match(await task(a, 'Buy soy milk').locator('.meta').innerText(), /^B · /);
   });
 
+  test('device A opened in two more real tabs: a task added in any of them shows in all at once, and syncs', TEST, async () => {
+    const tabs: Page[] = [];
+    try {
+      for (let i = 0; i < 2; i++) {
+        const tab = await session!.context.newPage();
+        tab.on('pageerror', (e) => console.error('[page error]', e.message));
+        await tab.goto(`${demo!.url}/app.html?device=A`);
+        await tab.locator('body[data-ready="true"]').waitFor(STEP);
+        tabs.push(tab);
+      }
+      const [one, two] = tabs.map((t) => t.mainFrame() as unknown as FrameLocator) as [FrameLocator, FrameLocator];
+      const a = device(page, 'A');
+      await addTask(one, 'Added in tab one');
+      await task(two, 'Added in tab one').waitFor(STEP);
+      await task(a, 'Added in tab one').waitFor(STEP);
+      await addTask(two, 'Added in tab two');
+      await task(one, 'Added in tab two').waitFor(STEP);
+      await task(a, 'Added in tab two').waitFor(STEP);
+      // A sync from a tab that does not own the database runs in the one that does.
+      await click(two, 'sync');
+      assert.equal(await pending(two), '0 changes');
+      const b = device(page, 'B');
+      await click(b, 'pull');
+      await task(b, 'Added in tab two').waitFor(STEP);
+      await task(b, 'Added in tab one').waitFor(STEP);
+    } finally {
+      for (const tab of tabs) await tab.close();
+    }
+  });
+
   test('reset demo empties both devices and the server', TEST, async () => {
     await page.locator('#reset').click();
     await page.locator('#reset-status', { hasText: /^Reset: local databases deleted, server cleared\.$/ }).waitFor(STEP);

@@ -3,6 +3,7 @@ import * as walsync from '../../../src/index.js';
 import type { Database } from '../../../src/index.js';
 import { createStore, del, get, keys, set } from 'idb-keyval';
 import { armKillPointOnNextOpenForTesting, setStatementTransportForTesting } from '../../../src/worker-channel.js';
+import { forceBroadcastChannelRelayForTesting, usesSharedWorker } from '../../../src/tab-links.js';
 import { channelOf } from '../../../src/database.js';
 
 // `?calls=port`: statement calls over postMessage even though test pages are cross-origin isolated,
@@ -49,6 +50,14 @@ const kit = {
   armKillPointOnNextOpen(point: string | null): void {
     armKillPointOnNextOpenForTesting(point);
   },
+  /** Multi-tab tests: this page reaches other tabs over the BroadcastChannel relay, never the SharedWorker broker. */
+  forceBroadcastChannelRelay(force: boolean): void {
+    forceBroadcastChannelRelayForTesting(force);
+  },
+  /** Which path this page takes to another tab's worker. */
+  tabPath(): 'SharedWorker' | 'BroadcastChannel' {
+    return usesSharedWorker() ? 'SharedWorker' : 'BroadcastChannel';
+  },
   /** The keys of the sync metadata records in IndexedDB. */
   async metadataKeys(): Promise<string[]> {
     return (await keys(createStore('walsync', 'metadata'))).map(String);
@@ -72,6 +81,8 @@ declare global {
   }
 }
 
+// `?relay` in the page's url: the BroadcastChannel fallback from the start (it survives reloads).
+if (new URLSearchParams(location.search).has('relay')) forceBroadcastChannelRelayForTesting(true);
 window.walsync = walsync;
 window.kit = kit;
 window.walsyncReady = true;
