@@ -12,9 +12,13 @@ export type { TableChangeSource };
  * Called once per committed transaction, batch, pull or push that changed tables (never per row,
  * never for a rolled-back transaction) with the names of the tables it changed, as the schema
  * spells them, and what changed them: `'local'` (this app's statements), `'pull'` (a pull: it
- * reports every table, see the README) or `'sync'` (a push's bookkeeping).
+ * reports every table, see the README), `'sync'` (a push's bookkeeping) or `'handover'` (another
+ * tab took over the database: every table is reported, as writes made meanwhile sent no notice).
  */
 export type TablesChangedListener = (tables: ReadonlySet<string>, source: TableChangeSource) => void;
+
+/** The tables of the main database (a hand-over reports them all). */
+const ALL_TABLES = "SELECT name FROM sqlite_schema WHERE type = 'table' AND name NOT LIKE 'sqlite\\_%' ESCAPE '\\'";
 
 /** @internal */
 export class TableChangeHub {
@@ -25,12 +29,20 @@ export class TableChangeHub {
   constructor(channel: WorkerChannel) {
     this.#channel = channel;
     channel.onWorkerMessage('walsync:tables-changed', (data) => this.#dispatch(data as TablesChangedMessage));
-    // A new leader's worker knows nothing of our listeners: ask it for notices again.
+    // A new leader's worker knows nothing of our listeners: ask it for notices again. Writes made
+    // while no tab led, or before this tab reached the new leader, sent us no notice: once notices
+    // are on again, every table is reported changed, so a watch re-runs and misses nothing.
     channel.onRelink(() => {
       if (!this.#enabled || this.#listeners.size === 0) return;
       this.#enabled = null;
-      const { unsubscribe } = this.subscribe(() => undefined);
+      const { unsubscribe, ready } = this.subscribe(() => undefined);
       unsubscribe();
+      ready
+        .then(() => channel.call((api) => api.all(ALL_TABLES, [])))
+        .then(
+          (result) => this.#dispatch({ type: 'walsync:tables-changed', tables: result.rows.map((row) => String(row[0])), source: 'handover' }),
+          () => undefined, // the channel died or relinked again: that path reports for itself
+        );
     });
   }
 

@@ -22,7 +22,12 @@ export interface TablesChangedMessage {
   readonly source: TableChangeSource;
 }
 
-export type TableChangeSource = 'local' | 'pull' | 'sync';
+/**
+ * What changed tables: the app's statements, a pull, the sync engine's bookkeeping (push), or a
+ * hand-over between tabs (`'handover'`, main thread only: another tab took over the database, and
+ * writes made meanwhile sent this tab no notice, so every table is reported).
+ */
+export type TableChangeSource = 'local' | 'pull' | 'sync' | 'handover';
 
 /**
  * The hook installers as sqlite-wasm really takes them (its .d.ts is off for these: the preupdate

@@ -170,3 +170,29 @@ describe('background sync decisions', () => {
     assert.equal(resolveBackgroundSyncOptions(undefined).intervalMs, 10_000);
   });
 });
+
+describe('TableChangeHub', () => {
+  test('after a hand-over to another leader, notices are asked for again and every table is reported changed', async () => {
+    const { TableChangeHub } = await import('../../src/table-changes.js');
+    const relinks: (() => void)[] = [];
+    const calls: string[] = [];
+    const fakeChannel = {
+      onWorkerMessage: () => () => undefined,
+      onRelink: (listener: () => void) => (relinks.push(listener), () => undefined),
+      call: (op: (api: unknown) => Promise<unknown>) =>
+        op({
+          enableTableChangeNotices: async () => void calls.push('enable'),
+          all: async (sql: string) => (calls.push(sql.startsWith('SELECT name FROM sqlite_schema') ? 'list' : sql), { columns: ['name'], rows: [['notes'], ['tags']] }),
+        }),
+    };
+    const hub = new TableChangeHub(fakeChannel as never);
+    const heard: [string[], string][] = [];
+    const { ready } = hub.subscribe((tables, source) => heard.push([[...tables], source]));
+    await ready;
+    assert.deepEqual(calls, ['enable']);
+    for (const relink of relinks) relink();
+    await new Promise((resolve) => setTimeout(resolve, 0));
+    assert.deepEqual(calls, ['enable', 'enable', 'list']);
+    assert.deepEqual(heard, [[['notes', 'tags'], 'handover']]);
+  });
+});
