@@ -13,6 +13,13 @@
 import type { BatchMode, BatchRequest, BindArgs, WorkerApi } from './worker-api.js';
 import { Real } from './sql-value.js';
 
+/** What either side of a statement-call channel needs of its endpoint: a Worker, its global scope, or a MessagePort. */
+export interface CallEndpoint {
+  postMessage(message: unknown, transfer?: Transferable[]): void;
+  addEventListener(type: 'message', listener: (event: MessageEvent) => void): void;
+  removeEventListener(type: 'message', listener: (event: MessageEvent) => void): void;
+}
+
 /** The statement calls, by op code. */
 export const StatementOp = {
   Exec: 0,

@@ -16,15 +16,11 @@ import {
   Status,
   readAnswer,
   writeRequest,
+  type CallEndpoint,
 } from '../contract/statement-calls.js';
 import type { BatchRequest } from '../contract/worker-api.js';
 
-/** What the client needs of a Worker or a MessagePort. */
-export interface CallEndpoint {
-  postMessage(message: unknown, transfer?: Transferable[]): void;
-  addEventListener(type: 'message', listener: (event: MessageEvent) => void): void;
-  removeEventListener(type: 'message', listener: (event: MessageEvent) => void): void;
-}
+export type { CallEndpoint };
 
 /** Makes statement calls by op code (the transports below). */
 export interface StatementCaller {

@@ -18,14 +18,10 @@ import {
   dispatchStatementCall,
   readRequest,
   writeAnswer,
+  type CallEndpoint,
 } from '../contract/statement-calls.js';
 
-/** What the server needs of a Worker's global scope or a MessagePort. */
-export interface CallEndpoint {
-  postMessage(message: unknown, transfer?: Transferable[]): void;
-  addEventListener(type: 'message', listener: (event: MessageEvent) => void): void;
-  removeEventListener(type: 'message', listener: (event: MessageEvent) => void): void;
-}
+export type { CallEndpoint };
 
 /** True for the statement-call traffic (arrays); everything else is Comlink's or walsync's notices. */
 export function isStatementCallMessage(data: unknown): boolean {
