@@ -1,7 +1,11 @@
-/** The main-thread API's `Database`: a thin proxy to the worker (statements, transactions and batches live beside it). */
-import type { Remote } from 'comlink';
+/**
+ * The main-thread API's `Database`: the public handle, a thin proxy to the worker. Statements,
+ * batches, transaction() and the sync phases live beside it (statement.ts, batch.ts, transaction.ts,
+ * sync-phases.ts). Past ~400 lines on purpose: it is one class, the public surface, and most of its
+ * length is the TSDoc of its methods, each of which only checks its input and delegates.
+ */
 import { WalsyncError } from '../contract/errors.js';
-import type { BindArgs, PendingChange, SyncStats, WorkerApi } from '../contract/worker-api.js';
+import type { BindArgs, PendingChange, SyncStats } from '../contract/worker-api.js';
 import type { Row } from './rows.js';
 import { type WorkerChannel, releaseChannel } from './worker-channel.js';
 import { LiveQuery, type WatchOptions, liveIterator } from './live-query.js';
@@ -10,10 +14,12 @@ import { type SyncStatus, type SyncStatusListener, disposeSyncStatus, syncStatus
 import { BackgroundSync, type BackgroundSyncOptions, resolveBackgroundSyncOptions } from './background-sync.js';
 import { type Executor, Statement, normalizeArgs } from './statement.js';
 import { type BatchInput, type BatchResultSet, toBatchRequest, toBatchResultSets } from './batch.js';
+import { type SyncHost, type SyncUrlSource, pullPhases, pushPhases, resetSyncPhases, runSync } from './sync-phases.js';
 import { type TransactionFunction, type TransactionHost, type TransactionMode, Transaction, insideTransaction, transactionFunction } from './transaction.js';
 
 export { Statement, type BindParameters, type BindValue, type NamedBindArgs } from './statement.js';
 export type { BatchInput, BatchResultSet } from './batch.js';
+export type { SyncUrlSource } from './sync-phases.js';
 export { Transaction, type TransactionFunction, type TransactionMode } from './transaction.js';
 
 /** Each Database's worker channel, out of its public shape. */
@@ -24,15 +30,6 @@ export function channelOf(db: Database): WorkerChannel {
   const channel = channels.get(db);
   if (!channel) throw new WalsyncError('INVALID_ARGUMENT', 'not a walsync Database');
   return channel;
-}
-
-/** One worker call of a push or pull phase. */
-type PhaseCall = <R>(op: (api: Remote<WorkerApi>) => Promise<R>) => Promise<R>;
-
-/** @internal Where a synced database finds its server url at the moment of a sync. */
-export interface SyncUrlSource {
-  /** The url now, or null (sync paused); `call` names the API call asking, for error messages. */
-  current(call: string): string | null;
 }
 
 /** An open database. Get one from `connect()`. */
@@ -157,6 +154,15 @@ export class Database {
     },
   };
 
+  /** The sync runner's view of this handle's private state. */
+  readonly #syncHost: SyncHost = {
+    path: () => this.path,
+    syncUrl: () => this.#syncUrl,
+    isClosed: () => this.#closed,
+    channel: () => this.#channel,
+    inTransaction: () => this.#openTransaction !== null,
+  };
+
   /**
    * Runs statements in order in one round trip to the worker — the fast way to write many rows.
    * With a `mode` the batch is atomic: it runs in one transaction and a failure rolls back all of it
@@ -182,11 +188,7 @@ export class Database {
 
   /** `fromLoop`: the background loop, which waits for an open transaction instead of refusing. */
   #push(fromLoop: boolean): Promise<void> {
-    return this.#sync('push', fromLoop, async (url, local, network) => {
-      await network((api) => api.pushBegin(url));
-      while (await local((api) => api.pushPrepare())) await network((api) => api.pushSend());
-      await local((api) => api.pushFinish());
-    });
+    return runSync(this.#syncHost, 'push', fromLoop, pushPhases);
   }
 
   /**
@@ -198,10 +200,7 @@ export class Database {
   }
 
   #pull(fromLoop: boolean): Promise<boolean> {
-    return this.#sync('pull', fromLoop, async (url, local, network) => {
-      await network((api) => api.pullDownload(url));
-      return local((api) => api.pullApply());
-    });
+    return runSync(this.#syncHost, 'pull', fromLoop, pullPhases);
   }
 
   /** push() then pull(); resolves true if the pull brought changes. */
@@ -223,19 +222,7 @@ export class Database {
    * reset: then it rejects with `INVALID_ARGUMENT` and changes nothing.
    */
   resetSync(): Promise<void> {
-    return this.#sync('resetSync', false, async (url, local, network) => {
-      await network((api) => api.resetSyncBegin(url));
-      await local((api) => api.resetSyncPrepare());
-      while (await network((api) => api.resetSyncSend())) {
-        // one server transaction per chunk
-      }
-      await local((api) => api.resetSyncFinish());
-      await network((api) => api.pullDownload(url));
-      await local((api) => api.pullApply());
-      await network((api) => api.pushBegin(url));
-      while (await local((api) => api.pushPrepare())) await network((api) => api.pushSend());
-      await local((api) => api.pushFinish());
-    });
+    return runSync(this.#syncHost, 'resetSync', false, resetSyncPhases);
   }
 
   /** Sync and storage counters: pending changes, log sizes, last push/pull times, bytes sent/received. */
@@ -279,61 +266,6 @@ export class Database {
       const discarded = await this.#executor.call((api) => api.discardChanges(ids));
       void syncStatusOf(this.#channel).refresh();
       return discarded;
-    });
-  }
-
-  /**
-   * Runs a push or pull: one at a time per database (`syncLock`); its local phases take the
-   * database lock like any call (so they wait for an open transaction() to end), its network
-   * phases do not, so queries go on while the server answers.
-   */
-  #sync<T>(call: 'push' | 'pull' | 'resetSync', fromLoop: boolean, run: (url: string, local: PhaseCall, network: PhaseCall) => Promise<T>): Promise<T> {
-    if (this.#openTransaction && !fromLoop) return Promise.reject(insideTransaction(`${call}()`));
-    if (!this.#syncUrl) {
-      return Promise.reject(
-        new WalsyncError('SYNC_NOT_CONFIGURED', 'this database does not sync: connect() was called without a "url"', {
-          context: { path: this.path },
-        }),
-      );
-    }
-    const status = syncStatusOf(this.#channel);
-    let url: string | null;
-    try {
-      url = this.#syncUrl.current(call);
-    } catch (e) {
-      status.failed(call, e);
-      return Promise.reject(e);
-    }
-    if (url === null) {
-      const paused = new WalsyncError('SYNC_PAUSED', 'sync is paused: the "url" function returned null, so there is no server to sync with yet', {
-        context: { path: this.path },
-      });
-      status.failed(call, paused);
-      return Promise.reject(paused);
-    }
-    const channel = this.#channel;
-    const network: PhaseCall = (op) => {
-      if (this.#closed) return Promise.reject(new WalsyncError('DATABASE_CLOSED', 'the database is closed', { context: { path: this.path } }));
-      return channel.call(op);
-    };
-    // Local phases take the lock even while a transaction is open on this handle: pushing or
-    // replaying changes must never run inside the app's transaction.
-    const local: PhaseCall = (op) => {
-      if (this.#closed) return Promise.reject(new WalsyncError('DATABASE_CLOSED', 'the database is closed', { context: { path: this.path } }));
-      return channel.lock.run(() => channel.call(op));
-    };
-    return channel.syncLock.run(async () => {
-      status.began(call);
-      try {
-        const result = await run(url!, local, network);
-        status.succeeded(call);
-        return result;
-      } catch (e) {
-        status.failed(call, e);
-        throw e;
-      } finally {
-        void status.refresh();
-      }
     });
   }
 
