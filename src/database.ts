@@ -7,7 +7,8 @@
 import { WalsyncError } from '../contract/errors.js';
 import type { BindArgs, PendingChange, SyncStats } from '../contract/worker-api.js';
 import type { Row } from './rows.js';
-import { type WorkerChannel, releaseChannel } from './worker-channel.js';
+import type { WorkerChannel } from './worker-channel.js';
+import { releaseChannel } from './acquire-channel.js';
 import { LiveQuery, type WatchOptions, liveIterator } from './live-query.js';
 import { type TablesChangedListener, tableChangesOf } from './table-changes.js';
 import { type SyncStatus, type SyncStatusListener, disposeSyncStatus, syncStatusOf } from './sync-status.js';
