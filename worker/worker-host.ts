@@ -1,11 +1,16 @@
 /**
  * The object the worker exposes to the facade. It runs one operation at a time: calls queue up in
  * arrival order, so no statement ever interleaves with another or with a sync step.
+ *
+ * About 400 lines on purpose: one class, the WorkerApi, one short method per API call delegating to
+ * the local database or the sync engine it holds. Its queue (session-queue.ts) and follower tabs'
+ * sessions (follower-sessions.ts) live beside it.
  */
-import { type Endpoint, expose, transfer } from 'comlink';
+import { transfer } from 'comlink';
 import { WalsyncError } from '../contract/errors.js';
 import { LocalDatabase, closeDatabaseFiles } from './local-database.js';
-import { type Session, SessionQueue, safeIsAutocommit } from './session-queue.js';
+import { type Session, SessionQueue } from './session-queue.js';
+import { type NoticeSink, serveFollowerSession } from './follower-sessions.js';
 import type {
   BatchMode,
   BatchRequest,
@@ -27,8 +32,6 @@ import type {
   WorkerApi,
 } from '../contract/worker-api.js';
 import { epochNow, loadSqliteRuntime, runtimeReadyAt } from './sqlite-module.js';
-import { serveStatementCalls, withoutStatementCalls } from './statement-server.js';
-import type { StatementApi } from '../contract/statement-calls.js';
 import { createChangeCapture } from './cdc/change-capture-adapter.js';
 import { HttpSyncRemote } from './protocol/http-sync-remote.js';
 import { type KillPoint, armKillPoint } from './engine/kill-points.js';
@@ -37,19 +40,6 @@ import type { SyncRemote } from './protocol/remote.js';
 import { SyncEngine } from './engine/sync-engine.js';
 import { proxiedFetch } from './protocol/proxied-fetch.js';
 import { type TableChangeSource, type TablesChangedMessage, TableChangeTracker, TablesReadCache } from './table-changes.js';
-
-/** Where notices (table changes, progress) go: the home tab (the worker's global) and every follower port. */
-interface NoticeSink {
-  postMessage(message: unknown): void;
-}
-
-/** The WorkerApi methods a follower session may call (open and the crash-test hook stay with the home tab). */
-const SESSION_METHODS = [
-  'holdLivenessLock', 'pullDownload', 'pullApply', 'pushBegin', 'pushPrepare', 'pushSend', 'pushFinish',
-  'resetSyncBegin', 'resetSyncPrepare', 'resetSyncSend', 'resetSyncFinish', 'stats', 'pendingChanges',
-  'discardChanges', 'exec', 'all', 'get', 'run', 'columns', 'batch', 'isAutocommit', 'checkpoint',
-  'enableTableChangeNotices', 'watchQuery', 'localStats',
-] as const satisfies readonly (keyof WorkerApi)[];
 
 export class WorkerHost implements WorkerApi {
   #database: LocalDatabase | null = null;
@@ -396,6 +386,7 @@ export class WorkerHost implements WorkerApi {
     return this.#queue.serial(op, session);
   }
 
+
   /**
    * Serves a follower tab on `port`: the WorkerApi methods, bound to a new session, over Comlink.
    * The follower holds the Web Lock `attach.lockName` for its life; the lock comes to us when its
@@ -403,48 +394,7 @@ export class WorkerHost implements WorkerApi {
    * back, so the other sessions go on. The first message on the port is `attach.welcome`.
    */
   async attachSession(port: MessagePort, attach: SessionAttach): Promise<void> {
-    const session: Session = { id: attach.sessionId, dead: false };
-    const api: Record<string, unknown> = {};
-    for (const name of SESSION_METHODS) {
-      const method = (this as unknown as Record<string, (...args: unknown[]) => unknown>)[name]!;
-      api[name] = (...args: unknown[]) => this.#queue.runAs(session, () => method.apply(this, args));
-    }
-    api.close = () => this.#endSession(session, port);
-    const sink: NoticeSink = { postMessage: (message) => port.postMessage(message) };
-    this.#sinks.add(sink);
-    (session as { sink?: NoticeSink }).sink = sink;
-    port.postMessage({ type: 'walsync:welcome', ...attach.welcome });
-    // Statement calls take the compact protocol; Comlink serves the rest. Its wrapper of the port
-    // has no start(), so the port is started here, once both listen.
-    serveStatementCalls(port, api as unknown as StatementApi);
-    expose(api, withoutStatementCalls(port) as unknown as Endpoint);
-    port.start();
-    const locks = (globalThis as { navigator?: { locks?: LockManager } }).navigator?.locks;
-    locks?.request(attach.lockName, () => this.#endSession(session, port)).catch(() => undefined);
-  }
-
-  /** A follower session ends (closed, or its tab is gone): its open transaction is rolled back. */
-  #endSession(session: Session, port: MessagePort): Promise<void> {
-    if (session.dead) return Promise.resolve();
-    const sink = (session as { sink?: NoticeSink }).sink;
-    if (sink) this.#sinks.delete(sink);
-    if (this.#queue.owner !== session) {
-      session.dead = true;
-      port.close();
-      return Promise.resolve();
-    }
-    return this.#serial(() => {
-      session.dead = true;
-      port.close();
-      const db = this.#database;
-      if (db && !safeIsAutocommit(db)) {
-        try {
-          db.exec('ROLLBACK');
-        } catch {
-          // Nothing more to undo: SQLite already ended the transaction.
-        }
-      }
-    }, session);
+    serveFollowerSession(this, { queue: this.#queue, sinks: this.#sinks, database: () => this.#database }, port, attach);
   }
 }
 
