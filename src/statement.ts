@@ -162,7 +162,7 @@ export function normalizeArgs(args: readonly unknown[]): BindArgs {
 }
 
 /**
- * Refuses values that cannot be bound before they cross to the worker: a function or a Symbol
+ * @internal Refuses values that cannot be bound before they cross to the worker: a function or a Symbol
  * would otherwise fail inside postMessage with a bare DataCloneError that names no parameter.
  * Positional values are all bound, so each is checked here; an object of named values may carry
  * keys the statement does not use, so only what cannot cross is refused here, and the worker
