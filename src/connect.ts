@@ -4,7 +4,8 @@ import type { DatabaseRowTransformResult, SyncCallbacks } from '../contract/work
 import { Database, type SyncUrlSource } from './database.js';
 import { resolveConnectOptions, resolveUrlFunction, type ConnectOptions, type ResolvedSyncOptions } from './options.js';
 import { bootstrapStatus, callListener, syncStatusOf, type SyncStatusListener } from './sync-status.js';
-import { acquireChannel, type WorkerChannel } from './worker-channel.js';
+import type { WorkerChannel } from './worker-channel.js';
+import { acquireChannel } from './acquire-channel.js';
 
 /**
  * Opens (creating if needed) a database and returns it once it is ready to query.

@@ -1,264 +1,27 @@
-/** The main-thread API: Database, Statement and Transaction, each a thin proxy to the worker. */
-import { type Remote, transfer } from 'comlink';
-import { WalsyncError, isWalsyncError } from '../contract/errors.js';
-import type { BatchRequest, BatchResults, BindArgs, ColumnInfo, PendingChange, RunResult, SqlValue, SyncStats, WorkerApi } from '../contract/worker-api.js';
-import { ValueKind, unbindableError, valueKind } from '../contract/sql-value.js';
-import { type Row, toRows } from './rows.js';
-import { type WorkerChannel, releaseChannel } from './worker-channel.js';
+/**
+ * The main-thread API's `Database`: the public handle, a thin proxy to the worker. Statements,
+ * batches, transaction() and the sync phases live beside it (statement.ts, batch.ts, transaction.ts,
+ * sync-phases.ts). Past ~400 lines on purpose: it is one class, the public surface, and most of its
+ * length is the TSDoc of its methods, each of which only checks its input and delegates.
+ */
+import { WalsyncError } from '../contract/errors.js';
+import type { BindArgs, PendingChange, SyncStats } from '../contract/worker-api.js';
+import type { Row } from './rows.js';
+import type { WorkerChannel } from './worker-channel.js';
+import { releaseChannel } from './acquire-channel.js';
 import { LiveQuery, type WatchOptions, liveIterator } from './live-query.js';
 import { type TablesChangedListener, tableChangesOf } from './table-changes.js';
 import { type SyncStatus, type SyncStatusListener, disposeSyncStatus, syncStatusOf } from './sync-status.js';
 import { BackgroundSync, type BackgroundSyncOptions, resolveBackgroundSyncOptions } from './background-sync.js';
+import { type Executor, Statement, normalizeArgs } from './statement.js';
+import { type BatchInput, type BatchResultSet, toBatchRequest, toBatchResultSets } from './batch.js';
+import { type SyncHost, type SyncUrlSource, pullPhases, pushPhases, resetSyncPhases, runSync } from './sync-phases.js';
+import { type TransactionFunction, type TransactionHost, type TransactionMode, Transaction, insideTransaction, transactionFunction } from './transaction.js';
 
-/** Runs one worker call, under whatever exclusion the caller needs. */
-interface Executor {
-  call<T>(op: (api: Remote<WorkerApi>) => Promise<T>): Promise<T>;
-}
-
-/** A value walsync binds: what SQLite stores, plus booleans (bound as 1/0) and binary views (bound as blobs). */
-export type BindValue = SqlValue | boolean | ArrayBuffer | ArrayBufferView;
-
-/** Named arguments: `{ id: 1 }` for `:id`, `@id` or `$id`. */
-export type NamedBindArgs = Readonly<Record<string, BindValue>>;
-
-/**
- * The arguments a statement call takes: positional values (`run(1, 'a')`), one array of them
- * (`run([1, 'a'])`), or one object of named values (`run({ id: 1 })`). Anything else (a `Date`, an
- * object with methods) does not compile: convert it first (`date.toISOString()`, `date.getTime()`).
- */
-export type BindParameters = readonly BindValue[] | [readonly BindValue[]] | [NamedBindArgs];
-
-/**
- * A prepared statement. Preparation happens in the worker on first use and is cached there, so
- * running the same statement many times parses it once.
- *
- * Rows come as objects keyed by column name (a name that appears twice keeps its last value, and
- * numeric-looking names come first, as JavaScript orders object keys: sync-wasm does the same);
- * `raw()` gives them as arrays in SELECT order, `pluck()` gives the first column's value.
- * The row type is a type parameter: `stmt.all<{ id: number; name: string }>()`.
- */
-export class Statement {
-  /** The SQL text, as given to prepare(). */
-  readonly sql: string;
-  readonly #executor: Executor;
-  #mode: 'object' | 'raw' | 'pluck' = 'object';
-  #bound: BindArgs | null = null;
-  #closed = false;
-
-  /** @internal */
-  constructor(executor: Executor, sql: string) {
-    this.#executor = executor;
-    this.sql = sql;
-  }
-
-  /** The SQL text (better-sqlite3's and sync-wasm's name for `sql`). */
-  get source(): string {
-    return this.sql;
-  }
-
-  /** Rows as arrays of values in SELECT order (`raw(false)` turns it off). Turns pluck() off. */
-  raw(toggle = true): this {
-    this.#mode = toggle ? 'raw' : this.#mode === 'raw' ? 'object' : this.#mode;
-    return this;
-  }
-
-  /** Rows as their first column's value alone (`pluck(false)` turns it off). Turns raw() off. */
-  pluck(toggle = true): this {
-    this.#mode = toggle ? 'pluck' : this.#mode === 'pluck' ? 'object' : this.#mode;
-    return this;
-  }
-
-  /**
-   * Binds arguments to the statement for good: later calls take none (passing some is an
-   * `INVALID_ARGUMENT` error, as is binding twice).
-   */
-  bind(...args: BindParameters): this {
-    this.#assertOpen();
-    if (this.#bound) throw new WalsyncError('INVALID_ARGUMENT', 'bind(): the statement already has bound arguments', { context: { sql: this.sql } });
-    this.#bound = normalizeArgs(args as readonly unknown[]);
-    return this;
-  }
-
-  /**
-   * Describes the result columns without running the statement: name, source column, table,
-   * schema and declared type (null for expressions). A promise, unlike sync-wasm's (the statement
-   * lives in the worker).
-   */
-  columns(): Promise<ColumnInfo[]> {
-    if (this.#closed) return Promise.reject(this.#closedError());
-    return this.#executor.call((api) => api.columns(this.sql));
-  }
-
-  /** Runs the statement and returns every row (objects, or arrays after raw(), or values after pluck()). */
-  async all<T = Row>(...args: BindParameters): Promise<T[]> {
-    const bound = this.#args(args);
-    const result = await this.#executor.call((api) => api.all(this.sql, bound));
-    return this.#shape(result.columns, result.rows) as T[];
-  }
-
-  /** Runs the statement and returns its first row, or undefined if it returned none. */
-  async get<T = Row>(...args: BindParameters): Promise<T | undefined> {
-    const bound = this.#args(args);
-    const result = await this.#executor.call((api) => api.get(this.sql, bound));
-    return result.row ? (this.#shape(result.columns, [result.row])[0] as T) : undefined;
-  }
-
-  /**
-   * Runs the statement and yields its rows. The rows are read in one call to the worker before the
-   * first is yielded, so the loop body may query the database (in sync-wasm it would wait forever).
-   */
-  async *iterate<T = Row>(...args: BindParameters): AsyncGenerator<T, void, unknown> {
-    for (const row of await this.all<T>(...args)) yield row;
-  }
-
-  /** Runs the statement for its effect: `{ changes, lastInsertRowid }`. */
-  run(...args: BindParameters): Promise<RunResult> {
-    let bound: BindArgs;
-    try {
-      bound = this.#args(args);
-    } catch (e) {
-      return Promise.reject(e);
-    }
-    return this.#executor.call((api) => api.run(this.sql, bound));
-  }
-
-  /** Ends this statement: later calls on it reject with `INVALID_ARGUMENT`. */
-  close(): void {
-    this.#closed = true;
-  }
-
-  #args(args: readonly unknown[]): BindArgs {
-    this.#assertOpen();
-    if (this.#bound === null) return normalizeArgs(args);
-    if (args.length > 0) {
-      throw new WalsyncError('INVALID_ARGUMENT', 'the statement has bound arguments (bind()); call it without arguments', { context: { sql: this.sql } });
-    }
-    return this.#bound;
-  }
-
-  #shape(columns: readonly string[], rows: SqlValue[][]): unknown[] {
-    switch (this.#mode) {
-      case 'raw':
-        return rows;
-      case 'pluck':
-        return rows.map((r) => r[0]);
-      case 'object':
-        return toRows(columns, rows);
-    }
-  }
-
-  #closedError(): WalsyncError {
-    return new WalsyncError('INVALID_ARGUMENT', 'the statement is closed', { context: { sql: this.sql } });
-  }
-
-  #assertOpen(): void {
-    if (this.#closed) throw this.#closedError();
-  }
-}
-
-/** A statement for batch(): SQL text alone, or SQL with arguments (an array, or an object of named values). */
-export type BatchInput = string | { sql: string; args?: readonly unknown[] | Readonly<Record<string, unknown>> };
-
-/** What one statement of a batch returned. */
-export interface BatchResultSet {
-  readonly rows: Row[];
-  readonly columns: string[];
-  /** Rows changed by the statement. */
-  readonly rowsAffected: number;
-  readonly lastInsertRowid: number | bigint;
-}
-
-/** Packs batch() input for the worker (see BatchRequest): SQL texts once, arguments flattened. */
-function toBatchRequest(statements: readonly BatchInput[]): BatchRequest {
-  if (!Array.isArray(statements)) throw new WalsyncError('INVALID_ARGUMENT', 'batch() takes an array of statements');
-  const sqls: string[] = [];
-  const indexOf = new Map<string, number>();
-  const sqlIndex = new Int32Array(statements.length);
-  const argCount = new Int32Array(statements.length);
-  const values: unknown[] = [];
-  const named: Record<string, unknown>[] = [];
-  statements.forEach((s, i) => {
-    const sql = typeof s === 'string' ? s : typeof s === 'object' && s !== null && typeof s.sql === 'string' ? s.sql : null;
-    if (sql === null) throw new WalsyncError('INVALID_ARGUMENT', `batch(): statement ${i} must be a string or { sql, args }`);
-    let index = indexOf.get(sql);
-    if (index === undefined) {
-      index = sqls.push(sql) - 1;
-      indexOf.set(sql, index);
-    }
-    sqlIndex[i] = index;
-    const args = typeof s === 'string' ? [] : (s.args ?? []);
-    if (Array.isArray(args)) {
-      argCount[i] = args.length;
-      checkArgs(args, i);
-      for (const v of args) values.push(v);
-    } else if (typeof args === 'object' && args !== null) {
-      argCount[i] = -1;
-      checkArgs(args, i);
-      named.push(args as Record<string, unknown>);
-    } else {
-      throw new WalsyncError('INVALID_ARGUMENT', `batch(): the args of statement ${i} must be an array or an object of named values`);
-    }
-  });
-  return transfer({ sqls, sqlIndex, argCount, values, named }, [sqlIndex.buffer, argCount.buffer]);
-}
-
-function toBatchResultSets(results: BatchResults): BatchResultSet[] {
-  const out = new Array<BatchResultSet>(results.changes.length);
-  for (let i = 0; i < out.length; i++) {
-    out[i] = { rows: [], columns: [], rowsAffected: results.changes[i]!, lastInsertRowid: results.lastInsertRowid[i]! };
-  }
-  for (const set of results.rowSets) {
-    out[set.index] = { ...out[set.index]!, rows: toRows(set.columns, set.rows), columns: set.columns };
-  }
-  return out;
-}
-
-/**
- * The handle a transaction function gets as its last argument: its statements run inside the
- * transaction, like calls on the Database itself while the transaction is open. It stops working
- * when the transaction ends.
- */
-export class Transaction {
-  readonly #executor: Executor;
-
-  /** @internal */
-  constructor(executor: Executor) {
-    this.#executor = executor;
-  }
-
-  /** Runs one or more SQL statements inside the transaction. */
-  exec(sql: string): Promise<void> {
-    return this.#executor.call((api) => api.exec(sql));
-  }
-
-  /** A statement that runs inside the transaction. */
-  prepare(sql: string): Statement {
-    return new Statement(this.#executor, sql);
-  }
-
-  /** Runs statements in order, in one round trip to the worker, inside this transaction. */
-  async batch(statements: readonly BatchInput[]): Promise<BatchResultSet[]> {
-    const input = toBatchRequest(statements);
-    return toBatchResultSets(await this.#executor.call((api) => api.batch(input, null)));
-  }
-}
-
-export type TransactionMode = 'deferred' | 'immediate' | 'exclusive';
-
-/**
- * What `transaction(fn)` returns: call it to run `fn` in a transaction of the mode given to
- * transaction() (deferred by default), or call `.deferred`, `.immediate` or `.exclusive` for that
- * mode (sync-wasm's and better-sqlite3's form).
- */
-export interface TransactionFunction<A extends unknown[], T> {
-  (...args: A): Promise<T>;
-  readonly default: TransactionFunction<A, T>;
-  readonly deferred: TransactionFunction<A, T>;
-  readonly immediate: TransactionFunction<A, T>;
-  readonly exclusive: TransactionFunction<A, T>;
-  /** The database the transaction runs on. */
-  readonly database: Database;
-}
+export { Statement, type BindParameters, type BindValue, type NamedBindArgs } from './statement.js';
+export type { BatchInput, BatchResultSet } from './batch.js';
+export type { SyncUrlSource } from './sync-phases.js';
+export { Transaction, type TransactionFunction, type TransactionMode } from './transaction.js';
 
 /** Each Database's worker channel, out of its public shape. */
 const channels = new WeakMap<Database, WorkerChannel>();
@@ -268,33 +31,6 @@ export function channelOf(db: Database): WorkerChannel {
   const channel = channels.get(db);
   if (!channel) throw new WalsyncError('INVALID_ARGUMENT', 'not a walsync Database');
   return channel;
-}
-
-/** One worker call of a push or pull phase. */
-type PhaseCall = <R>(op: (api: Remote<WorkerApi>) => Promise<R>) => Promise<R>;
-
-/** @internal Where a synced database finds its server url at the moment of a sync. */
-export interface SyncUrlSource {
-  /** The url now, or null (sync paused); `call` names the API call asking, for error messages. */
-  current(call: string): string | null;
-}
-
-/** A call that would wait forever for the transaction open on its handle (or cannot run inside it). */
-function insideTransaction(call: string): WalsyncError {
-  return new WalsyncError(
-    'INVALID_ARGUMENT',
-    `${call} cannot run inside a transaction: while transaction() is open, every call on this database belongs to the transaction, and ${call} would have to wait for it to end. Call it after the transaction ends`,
-    { context: { call } },
-  );
-}
-
-/** COMMIT found no transaction: the transaction function ended it itself. */
-function endedByFunction(cause: WalsyncError): WalsyncError {
-  return new WalsyncError(
-    'INVALID_ARGUMENT',
-    'transaction(): the transaction was already ended by the function (it ran COMMIT, END or ROLLBACK itself), so what it wrote until then was committed or rolled back by that statement, and what it wrote afterwards was committed statement by statement. End a transaction() by returning (COMMIT) or throwing (ROLLBACK), never with SQL',
-    { cause },
-  );
 }
 
 /** An open database. Get one from `connect()`. */
@@ -406,70 +142,27 @@ export class Database {
   transaction<A extends unknown[], T>(fn: (...args: A) => Promise<T> | T, mode?: TransactionMode): TransactionFunction<A, T>;
   // eslint-disable-next-line @typescript-eslint/no-explicit-any -- the overloads above carry the types
   transaction<T>(fn: (...args: any[]) => Promise<T> | T, mode: TransactionMode = 'deferred'): TransactionFunction<any[], T> {
-    if (typeof fn !== 'function') throw new WalsyncError('INVALID_ARGUMENT', 'transaction() takes a function');
-    if (!['deferred', 'immediate', 'exclusive'].includes(mode)) {
-      throw new WalsyncError('INVALID_ARGUMENT', `transaction(): unknown mode "${String(mode)}"`);
-    }
-    const variants = {
-      default: this.#transactionRunner(fn, mode),
-      deferred: this.#transactionRunner(fn, 'deferred'),
-      immediate: this.#transactionRunner(fn, 'immediate'),
-      exclusive: this.#transactionRunner(fn, 'exclusive'),
-    };
-    // As in sync-wasm (and better-sqlite3): each variant carries all of them, and the database.
-    const properties: PropertyDescriptorMap = {
-      default: { value: variants.default },
-      deferred: { value: variants.deferred },
-      immediate: { value: variants.immediate },
-      exclusive: { value: variants.exclusive },
-      database: { value: this, enumerable: true },
-    };
-    for (const variant of Object.values(variants)) Object.defineProperties(variant, properties);
-    return variants.default as TransactionFunction<any[], T>;
+    return transactionFunction(this, this.#transactionHost, fn, mode);
   }
 
-  // eslint-disable-next-line @typescript-eslint/no-explicit-any
-  #transactionRunner<T>(fn: (...args: any[]) => Promise<T> | T, mode: TransactionMode): (...args: any[]) => Promise<T> {
-    return (...args: any[]) => {
-      if (this.#closed) return Promise.reject(new WalsyncError('DATABASE_CLOSED', 'the database is closed'));
-      if (this.#openTransaction) return Promise.reject(insideTransaction('transaction()'));
-      const channel = this.#channel;
-      return channel.lock.run(async () => {
-        let active = true;
-        // Every call of the transaction goes to the worker its BEGIN went to: after a leader change
-        // (another tab's worker now owns the database) they reject, as the transaction died there.
-        let generation = -1;
-        const executor: Executor = {
-          call: (op) =>
-            active
-              ? channel.callIn(generation, op)
-              : Promise.reject(new WalsyncError('INVALID_ARGUMENT', 'this transaction has already ended')),
-        };
-        // Set before BEGIN goes out, so nothing issued on this handle from now on queues behind us.
-        this.#openTransaction = executor;
-        try {
-          generation = await channel.linkGeneration();
-          await channel.callIn(generation, (api) => api.exec(`BEGIN ${mode.toUpperCase()}`));
-          try {
-            const result = await fn(...args, new Transaction(executor));
-            await channel.callIn(generation, (api) => api.exec('COMMIT'));
-            return result;
-          } catch (e) {
-            // SQLite may already have rolled back (e.g. after SQLITE_FULL); only roll back what is open.
-            if (channel.alive && channel.generation === generation && !(await channel.callIn(generation, (api) => api.isAutocommit()))) {
-              await channel.callIn(generation, (api) => api.exec('ROLLBACK'));
-            } else if (isWalsyncError(e, 'SQLITE_ERROR') && /no transaction is active/.test(e.message)) {
-              throw endedByFunction(e);
-            }
-            throw e;
-          }
-        } finally {
-          active = false;
-          this.#openTransaction = null;
-        }
-      });
-    };
-  }
+  /** The transaction runner's view of this handle's private state. */
+  readonly #transactionHost: TransactionHost = {
+    isClosed: () => this.#closed,
+    channel: () => this.#channel,
+    openTransaction: () => this.#openTransaction,
+    setOpenTransaction: (executor) => {
+      this.#openTransaction = executor;
+    },
+  };
+
+  /** The sync runner's view of this handle's private state. */
+  readonly #syncHost: SyncHost = {
+    path: () => this.path,
+    syncUrl: () => this.#syncUrl,
+    isClosed: () => this.#closed,
+    channel: () => this.#channel,
+    inTransaction: () => this.#openTransaction !== null,
+  };
 
   /**
    * Runs statements in order in one round trip to the worker — the fast way to write many rows.
@@ -496,11 +189,7 @@ export class Database {
 
   /** `fromLoop`: the background loop, which waits for an open transaction instead of refusing. */
   #push(fromLoop: boolean): Promise<void> {
-    return this.#sync('push', fromLoop, async (url, local, network) => {
-      await network((api) => api.pushBegin(url));
-      while (await local((api) => api.pushPrepare())) await network((api) => api.pushSend());
-      await local((api) => api.pushFinish());
-    });
+    return runSync(this.#syncHost, 'push', fromLoop, pushPhases);
   }
 
   /**
@@ -512,10 +201,7 @@ export class Database {
   }
 
   #pull(fromLoop: boolean): Promise<boolean> {
-    return this.#sync('pull', fromLoop, async (url, local, network) => {
-      await network((api) => api.pullDownload(url));
-      return local((api) => api.pullApply());
-    });
+    return runSync(this.#syncHost, 'pull', fromLoop, pullPhases);
   }
 
   /** push() then pull(); resolves true if the pull brought changes. */
@@ -537,19 +223,7 @@ export class Database {
    * reset: then it rejects with `INVALID_ARGUMENT` and changes nothing.
    */
   resetSync(): Promise<void> {
-    return this.#sync('resetSync', false, async (url, local, network) => {
-      await network((api) => api.resetSyncBegin(url));
-      await local((api) => api.resetSyncPrepare());
-      while (await network((api) => api.resetSyncSend())) {
-        // one server transaction per chunk
-      }
-      await local((api) => api.resetSyncFinish());
-      await network((api) => api.pullDownload(url));
-      await local((api) => api.pullApply());
-      await network((api) => api.pushBegin(url));
-      while (await local((api) => api.pushPrepare())) await network((api) => api.pushSend());
-      await local((api) => api.pushFinish());
-    });
+    return runSync(this.#syncHost, 'resetSync', false, resetSyncPhases);
   }
 
   /** Sync and storage counters: pending changes, log sizes, last push/pull times, bytes sent/received. */
@@ -593,61 +267,6 @@ export class Database {
       const discarded = await this.#executor.call((api) => api.discardChanges(ids));
       void syncStatusOf(this.#channel).refresh();
       return discarded;
-    });
-  }
-
-  /**
-   * Runs a push or pull: one at a time per database (`syncLock`); its local phases take the
-   * database lock like any call (so they wait for an open transaction() to end), its network
-   * phases do not, so queries go on while the server answers.
-   */
-  #sync<T>(call: 'push' | 'pull' | 'resetSync', fromLoop: boolean, run: (url: string, local: PhaseCall, network: PhaseCall) => Promise<T>): Promise<T> {
-    if (this.#openTransaction && !fromLoop) return Promise.reject(insideTransaction(`${call}()`));
-    if (!this.#syncUrl) {
-      return Promise.reject(
-        new WalsyncError('SYNC_NOT_CONFIGURED', 'this database does not sync: connect() was called without a "url"', {
-          context: { path: this.path },
-        }),
-      );
-    }
-    const status = syncStatusOf(this.#channel);
-    let url: string | null;
-    try {
-      url = this.#syncUrl.current(call);
-    } catch (e) {
-      status.failed(call, e);
-      return Promise.reject(e);
-    }
-    if (url === null) {
-      const paused = new WalsyncError('SYNC_PAUSED', 'sync is paused: the "url" function returned null, so there is no server to sync with yet', {
-        context: { path: this.path },
-      });
-      status.failed(call, paused);
-      return Promise.reject(paused);
-    }
-    const channel = this.#channel;
-    const network: PhaseCall = (op) => {
-      if (this.#closed) return Promise.reject(new WalsyncError('DATABASE_CLOSED', 'the database is closed', { context: { path: this.path } }));
-      return channel.call(op);
-    };
-    // Local phases take the lock even while a transaction is open on this handle: pushing or
-    // replaying changes must never run inside the app's transaction.
-    const local: PhaseCall = (op) => {
-      if (this.#closed) return Promise.reject(new WalsyncError('DATABASE_CLOSED', 'the database is closed', { context: { path: this.path } }));
-      return channel.lock.run(() => channel.call(op));
-    };
-    return channel.syncLock.run(async () => {
-      status.began(call);
-      try {
-        const result = await run(url!, local, network);
-        status.succeeded(call);
-        return result;
-      } catch (e) {
-        status.failed(call, e);
-        throw e;
-      } finally {
-        void status.refresh();
-      }
     });
   }
 
@@ -830,46 +449,4 @@ export class Database {
     await this.#channel.lock.run(() => releaseChannel(this.#channel));
     if (!this.#channel.alive) disposeSyncStatus(this.#channel);
   }
-}
-
-function normalizeArgs(args: readonly unknown[]): BindArgs {
-  if (args.length === 1) {
-    const only = args[0];
-    if (Array.isArray(only)) return checkArgs(only);
-    if (isNamedArgs(only)) return checkArgs(only);
-  }
-  return checkArgs(args);
-}
-
-/**
- * Refuses values that cannot be bound before they cross to the worker: a function or a Symbol
- * would otherwise fail inside postMessage with a bare DataCloneError that names no parameter.
- * Positional values are all bound, so each is checked here; an object of named values may carry
- * keys the statement does not use, so only what cannot cross is refused here, and the worker
- * checks the values it binds. A typeof or two per value: this runs on every statement.
- */
-function checkArgs<T extends BindArgs>(args: T, batchIndex?: number): T {
-  if (Array.isArray(args)) {
-    for (let i = 0; i < args.length; i++) {
-      if (valueKind(args[i]) >= ValueKind.OutOfRange) throw atBatchIndex(unbindableError(args[i], i + 1), batchIndex);
-    }
-  } else {
-    const named = args as Readonly<Record<string, unknown>>;
-    for (const key in named) {
-      const type = typeof named[key];
-      if (type === 'function' || type === 'symbol') throw atBatchIndex(unbindableError(named[key], key), batchIndex);
-    }
-  }
-  return args;
-}
-
-function atBatchIndex(e: WalsyncError, batchIndex: number | undefined): WalsyncError {
-  return batchIndex === undefined ? e : new WalsyncError(e.code, `batch(): statement ${batchIndex}, ${e.message}`, { context: { ...e.context, batchIndex } });
-}
-
-function isNamedArgs(v: unknown): v is Record<string, unknown> {
-  if (typeof v !== 'object' || v === null) return false;
-  if (ArrayBuffer.isView(v) || v instanceof ArrayBuffer) return false;
-  const proto = Object.getPrototypeOf(v);
-  return proto === Object.prototype || proto === null;
 }

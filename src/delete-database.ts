@@ -3,7 +3,7 @@ import { createStore, del } from 'idb-keyval';
 import { WalsyncError } from '../contract/errors.js';
 import { DATABASE_FILE_SUFFIXES, METADATA_IDB_DATABASE, METADATA_IDB_STORE, metadataKey } from '../worker/storage-layout.js';
 import { parseDatabasePath } from '../worker/vfs/opfs-file-store.js';
-import { isOpenInThisTab } from './worker-channel.js';
+import { isOpenInThisTab } from './open-channels.js';
 
 /** How long a file still held by a worker that was just closed is waited for (the browser releases handles asynchronously). */
 const RELEASE_WAIT_MS = 1000;

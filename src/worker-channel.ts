@@ -7,21 +7,23 @@
  * tab (a follower) sends its calls to that worker over a MessagePort, as one session of it, and
  * queues for the lock. When the leader's tab goes away, the next tab in the queue opens the
  * database and serves the others; followers' channels relink to it by themselves.
+ *
+ * Past ~400 lines on purpose: one class, whose leading (lead, serveFollowers) and following
+ * (follow) halves both drive the same private link state (#link, its generation, its waiters), so
+ * splitting them would expose that state. Around it, in their own files: the link itself
+ * (worker-link.ts), starting the worker (worker-start.ts), opening and releasing a channel
+ * (acquire-channel.ts, open-channels.ts) and the test hooks (testing-hooks.ts).
  */
-import { type Endpoint, type Remote, proxy, releaseProxy, transfer, wrap } from 'comlink';
+import { type Endpoint, type Remote, proxy, transfer } from 'comlink';
 import { WalsyncError, deserializeError, isWalsyncError, serializeError, type SerializedWalsyncError } from '../contract/errors.js';
-import { installErrorTransfer } from '../contract/error-transfer.js';
 import type { OpenRequest, OpenResult, SyncCallbacks, WorkerApi } from '../contract/worker-api.js';
-import { STATEMENT_METHODS } from '../contract/statement-calls.js';
 import { AsyncLock } from './async-lock.js';
-import { type CallEndpoint, PortStatementCaller, SharedStatementCaller, type StatementCaller, sharedCallsAvailable } from './statement-calls.js';
+import { SharedStatementCaller } from './statement-calls.js';
 import {
   type BusMessage,
   type ConnectRequest,
-  type HeldLock,
   RelayEndpoint,
   type SharedOptions,
-  acquireLock,
   lockManager,
   onBrokeredConnect,
   optionsConflict,
@@ -31,6 +33,10 @@ import {
   usesSharedWorker,
   whenLockFree,
 } from './tab-links.js';
+import { WorkerLink } from './worker-link.js';
+import { startWorker } from './worker-start.js';
+import { forget } from './open-channels.js';
+import { takeKillPointOnNextOpen } from './testing-hooks.js';
 
 /** The error of a call that was with a leader that went away (see the README's error table). */
 export function leaderChanged(mayHaveBeenApplied: boolean, key: string): WalsyncError {
@@ -41,85 +47,6 @@ export function leaderChanged(mayHaveBeenApplied: boolean, key: string): Walsync
       : 'the tab that owned the database went away before this call ran: it was not applied',
     { context: { mayHaveBeenApplied, key } },
   );
-}
-
-/** Tests and the benchmark only: 'port' keeps statement calls off shared memory even in an isolated page. */
-let statementTransport: 'auto' | 'port' = 'auto';
-
-/** Test hook: which transport links made from now on use for statement calls. */
-export function setStatementTransportForTesting(mode: 'auto' | 'port'): void {
-  statementTransport = mode;
-}
-
-/**
- * One way to the owning worker: this tab's own worker, or a session of the leader tab's worker.
- * Statement calls (run/get/all/...) take a compact message protocol, or shared memory with this
- * tab's own worker when the page is cross-origin isolated; the other calls take Comlink.
- */
-class WorkerLink {
-  readonly own: boolean;
-  readonly generation: number;
-  readonly leaderId: string;
-  readonly methods: Remote<WorkerApi>;
-  readonly lost: Promise<never>;
-  /** How statement calls travel on this link. */
-  readonly statements: StatementCaller;
-  readonly #api: Remote<WorkerApi>;
-  #lose!: (e: WalsyncError) => void;
-  broken: WalsyncError | null = null;
-  readonly #onBreak: () => void;
-
-  constructor(endpoint: Endpoint, options: { own: boolean; generation: number; leaderId: string; onBreak: () => void }) {
-    this.own = options.own;
-    this.generation = options.generation;
-    this.leaderId = options.leaderId;
-    this.#onBreak = options.onBreak;
-    const target = endpoint as unknown as CallEndpoint;
-    let shared: SharedStatementCaller | null = null;
-    // Everything posted to the own worker (Comlink's control calls, statement requests that do not
-    // fit in shared memory) first asks it to leave its shared-memory wait, or it would sit there.
-    const post = (message: unknown, transfer: Transferable[] = []): void => {
-      target.postMessage(message, transfer);
-      shared?.interrupt();
-    };
-    this.#api = wrap<WorkerApi>({
-      postMessage: post,
-      addEventListener: target.addEventListener.bind(target),
-      removeEventListener: target.removeEventListener.bind(target),
-    } as unknown as Endpoint);
-    const port = new PortStatementCaller(target, post);
-    if (options.own && statementTransport === 'auto' && sharedCallsAvailable()) shared = new SharedStatementCaller(target, port);
-    this.statements = shared ?? port;
-    const cache = new Map<PropertyKey, unknown>();
-    for (const [name, op] of Object.entries(STATEMENT_METHODS)) {
-      const statements = this.statements;
-      cache.set(name, (a?: unknown, b?: unknown) => statements.call(op, a, b));
-    }
-    // Each method fetched from the Comlink proxy once: every property read of a Comlink proxy makes
-    // a new proxy (and registers it for finalization), which costs on each call.
-    this.methods = new Proxy({} as Remote<WorkerApi>, {
-      get: (_, name) => {
-        if (!cache.has(name)) cache.set(name, (this.#api as unknown as Record<PropertyKey, unknown>)[name]);
-        return cache.get(name);
-      },
-    });
-    this.lost = new Promise<never>((_, reject) => (this.#lose = reject));
-    this.lost.catch(() => undefined);
-  }
-
-  /** Ends the link: calls in flight on it reject with `reason`. */
-  break(reason: WalsyncError): void {
-    if (this.broken) return;
-    this.broken = reason;
-    this.#lose(reason);
-    this.statements.close(reason);
-    try {
-      this.#api[releaseProxy]();
-    } catch {
-      // Already released.
-    }
-    this.#onBreak();
-  }
 }
 
 export class WorkerChannel {
@@ -334,8 +261,7 @@ export class WorkerChannel {
     // Sent together, not one round trip after another: the worker takes its liveness lock beside
     // its queue, and calls are handled in the order sent (the kill point before open).
     const watching = this.#watchOwnWorker(call);
-    const armed = killPointOnNextOpen;
-    killPointOnNextOpen = null;
+    const armed = takeKillPointOnNextOpen();
     const arming = armed !== null ? call((api) => api.armKillPointForTesting(armed)) : Promise.resolve();
     const opening = call((api) => api.open({ ...request, lockWaitMs }, callbacks ? proxy(callbacks) : undefined));
     const [, , result] = await Promise.all([watching, arming, opening]);
@@ -515,238 +441,5 @@ export class WorkerChannel {
   }
 }
 
-/** The channel (or the one being opened) of each database key in this tab. */
-const channels = new Map<string, Promise<WorkerChannel>>();
-/** The channel behind each settled entry of `channels`, so a dead channel removes only itself. */
-const opened = new Map<string, WorkerChannel>();
-/** When a worker of this tab last stopped, per key: its files may still be held for a moment. */
-const stoppedAt = new Map<string, number>();
-/** How long after a worker of this tab stopped its files are retried when reopened, and for how long. */
-const RECENT_STOP_MS = 10_000;
-const LOCK_WAIT_AFTER_STOP_MS = 5_000;
-
-/**
- * Marks, in this tab's sessionStorage (which survives a reload but is not shared with other tabs),
- * that this tab has `key` open: after a reload the previous page's worker may still hold the files
- * for a moment, and that wait is worth a retry; another tab holding them is not.
- */
-function markHeld(key: string, held: boolean): void {
-  try {
-    if (held) sessionStorage.setItem(`walsync:held:${key}`, '1');
-    else sessionStorage.removeItem(`walsync:held:${key}`);
-  } catch {
-    // No sessionStorage (a sandboxed frame, a worker): only same-page stops are retried.
-  }
-}
-
-function heldBeforeReload(key: string): boolean {
-  try {
-    return sessionStorage.getItem(`walsync:held:${key}`) !== null;
-  } catch {
-    return false;
-  }
-}
-
-function forget(channel: WorkerChannel): void {
-  stoppedAt.set(channel.key, Date.now());
-  if (opened.get(channel.key) === channel) {
-    opened.delete(channel.key);
-    channels.delete(channel.key);
-  }
-}
-let memoryCounter = 0;
-/** Crash tests only (not exported from the package): a kill point armed in the next worker before it opens. */
-let killPointOnNextOpen: string | null = null;
-
-/** Test hook: the next worker started stops dead at `point` while opening (e.g. in its bootstrap). */
-export function armKillPointOnNextOpenForTesting(point: string | null): void {
-  killPointOnNextOpen = point;
-}
-
-function startWorker(path: string): Worker {
-  if (typeof Worker === 'undefined') {
-    throw new WalsyncError('OPFS_UNAVAILABLE', 'walsync needs Web Workers; this environment has none');
-  }
-  const warm = takePrewarmedWorker();
-  if (warm) return warm;
-  // A connect() before the prewarm's microtask (an app connecting as its module runs) starts the
-  // worker itself: the prewarm must not start a second one.
-  prewarmDue = false;
-  return new Worker(new URL('../worker/index.js', import.meta.url), { type: 'module', name: `walsync ${path}` });
-}
-
-/** True while this tab has (or is opening) the OPFS database at `path`. */
-export function isOpenInThisTab(path: string): boolean {
-  return channels.has(`opfs:${path}`);
-}
-
-
-/**
- * Cold start: the first connect() of a page should not wait for the worker's script and SQLite's
- * wasm (fetched and compiled with streaming, served from the code cache on repeat visits), so one
- * worker starts as soon as this module is first evaluated in a page's main thread, and the first
- * connect() adopts it. It starts in a microtask (after the importing modules have run) and only in
- * a window with `document` (never in a worker, Node or a service worker). An app that imports
- * walsync and does not connect within PREWARM_IDLE_MS gets it terminated: no worker is kept alive
- * for nothing. Only the first worker is prewarmed; later ones start at connect().
- */
-const PREWARM_IDLE_MS = 10_000;
-let prewarmed: { worker: Worker; timer: ReturnType<typeof setTimeout> } | null = null;
-let prewarmDue = false;
-
-function prewarm(): void {
-  if (!prewarmDue) return;
-  prewarmDue = false;
-  try {
-    const worker = new Worker(new URL('../worker/index.js', import.meta.url), { type: 'module', name: 'walsync' });
-    const timer = setTimeout(() => {
-      if (prewarmed?.worker !== worker) return;
-      prewarmed = null;
-      worker.terminate();
-    }, PREWARM_IDLE_MS);
-    prewarmed = { worker, timer };
-  } catch {
-    // A page that may not start workers (CSP): connect() reports it then.
-  }
-}
-
-function takePrewarmedWorker(): Worker | null {
-  const warm = prewarmed;
-  if (!warm) return null;
-  prewarmed = null;
-  clearTimeout(warm.timer);
-  return warm.worker;
-}
-
-if (typeof window !== 'undefined' && typeof document !== 'undefined' && typeof Worker !== 'undefined') {
-  prewarmDue = true;
-  queueMicrotask(prewarm);
-}
-
 /** The worker's start-up steps of the last database this page opened (see OpenResult.startup); for the benchmark. */
 export let lastOpenStartup: OpenResult['startup'] | null = null;
-
-/** The options every tab must open a shared database with (see optionsConflict). */
-function sharedOptionsOf(request: OpenRequest): SharedOptions {
-  const sync = request.sync;
-  return {
-    synchronous: request.synchronous,
-    sync: sync
-      ? { url: sync.url, clientName: sync.clientName, tablesIgnore: [...sync.tablesIgnore], hasTransform: sync.hasTransform, hasFetch: sync.hasFetch }
-      : null,
-  };
-}
-
-/** Can this database be shared with other tabs (one leader, followers)? OPFS databases, where Web Locks and BroadcastChannel exist. */
-function shareable(request: OpenRequest): boolean {
-  return request.storage === 'opfs' && lockManager() !== null && typeof BroadcastChannel !== 'undefined';
-}
-
-/** A database only this tab uses (`:memory:`, the benchmark's sahpool storages): its own worker, as always. */
-async function openAlone(key: string, request: OpenRequest, callbacks: SyncCallbacks | undefined): Promise<WorkerChannel> {
-  // Retry files still held only when our own worker for this path just stopped, in this page or
-  // before a reload of this tab (the browser releases a stopped worker's files asynchronously).
-  const stopped = stoppedAt.get(key);
-  const recent = stopped !== undefined ? Date.now() - stopped < RECENT_STOP_MS : heldBeforeReload(key);
-  const lockWaitMs = recent && request.storage !== 'memory' ? LOCK_WAIT_AFTER_STOP_MS : 0;
-  const channel = new WorkerChannel(key, false);
-  try {
-    await channel.lead(request, callbacks, lockWaitMs);
-  } catch (e) {
-    channel.terminate();
-    throw e;
-  }
-  if (channel.alive) {
-    opened.set(key, channel);
-    if (request.storage !== 'memory') markHeld(key, true);
-  }
-  return channel;
-}
-
-/**
- * A database every tab of the origin shares: this tab leads if the election lock is free (it opens
- * the database in its own worker and serves the other tabs), else it follows the leader and queues
- * for the lock, to take over when the leader's tab goes away.
- */
-async function openShared(key: string, request: OpenRequest, callbacks: SyncCallbacks | undefined): Promise<WorkerChannel> {
-  const channel = new WorkerChannel(key, true);
-  const bus = new BroadcastChannel(`walsync:bus:${key}`);
-  channel.onStop(() => bus.close());
-  const options = sharedOptionsOf(request);
-  const following = new AbortController();
-  const electionLock = `walsync:leader:${key}`;
-  const becomeLeader = async (held: HeldLock): Promise<void> => {
-    following.abort();
-    // Let go of the lock only once the worker is stopped (the channel's cleanups run after that).
-    channel.onStop(() => held.release());
-    // The leader before us may be gone a moment before the browser releases its files.
-    await channel.lead(request, callbacks, LOCK_WAIT_AFTER_STOP_MS);
-    channel.serveFollowers(bus, options);
-  };
-  try {
-    const held = await acquireLock(electionLock, { ifAvailable: true });
-    if (held) {
-      await becomeLeader(held);
-    } else {
-      // Held for this channel's life: the leader's worker ends our session when it comes free.
-      const sessionLock = `walsync:session:${key}:${randomId()}`;
-      const session = (await acquireLock(sessionLock))!;
-      channel.onStop(() => session.release());
-      const queue = new AbortController();
-      channel.onStop(() => queue.abort());
-      acquireLock(electionLock, { signal: queue.signal }).then(
-        async (lock) => {
-          if (!lock) return;
-          if (!channel.alive) return lock.release();
-          try {
-            await becomeLeader(lock);
-          } catch (e) {
-            channel.terminate(e instanceof WalsyncError ? e : new WalsyncError('DATABASE_CLOSED', String((e as Error)?.message ?? e), { cause: e }));
-          }
-        },
-        () => undefined,
-      );
-      await Promise.race([channel.follow(bus, options, sessionLock, following.signal), channel.linkGeneration()]);
-    }
-  } catch (e) {
-    channel.terminate(e instanceof WalsyncError ? e : undefined);
-    throw e;
-  }
-  if (channel.alive) opened.set(key, channel);
-  return channel;
-}
-
-/** Returns the channel for `request.path`: this tab's, or a new one (leading or following). */
-export async function acquireChannel(request: OpenRequest, callbacks?: SyncCallbacks): Promise<WorkerChannel> {
-  installErrorTransfer();
-  const key = request.storage === 'memory' ? `:memory:#${++memoryCounter}` : `${request.storage}:${request.path}`;
-  let pending = channels.get(key);
-  if (!pending) {
-    pending = shareable(request) ? openShared(key, request, callbacks) : openAlone(key, request, callbacks);
-    channels.set(key, pending);
-    const settled = pending;
-    settled.catch(() => {
-      if (channels.get(key) === settled) channels.delete(key);
-    });
-  }
-  const channel = await pending;
-  if (!channel.alive) {
-    // The worker died between opening and now: the caller gets a fresh one.
-    if (channels.get(key) === pending) channels.delete(key);
-    return acquireChannel(request, callbacks);
-  }
-  channel.refs++;
-  return channel;
-}
-
-/** Drops one reference; the last one closes the database (or this tab's session of it) and stops the channel. */
-export async function releaseChannel(channel: WorkerChannel): Promise<void> {
-  channel.refs--;
-  if (channel.refs > 0) return;
-  forget(channel);
-  try {
-    await channel.close();
-  } finally {
-    if (!channels.has(channel.key)) markHeld(channel.key, false);
-  }
-}

@@ -1,6 +1,11 @@
 /**
- * One open SQLite database inside the worker: its files, its connection, and statement execution.
- * The sync engine builds on this; the facade reaches it through the worker API.
+ * One open SQLite database inside the worker: its connection and the statements run on it (its
+ * files are opened and closed in database-files.ts). The sync engine builds on this; the facade
+ * reaches it through the worker API.
+ *
+ * Past ~400 lines on purpose: one class, the connection, whose statement methods (exec, all, get,
+ * run, batch), checkpoint and reopen all go through the same private connection, statement cache
+ * and error mapping; splitting them would expose those.
  */
 import type { Database, PreparedStatement } from '@sqlite.org/sqlite-wasm';
 import { WalsyncError, isWalsyncError } from '../contract/errors.js';
@@ -14,32 +19,12 @@ import { StatementCache } from './sql/statement-cache.js';
 import { toWalsyncError } from './sql/sqlite-error.js';
 import { isAutocommit } from './sql/schema.js';
 import { narrowInteger } from '../contract/sql-value.js';
-import type { FileStore } from './vfs/file-store.js';
-import { AppendCoalescingStore } from './vfs/append-coalescing-store.js';
 import { WalLog } from './vfs/wal-log.js';
-import { DATABASE_FILE_SUFFIXES, SAHPOOL_BENCH_DIRECTORY } from './storage-layout.js';
+import { SAHPOOL_BENCH_DIRECTORY } from './storage-layout.js';
 import { isQuotaError } from './vfs/walsync-vfs.js';
-import {
-  assertOpfsAvailable,
-  openDirectory,
-  openOpfsFile,
-  parseDatabasePath,
-} from './vfs/opfs-file-store.js';
+import { type DatabaseFiles, closeDatabaseFiles, openOpfsDatabaseFiles } from './database-files.js';
 
-/** The files behind a walsync database, as the VFS and the engine see them. */
-export interface DatabaseFiles {
-  /** Name SQLite opens (registered with the VFS). */
-  readonly name: string;
-  readonly db: FileStore;
-  readonly wal: FileStore;
-  readonly journal: FileStore;
-  /** The sync engine's revert store (`<db>-revert`). */
-  readonly revert: FileStore;
-  /** The sync engine's download buffer (`<db>-changes`). */
-  readonly changes: FileStore;
-  readonly directory: FileSystemDirectoryHandle | null;
-  readonly baseName: string;
-}
+export { type DatabaseFiles, closeDatabaseFiles } from './database-files.js';
 
 /** Wraps every user statement; the sync engine uses it to capture schema changes (DDL). */
 export interface StatementObserver {
@@ -115,7 +100,7 @@ export class LocalDatabase {
       const db = openWalConnection(runtime.sqlite3, files.name, { synchronous: options.synchronous });
       return new LocalDatabase(runtime, options, files, db);
     } catch (e) {
-      closeFiles(runtime, files);
+      closeDatabaseFiles(runtime, files);
       throw toOpenError(runtime, e, options.path);
     }
   }
@@ -358,7 +343,7 @@ export class LocalDatabase {
     try {
       this.closeConnection();
     } finally {
-      if (this.#files) closeFiles(this.#runtime, this.#files);
+      if (this.#files) closeDatabaseFiles(this.#runtime, this.#files);
     }
   }
 
@@ -464,47 +449,8 @@ typeof rowid === 'bigint' ? narrowInteger(rowid) : rowid,
   }
 }
 
-async function openOpfsDatabaseFiles(runtime: SqliteRuntime, path: string, lockWaitMs: number): Promise<DatabaseFiles> {
-  assertOpfsAvailable();
-  const { dirs, fileName } = parseDatabasePath(path);
-  const directory = await openDirectory(dirs);
-  // All at once: each open is an asynchronous round trip to the browser's storage process.
-  const attempts = await Promise.allSettled(DATABASE_FILE_SUFFIXES.map((suffix) => openOpfsFile(directory, fileName + suffix, lockWaitMs)));
-  const failed = attempts.find((a): a is PromiseRejectedResult => a.status === 'rejected');
-  if (failed) {
-    for (const a of attempts) if (a.status === 'fulfilled') a.value.close();
-    throw failed.reason;
-  }
-  const opened: FileStore[] = attempts.map((a) => (a as PromiseFulfilledResult<FileStore>).value);
-  const name = `/${[...dirs, fileName].join('/')}`;
-  const files: DatabaseFiles = {
-    name,
-    db: opened[0]!,
-    // SQLite writes each WAL frame as two writes (header, page): one OPFS write call instead.
-    wal: new AppendCoalescingStore(opened[1]!),
-    journal: opened[2]!,
-    revert: opened[3]!,
-    changes: opened[4]!,
-    directory,
-    baseName: fileName,
-  };
-  runtime.vfs.registerFile(name, files.db);
-  runtime.vfs.registerFile(`${name}-wal`, files.wal);
-  runtime.vfs.registerFile(`${name}-journal`, files.journal);
-  return files;
-}
-
 /** Log growth between two reservations of database-file space, and the room kept ahead (256 KiB). */
 const RESERVE_STEP = 256 * 1024;
-
-export function closeDatabaseFiles(runtime: SqliteRuntime, files: DatabaseFiles): void {
-  closeFiles(runtime, files);
-}
-
-function closeFiles(runtime: SqliteRuntime, files: DatabaseFiles): void {
-  for (const suffix of ['', '-wal', '-journal']) runtime.vfs.unregisterFile(files.name + suffix);
-  for (const f of [files.db, files.wal, files.journal, files.revert, files.changes]) f.close();
-}
 
 function toOpenError(runtime: SqliteRuntime, e: unknown, path: string): unknown {
   const converted = toWalsyncError(runtime.sqlite3, null, e);

@@ -1,10 +1,16 @@
 /**
  * The object the worker exposes to the facade. It runs one operation at a time: calls queue up in
  * arrival order, so no statement ever interleaves with another or with a sync step.
+ *
+ * About 400 lines on purpose: one class, the WorkerApi, one short method per API call delegating to
+ * the local database or the sync engine it holds. Its queue (session-queue.ts) and follower tabs'
+ * sessions (follower-sessions.ts) live beside it.
  */
-import { type Endpoint, expose, transfer } from 'comlink';
+import { transfer } from 'comlink';
 import { WalsyncError } from '../contract/errors.js';
 import { LocalDatabase, closeDatabaseFiles } from './local-database.js';
+import { type Session, SessionQueue } from './session-queue.js';
+import { type NoticeSink, serveFollowerSession } from './follower-sessions.js';
 import type {
   BatchMode,
   BatchRequest,
@@ -26,8 +32,6 @@ import type {
   WorkerApi,
 } from '../contract/worker-api.js';
 import { epochNow, loadSqliteRuntime, runtimeReadyAt } from './sqlite-module.js';
-import { serveStatementCalls, withoutStatementCalls } from './statement-server.js';
-import type { StatementApi } from '../contract/statement-calls.js';
 import { createChangeCapture } from './cdc/change-capture-adapter.js';
 import { HttpSyncRemote } from './protocol/http-sync-remote.js';
 import { type KillPoint, armKillPoint } from './engine/kill-points.js';
@@ -37,45 +41,13 @@ import { SyncEngine } from './engine/sync-engine.js';
 import { proxiedFetch } from './protocol/proxied-fetch.js';
 import { type TableChangeSource, type TablesChangedMessage, TableChangeTracker, TablesReadCache } from './table-changes.js';
 
-/**
- * One client of the host: the home tab's facade (HOME), or a follower tab reaching this worker
- * through a MessagePort. Sessions share the one queue; an explicit transaction belongs to the
- * session whose call opened it, and other sessions' calls wait until it ends.
- */
-interface Session {
-  readonly id: string;
-  dead: boolean;
-}
-
-/** Where notices (table changes, progress) go: the home tab (the worker's global) and every follower port. */
-interface NoticeSink {
-  postMessage(message: unknown): void;
-}
-
-/** A queued call found another session's transaction open: it goes back to wait for its end. */
-const RETRY = Symbol('retry');
-
-/** The WorkerApi methods a follower session may call (open and the crash-test hook stay with the home tab). */
-const SESSION_METHODS = [
-  'holdLivenessLock', 'pullDownload', 'pullApply', 'pushBegin', 'pushPrepare', 'pushSend', 'pushFinish',
-  'resetSyncBegin', 'resetSyncPrepare', 'resetSyncSend', 'resetSyncFinish', 'stats', 'pendingChanges',
-  'discardChanges', 'exec', 'all', 'get', 'run', 'columns', 'batch', 'isAutocommit', 'checkpoint',
-  'enableTableChangeNotices', 'watchQuery', 'localStats',
-] as const satisfies readonly (keyof WorkerApi)[];
-
 export class WorkerHost implements WorkerApi {
   #database: LocalDatabase | null = null;
-  static readonly HOME: Session = { id: 'home', dead: false };
-  /** The session whose call runs now (set synchronously around a session's method call). */
-  #currentSession: Session = WorkerHost.HOME;
-  /** The session whose explicit transaction is open, or null. */
-  #owner: Session | null = null;
-  /** Settles when the open transaction of `#owner` ends. */
-  #ownerReleased: Promise<void> = Promise.resolve();
-  #releaseOwner: () => void = () => undefined;
+  static readonly HOME: Session = SessionQueue.HOME;
+  /** One operation at a time, per session (see SessionQueue). */
+  readonly #queue = new SessionQueue(() => this.#database);
   readonly #sinks = new Set<NoticeSink>([globalThis as unknown as NoticeSink]);
   #engine: SyncEngine | null = null;
-  #tail: Promise<unknown> = Promise.resolve();
   /** Set once the page asks for table change notices (live queries); until then no hook costs anything. */
   #tableChanges: TableChangeTracker | null = null;
   /** The tables each watched query reads, kept while the schema stays the same (watch re-runs). */
@@ -406,45 +378,14 @@ export class WorkerHost implements WorkerApi {
   }
 
   /** Network work: waits for the operations queued before it to start (an open() must finish), then runs beside the queue. */
-  async #network<T>(op: () => Promise<T>): Promise<T> {
-    await this.#tail;
-    return op();
+  #network<T>(op: () => Promise<T>): Promise<T> {
+    return this.#queue.network(op);
   }
 
-  #serial<T>(op: () => T | Promise<T>, session = this.#currentSession): Promise<T> {
-    const attempt = (): Promise<T> => {
-      const result = this.#tail.then(async (): Promise<T | typeof RETRY> => {
-        // Another session's explicit transaction is open: running now would slip this call into it.
-        if (this.#owner !== null && this.#owner !== session) return RETRY;
-        if (session.dead) throw new WalsyncError('DATABASE_CLOSED', 'the tab of this session is gone', { context: { session: session.id } });
-        // The leader tab closed the database: a follower's call was not run, and may go to the next leader.
-        if (session !== WorkerHost.HOME && this.#database === null) {
-          throw new WalsyncError('LEADER_CHANGED', 'the tab that owned the database closed it', { context: { mayHaveBeenApplied: false } });
-        }
-        try {
-          return await op();
-        } finally {
-          this.#settleOwner(session);
-        }
-      });
-      // The queue continues after a failure; the caller still sees the error.
-      this.#tail = result.catch(() => undefined);
-      return result.then((value) => (value === RETRY ? this.#ownerReleased.then(attempt) : value));
-    };
-    return attempt();
+  #serial<T>(op: () => T | Promise<T>, session = this.#queue.current): Promise<T> {
+    return this.#queue.serial(op, session);
   }
 
-  /** After a call of `session`: it owns the connection while it left a transaction open. */
-  #settleOwner(session: Session): void {
-    const open = this.#database !== null && !safeIsAutocommit(this.#database);
-    if (open && this.#owner === null) {
-      this.#owner = session;
-      this.#ownerReleased = new Promise<void>((resolve) => (this.#releaseOwner = resolve));
-    } else if (!open && this.#owner !== null) {
-      this.#owner = null;
-      this.#releaseOwner();
-    }
-  }
 
   /**
    * Serves a follower tab on `port`: the WorkerApi methods, bound to a new session, over Comlink.
@@ -453,56 +394,7 @@ export class WorkerHost implements WorkerApi {
    * back, so the other sessions go on. The first message on the port is `attach.welcome`.
    */
   async attachSession(port: MessagePort, attach: SessionAttach): Promise<void> {
-    const session: Session = { id: attach.sessionId, dead: false };
-    const api: Record<string, unknown> = {};
-    for (const name of SESSION_METHODS) {
-      const method = (this as unknown as Record<string, (...args: unknown[]) => unknown>)[name]!;
-      api[name] = (...args: unknown[]) => {
-        const previous = this.#currentSession;
-        this.#currentSession = session;
-        try {
-          return method.apply(this, args);
-        } finally {
-          this.#currentSession = previous;
-        }
-      };
-    }
-    api.close = () => this.#endSession(session, port);
-    const sink: NoticeSink = { postMessage: (message) => port.postMessage(message) };
-    this.#sinks.add(sink);
-    (session as { sink?: NoticeSink }).sink = sink;
-    port.postMessage({ type: 'walsync:welcome', ...attach.welcome });
-    // Statement calls take the compact protocol; Comlink serves the rest. Its wrapper of the port
-    // has no start(), so the port is started here, once both listen.
-    serveStatementCalls(port, api as unknown as StatementApi);
-    expose(api, withoutStatementCalls(port) as unknown as Endpoint);
-    port.start();
-    const locks = (globalThis as { navigator?: { locks?: LockManager } }).navigator?.locks;
-    locks?.request(attach.lockName, () => this.#endSession(session, port)).catch(() => undefined);
-  }
-
-  /** A follower session ends (closed, or its tab is gone): its open transaction is rolled back. */
-  #endSession(session: Session, port: MessagePort): Promise<void> {
-    if (session.dead) return Promise.resolve();
-    const sink = (session as { sink?: NoticeSink }).sink;
-    if (sink) this.#sinks.delete(sink);
-    if (this.#owner !== session) {
-      session.dead = true;
-      port.close();
-      return Promise.resolve();
-    }
-    return this.#serial(() => {
-      session.dead = true;
-      port.close();
-      const db = this.#database;
-      if (db && !safeIsAutocommit(db)) {
-        try {
-          db.exec('ROLLBACK');
-        } catch {
-          // Nothing more to undo: SQLite already ended the transaction.
-        }
-      }
-    }, session);
+    serveFollowerSession(this, { queue: this.#queue, sinks: this.#sinks, database: () => this.#database }, port, attach);
   }
 }
 
@@ -535,11 +427,3 @@ const DETACHED_AUTO_CHECKPOINT_BYTES = 8 * 1024 * 1024;
 export type ProgressMessage =
   | { readonly type: 'walsync:progress'; readonly kind: 'download'; readonly receivedBytes: number; readonly totalBytes: number | null }
   | { readonly type: 'walsync:progress'; readonly kind: 'upload'; readonly sentChanges: number; readonly totalChanges: number };
-
-function safeIsAutocommit(db: LocalDatabase): boolean {
-  try {
-    return db.isAutocommit();
-  } catch {
-    return true;
-  }
-}

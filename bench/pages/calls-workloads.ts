@@ -5,7 +5,7 @@
  * the floors: a bare postMessage echo and a bare shared-memory echo.
  */
 import { type Database, channelOf } from '../../src/database.js';
-import { setStatementTransportForTesting } from '../../src/worker-channel.js';
+import { setStatementTransportForTesting } from '../../src/testing-hooks.js';
 import { openDatabase } from './open-database.js';
 import { removeBenchDatabase } from './opfs-cleanup.js';
 import { uniquePath } from './workloads.js';

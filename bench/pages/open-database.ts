@@ -5,7 +5,7 @@
  */
 import { connect } from '../../src/connect.js';
 import { Database } from '../../src/database.js';
-import { acquireChannel } from '../../src/worker-channel.js';
+import { acquireChannel } from '../../src/acquire-channel.js';
 
 /** The three columns of the main table. */
 export type BenchStorage = 'opfs' | 'opfs-sahpool' | 'memory';

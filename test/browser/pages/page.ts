@@ -2,7 +2,7 @@
 import * as walsync from '../../../src/index.js';
 import type { Database } from '../../../src/index.js';
 import { createStore, del, get, keys, set } from 'idb-keyval';
-import { armKillPointOnNextOpenForTesting, setStatementTransportForTesting } from '../../../src/worker-channel.js';
+import { armKillPointOnNextOpenForTesting, setStatementTransportForTesting } from '../../../src/testing-hooks.js';
 import { forceBroadcastChannelRelayForTesting, usesSharedWorker } from '../../../src/tab-links.js';
 import { channelOf } from '../../../src/database.js';
 

@@ -1,0 +1,63 @@
+/** The files behind one walsync database: opening them in OPFS (all at once) and registering them with the VFS, and closing them. */
+import type { SqliteRuntime } from './sqlite-module.js';
+import type { FileStore } from './vfs/file-store.js';
+import { AppendCoalescingStore } from './vfs/append-coalescing-store.js';
+import { DATABASE_FILE_SUFFIXES } from './storage-layout.js';
+import {
+  assertOpfsAvailable,
+  openDirectory,
+  openOpfsFile,
+  parseDatabasePath,
+} from './vfs/opfs-file-store.js';
+
+/** The files behind a walsync database, as the VFS and the engine see them. */
+export interface DatabaseFiles {
+  /** Name SQLite opens (registered with the VFS). */
+  readonly name: string;
+  readonly db: FileStore;
+  readonly wal: FileStore;
+  readonly journal: FileStore;
+  /** The sync engine's revert store (`<db>-revert`). */
+  readonly revert: FileStore;
+  /** The sync engine's download buffer (`<db>-changes`). */
+  readonly changes: FileStore;
+  readonly directory: FileSystemDirectoryHandle | null;
+  readonly baseName: string;
+}
+
+/** Opens the OPFS files of `path` and registers them with the VFS (no SQLite connection yet). */
+export async function openOpfsDatabaseFiles(runtime: SqliteRuntime, path: string, lockWaitMs: number): Promise<DatabaseFiles> {
+  assertOpfsAvailable();
+  const { dirs, fileName } = parseDatabasePath(path);
+  const directory = await openDirectory(dirs);
+  // All at once: each open is an asynchronous round trip to the browser's storage process.
+  const attempts = await Promise.allSettled(DATABASE_FILE_SUFFIXES.map((suffix) => openOpfsFile(directory, fileName + suffix, lockWaitMs)));
+  const failed = attempts.find((a): a is PromiseRejectedResult => a.status === 'rejected');
+  if (failed) {
+    for (const a of attempts) if (a.status === 'fulfilled') a.value.close();
+    throw failed.reason;
+  }
+  const opened: FileStore[] = attempts.map((a) => (a as PromiseFulfilledResult<FileStore>).value);
+  const name = `/${[...dirs, fileName].join('/')}`;
+  const files: DatabaseFiles = {
+    name,
+    db: opened[0]!,
+    // SQLite writes each WAL frame as two writes (header, page): one OPFS write call instead.
+    wal: new AppendCoalescingStore(opened[1]!),
+    journal: opened[2]!,
+    revert: opened[3]!,
+    changes: opened[4]!,
+    directory,
+    baseName: fileName,
+  };
+  runtime.vfs.registerFile(name, files.db);
+  runtime.vfs.registerFile(`${name}-wal`, files.wal);
+  runtime.vfs.registerFile(`${name}-journal`, files.journal);
+  return files;
+}
+
+/** Unregisters the files from the VFS and closes them. */
+export function closeDatabaseFiles(runtime: SqliteRuntime, files: DatabaseFiles): void {
+  for (const suffix of ['', '-wal', '-journal']) runtime.vfs.unregisterFile(files.name + suffix);
+  for (const f of [files.db, files.wal, files.journal, files.revert, files.changes]) f.close();
+}
