@@ -3,7 +3,7 @@
  * (never mutated) at each change and announced to listeners in the order the changes happened, so
  * `uploading: true` always comes before the `uploading: false` that ends it.
  */
-import { WalsyncError } from '../contract/errors.js';
+import { WalsyncError, deserializeError, serializeError, type SerializedWalsyncError } from '../contract/errors.js';
 import type { SyncStats } from '../contract/worker-api.js';
 import type { ProgressMessage } from '../worker/worker-host.js';
 import type { WorkerChannel } from './worker-channel.js';
@@ -158,7 +158,16 @@ export class SyncStatusTracker {
     if (!changed) return;
     const next = Object.freeze({ ...current, ...patch });
     this.#status = next;
+    this.#onChange?.(next);
     for (const listener of [...this.#listeners]) callListener(listener, next);
+  }
+
+  /** Called with every new snapshot before the listeners (the tab-to-tab mirror); not a listener. */
+  #onChange: ((status: SyncStatus) => void) | null = null;
+
+  /** @internal Sets what hears every new snapshot (see mirrorBetweenTabs). */
+  set onChange(hook: ((status: SyncStatus) => void) | null) {
+    this.#onChange = hook;
   }
 
   /** A push or pull starts (inside the sync lock, so one at a time). */
@@ -239,6 +248,58 @@ export class SyncStatusTracker {
 }
 
 const trackers = new WeakMap<WorkerChannel, SyncStatusTracker>();
+const mirrors = new WeakMap<WorkerChannel, () => void>();
+
+/** A snapshot as it crosses between tabs (an Error subclass does not survive structured clone). */
+type SharedSnapshot = Omit<SyncStatus, 'lastError'> & { readonly lastError: SerializedWalsyncError | null };
+
+type StatusMessage = { readonly t: 'status'; readonly status: SharedSnapshot } | { readonly t: 'ask' };
+
+/**
+ * Several tabs: the sync engine and the background loop run in the leader tab, so a follower's
+ * own tracker would never see them. The leader's tracker sends each new snapshot to the other tabs
+ * of the database (a BroadcastChannel per database) and answers a follower that asks; a follower
+ * shows the leader's snapshot (its own push and pull, which run in the leader too, update it as
+ * well). Whichever tab leads now sends; a follower that becomes leader starts sending.
+ */
+function mirrorBetweenTabs(channel: WorkerChannel, tracker: SyncStatusTracker): void {
+  if (typeof BroadcastChannel === 'undefined' || !channel.key.startsWith('opfs:')) return;
+  const bus = new BroadcastChannel(`walsync:status:${channel.key}`);
+  let applying = false;
+  const send = (status: SyncStatus): void => {
+    if (applying || !channel.leading) return;
+    const shared: SharedSnapshot = { ...status, lastError: status.lastError ? serializeError(status.lastError) : null };
+    bus.postMessage({ t: 'status', status: shared } satisfies StatusMessage);
+  };
+  tracker.onChange = send;
+  bus.onmessage = (event: MessageEvent) => {
+    const message = event.data as StatusMessage;
+    if (message.t === 'ask') {
+      send(tracker.status);
+    } else if (message.t === 'status' && !channel.leading) {
+      const { lastError, ...rest } = message.status;
+      applying = true;
+      try {
+        tracker.update({ ...rest, lastError: lastError ? deserializeError(lastError) : null });
+      } finally {
+        applying = false;
+      }
+    }
+  };
+  // A follower (or a tab that just followed a new leader) asks for the current snapshot.
+  const ask = (): void => {
+    if (!channel.leading) bus.postMessage({ t: 'ask' } satisfies StatusMessage);
+    // Leading now: a push or pull the old leader had running died with it, whatever it showed.
+    else tracker.update({ uploading: false, downloading: false, upload: null, download: null });
+  };
+  ask();
+  const stopRelink = channel.onRelink(ask);
+  mirrors.set(channel, () => {
+    stopRelink();
+    tracker.onChange = null;
+    bus.close();
+  });
+}
 
 /** @internal The status tracker of `channel`'s database, made (and first read) on first use. */
 export function syncStatusOf(channel: WorkerChannel): SyncStatusTracker {
@@ -249,8 +310,12 @@ export function syncStatusOf(channel: WorkerChannel): SyncStatusTracker {
     trackers.set(channel, tracker);
     channel.onWorkerMessage('walsync:progress', (data) => created.progress(data as ProgressMessage));
     // A status read after close() must not listen to the window again (nothing would stop it).
-    if (!channel.alive) created.dispose();
-    else void tracker.refresh();
+    if (!channel.alive) {
+      created.dispose();
+    } else {
+      mirrorBetweenTabs(channel, created);
+      void tracker.refresh();
+    }
   }
   return tracker;
 }
@@ -258,4 +323,6 @@ export function syncStatusOf(channel: WorkerChannel): SyncStatusTracker {
 /** @internal The channel's worker stopped (its last handle closed): its status stops listening. */
 export function disposeSyncStatus(channel: WorkerChannel): void {
   trackers.get(channel)?.dispose();
+  mirrors.get(channel)?.();
+  mirrors.delete(channel);
 }

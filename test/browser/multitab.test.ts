@@ -105,6 +105,39 @@ describe('options of several tabs', () => {
   });
 });
 
+describe('sync status in several tabs', () => {
+  test("a follower shows the leader's sync status: its background loop and its pushes", async () => {
+    const [leader, follower] = (await openTabs(2)) as [Page, Page];
+    try {
+      const path = `status-${Date.now()}.db`;
+      await connectIn(leader, path, env.server.url);
+      await connectIn(follower, path, env.server.url);
+      assert.equal(await follower.evaluate(() => window.kit.channel((window as any).db).leading), false);
+      await follower.evaluate(() => {
+        const w = window as any;
+        w.statuses = [];
+        w.db.onSyncStatus((s: { loop: string; lastPushAt: number | null }) => w.statuses.push({ loop: s.loop, lastPushAt: s.lastPushAt }));
+      });
+      await leader.evaluate(async () => {
+        const db = (window as any).db;
+        await db.exec('CREATE TABLE s(id INTEGER PRIMARY KEY, v TEXT)');
+        db.startSync({ intervalMs: 200, pushDelayMs: 0 });
+        await db.prepare('INSERT INTO s(v) VALUES (?)').run('x');
+      });
+      const seen = await follower.evaluate(async () => {
+        const w = window as any;
+        for (let i = 0; i < 400 && !(w.db.syncStatus.loop === 'running' && w.db.syncStatus.lastPushAt !== null); i++) await window.kit.sleep(25);
+        return { loop: w.db.syncStatus.loop, pushed: w.db.syncStatus.lastPushAt !== null, heard: w.statuses.length > 0 };
+      });
+      assert.deepEqual(seen, { loop: 'running', pushed: true, heard: true }, 'the follower mirrors the leader loop and its push');
+      await leader.evaluate(() => (window as any).db.stopSync());
+    } finally {
+      await follower.close();
+      await leader.close();
+    }
+  });
+});
+
 describe('a follower tab that goes away', () => {
   test('its open transaction is rolled back, other tabs wait for it meanwhile and go on after', async () => {
     const [leader, follower] = await openTabs(2);
