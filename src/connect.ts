@@ -1,7 +1,8 @@
 import { transfer } from 'comlink';
 import { WalsyncError } from '../contract/errors.js';
 import type { DatabaseRowTransformResult, SyncCallbacks } from '../contract/worker-api.js';
-import { Database, type SyncUrlSource } from './database.js';
+import { Database } from './database.js';
+import type { SyncUrlSource } from './sync-phases.js';
 import { resolveConnectOptions, resolveUrlFunction, type ConnectOptions, type ResolvedSyncOptions } from './options.js';
 import { bootstrapStatus, callListener, syncStatusOf, type SyncStatusListener } from './sync-status.js';
 import type { WorkerChannel } from './worker-channel.js';

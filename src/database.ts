@@ -20,7 +20,6 @@ import { type TransactionFunction, type TransactionHost, type TransactionMode, T
 
 export { Statement, type BindParameters, type BindValue, type NamedBindArgs } from './statement.js';
 export type { BatchInput, BatchResultSet } from './batch.js';
-export type { SyncUrlSource } from './sync-phases.js';
 export { Transaction, type TransactionFunction, type TransactionMode } from './transaction.js';
 
 /** Each Database's worker channel, out of its public shape. */
