@@ -13,11 +13,9 @@
  *
  *   BENCH_LIVE_COMMITS=20 BENCH_LIVE_RUNS=5 npm run bench:live
  */
-import { mkdtempSync, rmSync } from 'node:fs';
-import { cpus, loadavg, tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
-import { build, preview } from 'vite';
-import { launchBrowser, repoRoot } from '../../scripts/browser.js';
+import { cpus, loadavg } from 'node:os';
+import { buildAndServePage } from '../serve-built-page.js';
+import { launchBrowser } from '../../scripts/browser.js';
 import { startSyncServer } from '../../scripts/sync-server.js';
 
 const COMMITS = Number(process.env.BENCH_LIVE_COMMITS ?? 20);
@@ -39,44 +37,11 @@ const median = (values: number[]) => quantile(values, 0.5);
 const ms = (v: number) => `${v.toFixed(0)} ms`;
 const verdict = (ok: boolean) => (ok ? 'met' : 'MISS');
 
-async function buildAndServePage(): Promise<{ url: string; close(): Promise<void> }> {
-  const outDir = mkdtempSync(join(tmpdir(), 'walsync-bench-live-'));
-  const root = resolve(repoRoot, 'bench/live/pages');
-  await build({
-    root,
-    configFile: false,
-    logLevel: 'warn',
-    base: './',
-    build: { outDir, emptyOutDir: true, target: 'es2022', minify: false, reportCompressedSize: false, chunkSizeWarningLimit: 1e9 },
-    worker: { format: 'es' },
-  });
-  const server = await preview({
-    root,
-    configFile: false,
-    logLevel: 'error',
-    build: { outDir },
-    preview: {
-      host: '127.0.0.1',
-      port: 0,
-      strictPort: false,
-      headers: { 'Cross-Origin-Opener-Policy': 'same-origin', 'Cross-Origin-Embedder-Policy': 'require-corp' },
-    },
-  });
-  const address = server.httpServer.address();
-  if (!address || typeof address === 'string') throw new Error('vite preview did not report a port');
-  return {
-    url: `http://127.0.0.1:${address.port}/index.html`,
-    async close() {
-      await server.close();
-      rmSync(outDir, { recursive: true, force: true });
-    },
-  };
-}
 
 async function main(): Promise<void> {
   const loadAtStart = loadavg()[0]!.toFixed(1);
   console.log('Building the live benchmark page (vite build), starting tursodb and Chromium…');
-  const served = await buildAndServePage();
+  const served = await buildAndServePage('bench/live/pages');
   const server = await startSyncServer();
   const session = await launchBrowser();
   try {

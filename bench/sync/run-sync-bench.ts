@@ -13,12 +13,10 @@
  * library's stats(); peak heap is sampled over CDP every 20 ms on the page and its workers.
  * See bench/sync/README.md.
  */
-import { mkdtempSync, rmSync } from 'node:fs';
-import { cpus, loadavg, tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { cpus, loadavg } from 'node:os';
 import type { Page } from 'playwright-core';
-import { build, preview } from 'vite';
-import { launchBrowser, repoRoot, type BrowserSession } from '../../scripts/browser.js';
+import { buildAndServePage } from '../serve-built-page.js';
+import { launchBrowser, type BrowserSession } from '../../scripts/browser.js';
 import { runOnServer, startSyncServer, type SyncServer } from '../../scripts/sync-server.js';
 import type { EngineValue } from '../../contract/sql-value.js';
 import { startCountingProxy, type CountingProxy } from './counting-proxy.js';
@@ -64,46 +62,6 @@ function insertRowsSql(first: number, n: number): string {
   );
 }
 
-interface Served {
-  url: string;
-  close(): Promise<void>;
-}
-
-/** Builds the bench page with Vite (production bundles, as an app would ship) and serves it with COOP/COEP. */
-async function buildAndServePage(): Promise<Served> {
-  const outDir = mkdtempSync(join(tmpdir(), 'walsync-bench-sync-'));
-  const root = resolve(repoRoot, 'bench/sync/pages');
-  await build({
-    root,
-    configFile: false,
-    logLevel: 'warn',
-    base: './',
-    // Not minified, so CPU profiles name functions (V8 speed is the same either way).
-    build: { outDir, emptyOutDir: true, target: 'es2022', minify: false, reportCompressedSize: false, chunkSizeWarningLimit: 1e9 },
-    worker: { format: 'es' },
-  });
-  const server = await preview({
-    root,
-    configFile: false,
-    logLevel: 'error',
-    build: { outDir },
-    preview: {
-      host: '127.0.0.1',
-      port: 0,
-      strictPort: false,
-      headers: { 'Cross-Origin-Opener-Policy': 'same-origin', 'Cross-Origin-Embedder-Policy': 'require-corp' },
-    },
-  });
-  const address = server.httpServer.address();
-  if (!address || typeof address === 'string') throw new Error('vite preview did not report a port');
-  return {
-    url: `http://127.0.0.1:${address.port}/index.html`,
-    async close() {
-      await server.close();
-      rmSync(outDir, { recursive: true, force: true });
-    },
-  };
-}
 
 // ── measurement ─────────────────────────────────────────────────────────────────────────────────
 
@@ -452,7 +410,7 @@ const watchdog = setTimeout(() => {
   process.exit(2);
 }, 10 * 60_000);
 console.log(`load average at start: ${loadavg().map((l) => l.toFixed(2)).join(' ')} on ${cpus().length} CPUs`);
-const served = await buildAndServePage();
+const served = await buildAndServePage('bench/sync/pages');
 console.log(`page built and served at ${served.url} (${Date.now() - started} ms)`);
 const session = await launchBrowser();
 let failed = false;
