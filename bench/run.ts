@@ -119,7 +119,8 @@ async function measureColdStart(browser: BenchBrowser, pages: ServedPages, setup
     'coldStart',
     async (storage) => {
       const path = await setupPage.evaluate(([s, n]) => window.bench.prepareColdStart(s, n), [storage, COLD_START_ROWS] as const);
-      const page = await browser.openPage(pages.url('bench'));
+      // The sahpool column's page prewarms the comparison worker, as walsync prewarms its own.
+      const page = await browser.openPage(pages.url('bench') + (storage === 'opfs-sahpool' ? '?prewarm=sahpool' : ''));
       try {
         return await page.evaluate(([s, p]) => window.bench.coldStart(s, p), [storage, path] as const);
       } finally {

@@ -10,11 +10,8 @@ export type SqlValue = null | number | bigint | string | Uint8Array;
 /** Positional arguments, or one object of named arguments (`:name`, `@name`, `$name` → key `name`). */
 export type BindArgs = readonly unknown[] | Readonly<Record<string, unknown>>;
 
-/**
- * Where the database lives. `opfs-sahpool` is sqlite-wasm's own VFS, used only to compare in
- * benchmarks; `opfs-sahpool-wal` is the same in WAL mode (the benchmark's flush floor).
- */
-export type StorageKind = 'opfs' | 'memory' | 'opfs-sahpool' | 'opfs-sahpool-wal';
+/** Where the database lives: OPFS files through walsync's VFS, or memory (`:memory:`). */
+export type StorageKind = 'opfs' | 'memory';
 
 export interface OpenRequest {
   readonly path: string;

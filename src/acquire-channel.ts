@@ -28,7 +28,7 @@ function shareable(request: OpenRequest): boolean {
   return request.storage === 'opfs' && lockManager() !== null && typeof BroadcastChannel !== 'undefined';
 }
 
-/** A database only this tab uses (`:memory:`, the benchmark's sahpool storages): its own worker, as always. */
+/** A database only this tab uses (`:memory:`, or OPFS where Web Locks or BroadcastChannel are missing): its own worker, as always. */
 async function openAlone(key: string, request: OpenRequest, callbacks: SyncCallbacks | undefined): Promise<WorkerChannel> {
   // Retry files still held only when our own worker for this path just stopped, in this page or
   // before a reload of this tab (the browser releases a stopped worker's files asynchronously).

@@ -16,7 +16,7 @@
  */
 import { type Endpoint, type Remote, proxy, transfer } from 'comlink';
 import { WalsyncError, deserializeError, isWalsyncError, serializeError, type SerializedWalsyncError } from '../contract/errors.js';
-import type { OpenRequest, OpenResult, SyncCallbacks, WorkerApi } from '../contract/worker-api.js';
+import type { OpenRequest, SyncCallbacks, WorkerApi } from '../contract/worker-api.js';
 import { AsyncLock } from './async-lock.js';
 import { SharedStatementCaller } from './statement-calls.js';
 import {
@@ -36,7 +36,7 @@ import {
 import { WorkerLink } from './worker-link.js';
 import { startWorker } from './worker-start.js';
 import { forget } from './open-channels.js';
-import { takeKillPointOnNextOpen } from './testing-hooks.js';
+import { noteOpenStartup, takeKillPointOnNextOpen, takeWorkerForNextOpen } from './testing-hooks.js';
 
 /** The error of a call that was with a leader that went away (see the README's error table). */
 export function leaderChanged(mayHaveBeenApplied: boolean, key: string): WalsyncError {
@@ -235,7 +235,7 @@ export class WorkerChannel {
    * how long to retry files another context still holds (a leader that just went away).
    */
   async lead(request: OpenRequest, callbacks: SyncCallbacks | undefined, lockWaitMs: number): Promise<void> {
-    const worker = startWorker(request.path);
+    const worker = takeWorkerForNextOpen()?.(request.path) ?? startWorker(request.path);
     this.#worker = worker;
     const link = new WorkerLink(worker as unknown as Endpoint, {
       own: true,
@@ -265,7 +265,7 @@ export class WorkerChannel {
     const arming = armed !== null ? call((api) => api.armKillPointForTesting(armed)) : Promise.resolve();
     const opening = call((api) => api.open({ ...request, lockWaitMs }, callbacks ? proxy(callbacks) : undefined));
     const [, , result] = await Promise.all([watching, arming, opening]);
-    lastOpenStartup = result.startup;
+    noteOpenStartup(result.startup);
     if (!this.alive) throw this.#deadReason;
     this.#setLink(link);
   }
@@ -440,6 +440,3 @@ export class WorkerChannel {
     }
   }
 }
-
-/** The worker's start-up steps of the last database this page opened (see OpenResult.startup); for the benchmark. */
-export let lastOpenStartup: OpenResult['startup'] | null = null;

@@ -20,7 +20,6 @@ import { toWalsyncError } from './sql/sqlite-error.js';
 import { isAutocommit } from './sql/schema.js';
 import { narrowInteger } from '../contract/sql-value.js';
 import { WalLog } from './vfs/wal-log.js';
-import { SAHPOOL_BENCH_DIRECTORY } from './storage-layout.js';
 import { isQuotaError } from './vfs/walsync-vfs.js';
 import { type DatabaseFiles, closeDatabaseFiles, openOpfsDatabaseFiles } from './database-files.js';
 
@@ -70,23 +69,18 @@ export class LocalDatabase {
     const { sqlite3 } = runtime;
     switch (options.storage) {
       case 'memory':
-        return new LocalDatabase(runtime, options, null, new sqlite3.oo1.DB(':memory:', 'c'));
-      case 'opfs-sahpool':
-      case 'opfs-sahpool-wal': {
-        const pool = await sqlite3.installOpfsSAHPoolVfs({ name: 'walsync-bench-sahpool', directory: SAHPOOL_BENCH_DIRECTORY });
-        const db = new pool.OpfsSAHPoolDb(`/${options.path}`);
-        db.exec(`PRAGMA page_size=${PAGE_SIZE}`);
-        if (options.storage === 'opfs-sahpool-wal') {
-          // The pool has no shared memory: WAL needs exclusive locking (the wal-index lives in the heap).
-          db.exec('PRAGMA locking_mode=EXCLUSIVE');
-          db.exec('PRAGMA journal_mode=WAL');
-        }
-        db.exec(`PRAGMA synchronous=${options.synchronous === 'full' ? 'FULL' : 'NORMAL'}`);
-        return new LocalDatabase(runtime, options, null, db);
-      }
+        return LocalDatabase.onConnection(runtime, options, new sqlite3.oo1.DB(':memory:', 'c'));
       case 'opfs':
         return LocalDatabase.fromFiles(runtime, options, await LocalDatabase.openFiles(runtime, options.path, options.lockWaitMs));
     }
+  }
+
+  /**
+   * A database on a connection opened elsewhere, with no files of walsync's VFS (in-memory, or
+   * another VFS): no WAL of ours to read or reserve space for. Closing it closes the connection.
+   */
+  static onConnection(runtime: SqliteRuntime, options: LocalDatabaseOptions, db: Database): LocalDatabase {
+    return new LocalDatabase(runtime, options, null, db);
   }
 
   /** Opens the OPFS files of `path` and registers them with the VFS (no SQLite connection yet). */

@@ -21,8 +21,3 @@ export function metadataKey(path: string): string {
   return `db:${path}`;
 }
 
-/**
- * The folder sqlite-wasm's opfs-sahpool VFS keeps its pool in, for the benchmarks' comparison
- * storage (`opfs-sahpool`): all of its databases live in this one folder.
- */
-export const SAHPOOL_BENCH_DIRECTORY = '.walsync-bench-sahpool';

@@ -31,7 +31,7 @@ import type {
   SyncStats,
   WorkerApi,
 } from '../contract/worker-api.js';
-import { epochNow, loadSqliteRuntime, runtimeReadyAt } from './sqlite-module.js';
+import { type SqliteRuntime, epochNow, loadSqliteRuntime, runtimeReadyAt } from './sqlite-module.js';
 import { createChangeCapture } from './cdc/change-capture-adapter.js';
 import { HttpSyncRemote } from './protocol/http-sync-remote.js';
 import { type KillPoint, armKillPoint } from './engine/kill-points.js';
@@ -40,6 +40,12 @@ import type { SyncRemote } from './protocol/remote.js';
 import { SyncEngine } from './engine/sync-engine.js';
 import { proxiedFetch } from './protocol/proxied-fetch.js';
 import { type TableChangeSource, type TablesChangedMessage, TableChangeTracker, TablesReadCache } from './table-changes.js';
+
+/**
+ * Opens a database that does not sync. The library's worker uses LocalDatabase.open; a worker
+ * built on this host may open another storage instead (the benchmarks' sqlite-wasm comparison).
+ */
+export type LocalDatabaseOpener = (runtime: SqliteRuntime, request: OpenRequest) => Promise<LocalDatabase>;
 
 export class WorkerHost implements WorkerApi {
   #database: LocalDatabase | null = null;
@@ -59,9 +65,11 @@ export class WorkerHost implements WorkerApi {
   #pushTotal: number | null = null;
   /** When this worker's script ran (epoch ms), for OpenResult.startup. */
   readonly #workerReady: number;
+  readonly #openLocal: LocalDatabaseOpener;
 
-  constructor(workerReady = epochNow()) {
+  constructor(workerReady = epochNow(), openLocal: LocalDatabaseOpener = LocalDatabase.open) {
     this.#workerReady = workerReady;
+    this.#openLocal = openLocal;
   }
 
   open(request: OpenRequest, callbacks?: SyncCallbacks): Promise<OpenResult> {
@@ -75,7 +83,7 @@ export class WorkerHost implements WorkerApi {
       const runtime = await loadSqliteRuntime();
       const sync = request.sync ?? (metadataRead ? detachedSyncConfig(await metadataRead) : undefined);
       if (!sync) {
-        this.#database = await LocalDatabase.open(runtime, request);
+        this.#database = await this.#openLocal(runtime, request);
       } else {
         if (request.storage !== 'opfs') throw new WalsyncError('INVALID_ARGUMENT', 'only OPFS databases can sync');
         const files = await LocalDatabase.openFiles(runtime, request.path, request.lockWaitMs);

@@ -5,7 +5,7 @@
  * steps come as epoch times, converted with performance.timeOrigin).
  */
 import { connect } from '../../src/connect.js';
-import { lastOpenStartup } from '../../src/worker-channel.js';
+import { lastOpenStartupForTesting } from '../../src/testing-hooks.js';
 
 const moduleReady = performance.now();
 
@@ -42,7 +42,7 @@ const keepOpen = params.get('keepOpen') === '1';
   const row = await db.prepare('SELECT count(*) AS n FROM items').get();
   const firstResult = performance.now();
   if (row === undefined) throw new Error('the first query returned no row');
-  const startup = lastOpenStartup!;
+  const startup = lastOpenStartupForTesting()!;
   const pageTime = (epoch: number) => epoch - performance.timeOrigin;
   if (!keepOpen) await db.close();
   window.coldStart = {

@@ -1,11 +1,10 @@
 /** Removes the benchmark's OPFS state, so every run starts from an empty origin. */
 import { deleteDatabase } from '../../src/index.js';
-import { SAHPOOL_BENCH_DIRECTORY } from '../../worker/storage-layout.js';
 import type { AnyBenchStorage } from './open-database.js';
+import { SAHPOOL_DIRECTORY } from './sahpool-storage.js';
 
 /** Folder that holds walsync's benchmark databases (connect() paths are `<folder>/<name>.db`). */
 export const WALSYNC_BENCH_DIR = 'walsync-bench';
-const SAHPOOL_DIR = SAHPOOL_BENCH_DIRECTORY;
 
 /**
  * Removes one closed benchmark database: walsync's own with deleteDatabase() (its files and any
@@ -23,7 +22,7 @@ export async function removeBenchDatabase(storage: AnyBenchStorage, path: string
  */
 export async function removeBenchFiles(): Promise<void> {
   const root = await navigator.storage.getDirectory();
-  for (const name of [WALSYNC_BENCH_DIR, SAHPOOL_DIR]) await removeWithRetry(root, name);
+  for (const name of [WALSYNC_BENCH_DIR, SAHPOOL_DIRECTORY]) await removeWithRetry(root, name);
 }
 
 async function removeWithRetry(root: FileSystemDirectoryHandle, name: string): Promise<void> {

@@ -29,7 +29,7 @@ const LAYERS: readonly { readonly name: string; readonly has: (path: string) => 
 ];
 
 function isHost(path: string): boolean {
-  return path === 'worker/worker-host.ts' || path === 'worker/index.ts';
+  return path === 'worker/worker-host.ts' || path === 'worker/serve-host.ts' || path === 'worker/index.ts';
 }
 
 function layerOf(path: string): number {
