@@ -11,6 +11,7 @@ import assert from 'node:assert/strict';
 import type { Page } from 'playwright-core';
 import { launchBrowser, startDevServer, type BrowserSession } from '../../scripts/browser.js';
 import { startFaultProxy, type FaultProxy } from '../support/fault-proxy.js';
+import { openWorkerKeepingPage } from '../support/worker-keeping-page.js';
 import { startSyncServer, type SyncServer } from '../../scripts/sync-server.js';
 
 const PAGE = '/test/browser/pages/index.html';
@@ -351,23 +352,10 @@ for (const transport of ['shared', 'port'] as const) {
     });
 
     test('a worker killed mid-call: the call in flight and later ones reject with DATABASE_CLOSED, nothing hangs', async () => {
-      const p = await session.newPage(baseUrl + pagePath);
-      await p.addInitScript(() => {
-        const workers: Worker[] = [];
-        (window as unknown as { startedWorkers: Worker[] }).startedWorkers = workers;
-        const Original = window.Worker;
-        window.Worker = class extends Original {
-          constructor(url: string | URL, options?: WorkerOptions) {
-            super(url, options);
-            workers.push(this);
-          }
-        };
-      });
-      await p.reload();
-      await p.waitForFunction(() => (window as unknown as { walsyncReady?: boolean }).walsyncReady !== undefined);
+      const p = await openWorkerKeepingPage(session, baseUrl + pagePath);
       await installSettle(p);
       const r = await p.evaluate(async (dbPath) => {
-        const workers = (window as unknown as { startedWorkers: Worker[] }).startedWorkers;
+        const workers = window.startedWorkers!;
         const db = await window.walsync.connect({ path: dbPath });
         await db.exec('CREATE TABLE IF NOT EXISTS t(x); INSERT INTO t VALUES (1)');
         const slow = window.settleCall(db.prepare('WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 200000000) SELECT count(*) AS c FROM n').get());

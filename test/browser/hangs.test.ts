@@ -11,6 +11,7 @@ import assert from 'node:assert/strict';
 import type { Page } from 'playwright-core';
 import { launchBrowser, startDevServer, type BrowserSession } from '../../scripts/browser.js';
 import { startFaultProxy, type FaultProxy } from '../support/fault-proxy.js';
+import { openWorkerKeepingPage } from '../support/worker-keeping-page.js';
 import { startSyncServer, type SyncServer } from '../../scripts/sync-server.js';
 
 const PAGE = '/test/browser/pages/index.html';
@@ -336,25 +337,10 @@ describe('a server that never answers or trickles', () => {
 
 describe('a worker killed outside the library', () => {
   test('in-flight and later calls reject with DATABASE_CLOSED, and the next connect() starts a fresh worker', async () => {
-    const p = await session.newPage(baseUrl + PAGE);
-    // Keep every Worker the library starts, to terminate one as the browser would (OOM, devtools);
-    // installed before the page's scripts run, as the library starts its first worker on import.
-    await p.addInitScript(() => {
-      const workers: Worker[] = [];
-      (window as unknown as { startedWorkers: Worker[] }).startedWorkers = workers;
-      const Original = window.Worker;
-      window.Worker = class extends Original {
-        constructor(url: string | URL, options?: WorkerOptions) {
-          super(url, options);
-          workers.push(this);
-        }
-      };
-    });
-    await p.reload();
-    await p.waitForFunction(() => (window as unknown as { walsyncReady?: boolean }).walsyncReady !== undefined);
+    const p = await openWorkerKeepingPage(session, baseUrl + PAGE);
     await installSettle(p);
     const r = await p.evaluate(async () => {
-      const workers = (window as unknown as { startedWorkers: Worker[] }).startedWorkers;
+      const workers = window.startedWorkers!;
       const db = await window.walsync.connect({ path: 'killed.db' });
       await db.exec('CREATE TABLE t(x); INSERT INTO t VALUES (1)');
       // A slow query in flight, and another call queued behind it.
