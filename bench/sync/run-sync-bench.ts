@@ -333,6 +333,8 @@ function fmtBytes(n: number): string {
 }
 
 const fmtMs = (n: number) => (Number.isFinite(n) ? `${n.toFixed(0)} ms` : '–');
+/** A count; '–' for a client that was not run (the median of no samples is NaN). */
+const fmtCount = (n: number) => (Number.isFinite(n) ? String(n) : '–');
 
 interface Row {
   metric: string;
@@ -365,13 +367,13 @@ function printTable(): void {
   add('  of which pull()', 'pull', (x) => x.extra.pullMs ?? NaN, fmtMs);
   add('bootstrap bytes down (wire)', 'bootstrap', (x) => x.down, fmtBytes);
   add('bootstrap bytes up (wire)', 'bootstrap', (x) => x.up, fmtBytes);
-  add('bootstrap HTTP requests', 'bootstrap', (x) => x.requests, String);
+  add('bootstrap HTTP requests', 'bootstrap', (x) => x.requests, fmtCount);
   add('push bytes up (wire)', 'push', (x) => x.up, fmtBytes);
   add('push bytes down (wire)', 'push', (x) => x.down, fmtBytes);
-  add('push HTTP requests', 'push', (x) => x.requests, String);
+  add('push HTTP requests', 'push', (x) => x.requests, fmtCount);
   add('pull bytes down (wire)', 'pull', (x) => x.down, fmtBytes);
   add('pull bytes up (wire)', 'pull', (x) => x.up, fmtBytes);
-  add('pull HTTP requests', 'pull', (x) => x.requests, String);
+  add('pull HTTP requests', 'pull', (x) => x.requests, fmtCount);
   add('bootstrap bytes down (library stats)', 'bootstrap', (x) => x.lib.received, fmtBytes);
   add('push bytes up (library stats delta)', 'push', (x) => x.lib.sent, fmtBytes);
   add('pull bytes down (library stats delta)', 'pull', (x) => x.lib.received, fmtBytes);
