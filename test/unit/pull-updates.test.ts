@@ -1,7 +1,7 @@
 /** The /pull-updates stream reader: any chunking of the bytes gives the same messages; a cut-off stream is an error. */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { FIRST_PAGE_SELECTOR, decodePullPage, pagesSelector, readDelimitedMessages } from '../../worker/protocol/pull-updates.js';
+import { decodePullPage, pagesSelector, readDelimitedMessages } from '../../worker/protocol/pull-updates.js';
 import { isWalsyncError } from '../../contract/errors.js';
 
 function varint(n: number): number[] {
@@ -68,7 +68,8 @@ test('a stream cut in the middle of a message is a PROTOCOL_ERROR', async () => 
 });
 
 test('pagesSelector: a portable RoaringBitmap of the chosen page ids, one array container per block of 65536', () => {
-  assert.deepEqual(pagesSelector([0]), FIRST_PAGE_SELECTOR);
+  // The RoaringBitmap {0} of sync-protocol.md §2.7: the database's first page only.
+  assert.deepEqual(pagesSelector([0]), Uint8Array.from([0x3a, 0x30, 0, 0, 1, 0, 0, 0, 0, 0, 0, 0, 0x10, 0, 0, 0, 0, 0]));
   // Unsorted and repeated ids; two containers (keys 0 and 1), offsets after the header.
   const bytes = pagesSelector([3, 0, 70000, 3]);
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);

@@ -3,7 +3,7 @@ import { WalsyncError } from '../../contract/errors.js';
 import type { RemoteEncryption } from '../../contract/worker-api.js';
 import { HttpTransport, type TokenSource, type TransportLimits } from './http-transport.js';
 import { chainedTransaction, runBatch } from './pipeline.js';
-import { FIRST_PAGE_SELECTOR, decodePullHeader, pagesSelector, decodePullPage, encodePullRequest, readDelimitedMessages } from './pull-updates.js';
+import { decodePullHeader, pagesSelector, decodePullPage, encodePullRequest, readDelimitedMessages } from './pull-updates.js';
 import type { HighWaterMark, PulledPage, PullOptions, PullResponse, PushStatement, SyncRemote } from './remote.js';
 import { CREATE_SYNC_TABLE, SELECT_SYNC_ROW, UPSERT_SYNC_ROW } from './sync-table.js';
 
@@ -73,18 +73,7 @@ export class HttpSyncRemote implements SyncRemote {
   }
 
   async readFirstPage(revision: string): Promise<Uint8Array | null> {
-    const body = encodePullRequest({ clientRevision: null, longPollTimeoutMs: 0, serverRevision: revision, pagesSelector: FIRST_PAGE_SELECTOR });
-    const response = await this.#http.post('/pull-updates', body, 'application/protobuf');
-    const messages = readDelimitedMessages(this.#http.stream(response));
-    const first = await messages.next();
-    if (first.done) throw new WalsyncError('PROTOCOL_ERROR', 'the /pull-updates response has no header');
-    const header = decodePullHeader(first.value);
-    let page1: Uint8Array | null = null;
-    for await (const message of messages) {
-      const page = decodePullPage(message);
-      if (page.pgno === 1 && header.dbSizePages >= 1) page1 = page.data.slice();
-    }
-    return page1;
+    return (await this.readPagesAt(revision, [1])).get(1) ?? null;
   }
 
   async readPagesAt(revision: string, pgnos: readonly number[]): Promise<Map<number, Uint8Array>> {

@@ -21,9 +21,6 @@ export interface PullRequest {
   readonly pagesSelector?: Uint8Array;
 }
 
-/** The RoaringBitmap {0} (sync-protocol.md §2.7): selects the database's first page only. */
-export const FIRST_PAGE_SELECTOR = Uint8Array.from([0x3a, 0x30, 0, 0, 1, 0, 0, 0, 0, 0, 0, 0, 0x10, 0, 0, 0, 0, 0]);
-
 /**
  * A RoaringBitmap of zero-based page ids in the portable format (array containers only, so at
  * most 4096 ids per block of 65536): the `server_pages_selector` for a few chosen pages.
