@@ -124,7 +124,7 @@ export class BackgroundSync {
     void this.#run();
   }
 
-  /** Stops the loop; a push or pull in flight finishes (it cannot be cut off halfway). */
+  /** Stops the loop; a push or pull in flight finishes (it cannot be cut off halfway), save a long poll's wait. */
   stop(loop: 'off' | 'stopped' = 'off'): void {
     if (!this.#running) return;
     this.#running = false;

@@ -334,7 +334,7 @@ export class Database {
     loop.start();
   }
 
-  /** Stops background sync (a push or pull in flight still finishes). */
+  /** Stops background sync (a push or pull in flight still finishes; a long poll still waiting for the server's answer ends at once). */
   stopSync(): void {
     this.#backgroundSync?.stop();
     this.#backgroundSync = null;

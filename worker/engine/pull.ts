@@ -32,7 +32,9 @@ export interface PullDownload {
 /**
  * Pull, network phase: the server's changes, in the changes file. Null if `stopWaiting` cut a
  * long poll short before the server answered: nothing was received or written (not even the
- * changes file), the metadata and revision are untouched, so the next pull asks the same again.
+ * changes file), the metadata and revision are untouched, so the next pull asks the same again;
+ * a crash around a cut finds the state of before the pull. A stop after the first byte is ignored
+ * (http-transport.ts): the download, and later the apply, go on as if it never came.
  */
 export async function downloadPull(ctx: EngineContext, remote: SyncRemote, stopWaiting?: AbortSignal): Promise<PullDownload | null> {
   ctx.assertNoReseedPending();
