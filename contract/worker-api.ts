@@ -239,8 +239,14 @@ export interface WorkerApi {
   // Push and pull come in phases: network phases (`pullDownload`, `pushBegin`, `pushSend`) do not
   // touch the database, so queries keep running while the server answers; local phases run in
   // the worker's queue like any statement. The facade runs one push or pull at a time.
-  /** Pull, network phase: downloads the server's changes since our revision. */
-  pullDownload(url: string): Promise<void>;
+  /**
+   * Pull, network phase: downloads the server's changes since our revision. `stoppable`: a long
+   * poll that `stopPullWait()` may cut short while the server has not begun to answer; false
+   * then (nothing downloaded, skip `pullApply`), else true.
+   */
+  pullDownload(url: string, stoppable?: boolean): Promise<boolean>;
+  /** Cuts short the stoppable pull download in flight if it still waits for the server's answer; else does nothing. */
+  stopPullWait(): Promise<void>;
   /** Pull, local phase: installs the download; true if it brought changes. */
   pullApply(): Promise<boolean>;
   /** Push, network phase: reads this client's position on the server. */

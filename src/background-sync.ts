@@ -4,6 +4,10 @@
  * the browser is offline or the `url` function returns null, and stops on errors that need the app.
  * It only schedules: every push and pull goes through the database's own push/pull, which run one
  * at a time per database (its sync lock), so the loop and manual calls never overlap.
+ *
+ * A long poll (connect's `longPollTimeoutMs`) may hold a pull on the server for a long time while it
+ * has nothing for us; a push falling due meanwhile cuts that wait short (see #armPullCut) instead of
+ * waiting it out, then the loop pushes and pulls again at once.
  */
 import { WalsyncError, isWalsyncError } from '../contract/errors.js';
 import type { SyncStatusTracker } from './sync-status.js';
@@ -26,7 +30,11 @@ export interface BackgroundSyncOptions {
 /** @internal What the loop needs from its database. */
 export interface BackgroundSyncTarget {
   push(): Promise<void>;
-  pull(): Promise<boolean>;
+  /**
+   * `stopWaiting` aborts when a push falls due during the pull: a long poll the server has not
+   * begun to answer then ends at once, bringing and changing nothing (resolves false).
+   */
+  pull(stopWaiting: AbortSignal): Promise<boolean>;
   readonly status: SyncStatusTracker;
   /** Listens for table changes (the loop pushes after `'local'` ones); returns the unsubscribe. */
   onTablesChanged(listener: (tables: ReadonlySet<string>, source: TableChangeSource) => void): () => void;
@@ -82,6 +90,9 @@ export class BackgroundSync {
   #failures = 0;
   /** AUTH_FAILED once: retried, since the token function is asked again; twice in a row stops. */
   #authFailedOnce = false;
+  /** The stop switch of the loop's pull in flight, or null. */
+  #pullStop: AbortController | null = null;
+  #pullCutTimer: ReturnType<typeof setTimeout> | null = null;
 
   constructor(target: BackgroundSyncTarget, options: ResolvedOptions) {
     this.#target = target;
@@ -113,13 +124,15 @@ export class BackgroundSync {
     void this.#run();
   }
 
-  /** Stops the loop; a push or pull in flight finishes (it cannot be cut off halfway). */
+  /** Stops the loop; a push or pull in flight finishes (it cannot be cut off halfway), save a long poll's wait. */
   stop(loop: 'off' | 'stopped' = 'off'): void {
     if (!this.#running) return;
     this.#running = false;
     for (const u of this.#unsubscribe) u();
     this.#unsubscribe = [];
     this.#target.status.update({ loop, nextRetryAt: null });
+    // A long poll still waiting is not worth waiting for any more (close() would wait for it).
+    this.#pullStop?.abort();
     this.#wakeUp();
   }
 
@@ -130,7 +143,25 @@ export class BackgroundSync {
       this.#firstCommitAt = now;
     }
     this.#pushAt = Math.min(now + this.#options.pushDelayMs, this.#firstCommitAt + this.#options.maxPushDelayMs);
+    this.#armPullCut();
     this.#wakeUp();
+  }
+
+  /**
+   * While the loop's pull is in flight and a push is wanted: at `#pushAt`, stop the pull's wait.
+   * Safe because only the wait is cut: a long poll is held only while the server has nothing new
+   * for us, and the worker drops the request only if no byte of the answer has arrived (else the
+   * pull goes on as usual); a cut pull wrote nothing, so the next one asks for the same changes.
+   */
+  #armPullCut(): void {
+    if (this.#pullCutTimer !== null) clearTimeout(this.#pullCutTimer);
+    this.#pullCutTimer = null;
+    const stop = this.#pullStop;
+    if (!stop || !this.#pushWanted) return;
+    this.#pullCutTimer = setTimeout(() => {
+      this.#pullCutTimer = null;
+      stop.abort();
+    }, Math.max(0, this.#pushAt - Date.now()));
   }
 
   #wakeUp(): void {
@@ -175,8 +206,17 @@ export class BackgroundSync {
           await this.#target.push();
         }
         if (pullDue) {
-          await this.#target.pull();
-          this.#nextPullAt = Date.now() + this.#options.intervalMs;
+          const stop = new AbortController();
+          this.#pullStop = stop;
+          this.#armPullCut(); // a commit seen during the push above
+          try {
+            await this.#target.pull(stop.signal);
+          } finally {
+            this.#pullStop = null;
+            this.#armPullCut(); // clears the timer
+          }
+          // A pull cut short for a push is still due: it runs right after that push.
+          if (!stop.signal.aborted) this.#nextPullAt = Date.now() + this.#options.intervalMs;
         }
         this.#failures = 0;
         this.#authFailedOnce = false;

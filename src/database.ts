@@ -199,8 +199,9 @@ export class Database {
     return this.#pull(false);
   }
 
-  #pull(fromLoop: boolean): Promise<boolean> {
-    return runSync(this.#syncHost, 'pull', fromLoop, pullPhases);
+  /** `stopWaiting`: the background loop's, to cut a long poll short when a push is due. */
+  #pull(fromLoop: boolean, stopWaiting?: AbortSignal): Promise<boolean> {
+    return runSync(this.#syncHost, 'pull', fromLoop, (url, local, network) => pullPhases(url, local, network, stopWaiting));
   }
 
   /** push() then pull(); resolves true if the pull brought changes. */
@@ -323,7 +324,7 @@ export class Database {
         // One loop per database per origin: a follower tab's loop waits (does nothing) until its
         // tab becomes the leader; the leader's loop syncs for every tab.
         push: () => (channel.leading ? this.#push(true) : Promise.resolve()),
-        pull: () => (channel.leading ? this.#pull(true) : Promise.resolve(false)),
+        pull: (stopWaiting) => (channel.leading ? this.#pull(true, stopWaiting) : Promise.resolve(false)),
         status,
         onTablesChanged: (listener) => this.onTablesChanged(listener),
       },
@@ -333,7 +334,7 @@ export class Database {
     loop.start();
   }
 
-  /** Stops background sync (a push or pull in flight still finishes). */
+  /** Stops background sync (a push or pull in flight still finishes; a long poll still waiting for the server's answer ends at once). */
   stopSync(): void {
     this.#backgroundSync?.stop();
     this.#backgroundSync = null;

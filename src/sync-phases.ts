@@ -37,9 +37,22 @@ export async function pushPhases(url: string, local: PhaseCall, network: PhaseCa
   await local((api) => api.pushFinish());
 }
 
-/** @internal pull(): download on the network, then apply locally; true if the server had changes. */
-export async function pullPhases(url: string, local: PhaseCall, network: PhaseCall): Promise<boolean> {
-  await network((api) => api.pullDownload(url));
+/**
+ * @internal pull(): download on the network, then apply locally; true if the server had changes.
+ * `stopWaiting` (the background loop, when a push is due): aborting it cuts a long poll short
+ * while the server has not answered yet; the pull then brought nothing and applies nothing.
+ */
+export async function pullPhases(url: string, local: PhaseCall, network: PhaseCall, stopWaiting?: AbortSignal): Promise<boolean> {
+  const stop = (): void => void network((api) => api.stopPullWait()).catch(() => undefined);
+  // Sent after pullDownload on the same channel, so the worker sees the download first.
+  const downloading = network((api) => api.pullDownload(url, stopWaiting !== undefined));
+  if (stopWaiting?.aborted) stop();
+  else stopWaiting?.addEventListener('abort', stop, { once: true });
+  try {
+    if (!(await downloading)) return false;
+  } finally {
+    stopWaiting?.removeEventListener('abort', stop);
+  }
   return local((api) => api.pullApply());
 }
 

@@ -61,6 +61,8 @@ export class WorkerHost implements WorkerApi {
   /** The sync remote of each url, kept to read the bytes a download has received so far. */
   readonly #remotes = new Map<string, SyncRemote>();
   #remoteFor: ((url: string) => SyncRemote) | null = null;
+  /** Stops the wait of the stoppable pull download in flight (stopPullWait), or null. */
+  #pullWait: AbortController | null = null;
   /** Changes the push in flight had to send when it began (progress), or null. */
   #pushTotal: number | null = null;
   /** When this worker's script ran (epoch ms), for OpenResult.startup. */
@@ -181,7 +183,11 @@ export class WorkerHost implements WorkerApi {
 
   // Network phases run beside the queue: they touch no SQLite state, only the network, the
   // changes file and the engine's own push/pull progress (one push or pull at a time).
-  pullDownload(url: string): Promise<void> {
+  pullDownload(url: string, stoppable = false): Promise<boolean> {
+    // Made on the message's arrival, before the queue: a stopPullWait() sent right after this
+    // call (messages arrive in order) always finds it, even before the download has begun.
+    const stop = stoppable ? new AbortController() : null;
+    this.#pullWait = stop;
     return this.#network(async () => {
       const engine = this.#syncEngine();
       const remote = this.#remoteFor?.(url);
@@ -195,13 +201,23 @@ export class WorkerHost implements WorkerApi {
       };
       // The remote counts bytes as they stream in; a look every 100 ms is progress enough for a UI.
       const timer = remote ? setInterval(report, 100) : null;
+      let downloaded: boolean;
       try {
-        await engine.downloadPull(url);
+        downloaded = await engine.downloadPull(url, stop?.signal);
       } finally {
         if (timer !== null) clearInterval(timer);
+        if (this.#pullWait === stop) this.#pullWait = null;
       }
       if (remote) report();
+      return downloaded;
     });
+  }
+
+  stopPullWait(): Promise<void> {
+    // Not queued: it must reach the download while that waits. It cuts only a long poll the
+    // server has not begun to answer (pull.ts); once the answer flows, the pull goes on.
+    this.#pullWait?.abort();
+    return Promise.resolve();
   }
 
   pullApply(): Promise<boolean> {

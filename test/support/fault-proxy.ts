@@ -9,6 +9,8 @@
  * origin) and closes every connection after one exchange, so the browser never retries a request on
  * a reused socket. It listens on loopback only, forwards to loopback only, and stops by itself when
  * the process exits or after `maxLifetimeMs`.
+ *
+ * With `longPoll`, it also plays the long-poll the local server lacks (see FaultProxyOptions).
  */
 import { createServer, request as httpRequest, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
@@ -69,6 +71,11 @@ export interface ProxiedRequest {
   readonly fault: Fault['kind'] | null;
   /** Status of the upstream answer, when the request reached the server. */
   readonly upstreamStatus: number | null;
+  /**
+   * With `longPoll`, how a long-poll pull ended: answered at once (the server had changes), held
+   * then released by a change, held until its timeout, or held until the client hung up.
+   */
+  readonly longPoll?: 'at-once' | 'released' | 'timed-out' | 'client-gone';
 }
 
 export interface FaultProxy {
@@ -84,12 +91,23 @@ export interface FaultProxy {
   pendingFaults(): number;
   /** Offline: stop listening (connection refused) until set back to false; same port afterwards. */
   setOffline(offline: boolean): Promise<void>;
+  /** With `longPoll`: how many pulls are being held right now. */
+  heldPulls(): number;
   stop(): Promise<void>;
 }
 
 export interface FaultProxyOptions {
   /** The proxy closes itself after this long even if nobody stops it (default 10 minutes). */
   readonly maxLifetimeMs?: number;
+  /**
+   * Act as a server with long-poll (tursodb ignores `long_poll_timeout_ms`): a `/pull-updates`
+   * request with a long-poll timeout and a client revision (and no pinned server revision), and
+   * no fault rule, whose real answer brings nothing new (the revision it asked from) is held.
+   * Each time a `/v2/pipeline` request has been answered (someone's push may have changed the
+   * server) it is asked of the server again, and answered as soon as that brings a new revision;
+   * else when its timeout has passed, with the server's answer then. A client hanging up ends it.
+   */
+  readonly longPoll?: boolean;
 }
 
 const CORS = {
@@ -113,6 +131,8 @@ export async function startFaultProxy(target: string, options: FaultProxyOptions
   const requests: ProxiedRequest[] = [];
   const sockets = new Set<Socket>();
   let stopped = false;
+  /** Held long-poll pulls, woken after each `/v2/pipeline` answer. */
+  const held = new Set<() => void>();
   let server: Server = newServer();
   let port = 0;
 
@@ -173,7 +193,7 @@ export async function startFaultProxy(target: string, options: FaultProxyOptions
     const body = await readBody(req);
     const path = (req.url ?? '/').split('?')[0]!;
     const fault = req.method === 'POST' ? take(path, body) : null;
-    const entry = { path, fault: fault?.kind ?? null, upstreamStatus: null as number | null };
+    const entry: { -readonly [K in keyof ProxiedRequest]: ProxiedRequest[K] } = { path, fault: fault?.kind ?? null, upstreamStatus: null };
     requests.push(entry);
 
     if (fault?.kind === 'status') {
@@ -187,7 +207,10 @@ export async function startFaultProxy(target: string, options: FaultProxyOptions
       return;
     }
 
-    const answer = await forward(req, body);
+    const pulled = fault === null && options.longPoll === true && path === '/pull-updates';
+    const answer = pulled ? await longPolled(req, body, entry) : await forward(req, body);
+    if (answer === null) return; // the client hung up on a held long poll
+    if (path === '/v2/pipeline') for (const wake of [...held]) wake();
     entry.upstreamStatus = answer.status;
     const headers: Record<string, string> = { ...CORS, connection: 'close' };
     if (answer.contentType) headers['content-type'] = answer.contentType;
@@ -260,7 +283,45 @@ export async function startFaultProxy(target: string, options: FaultProxyOptions
     res.end(out);
   }
 
-  async function forward(req: IncomingMessage, body: Buffer): Promise<{ status: number; contentType: string | undefined; body: Buffer }> {
+  /** The server's answer to a pull, held while it brings nothing new (see FaultProxyOptions.longPoll). */
+  async function longPolled(req: IncomingMessage, body: Buffer, entry: { longPoll?: ProxiedRequest['longPoll'] }): Promise<Answer | null> {
+    const asked = pullRequestFields(body);
+    let answer = await forward(req, body);
+    const bringsNothing = (): boolean => answer.status === 200 && answerRevision(answer.body) === asked.clientRevision;
+    if (asked.longPollMs === 0 || asked.clientRevision === '' || asked.serverRevision !== '' || !bringsNothing()) {
+      entry.longPoll = 'at-once';
+      return answer;
+    }
+    const deadline = Date.now() + asked.longPollMs;
+    for (;;) {
+      const why = await new Promise<'change' | 'timeout' | 'gone'>((resolve) => {
+        if (req.socket.destroyed) return resolve('gone');
+        const end = (reason: 'change' | 'timeout' | 'gone') => () => {
+          clearTimeout(timer);
+          held.delete(onChange);
+          req.socket.off('close', onGone);
+          resolve(reason);
+        };
+        const onChange = end('change');
+        const onGone = end('gone');
+        const timer = setTimeout(end('timeout'), Math.max(0, deadline - Date.now()));
+        timer.unref();
+        held.add(onChange);
+        req.socket.once('close', onGone);
+      });
+      if (why === 'gone') {
+        entry.longPoll = 'client-gone';
+        return null;
+      }
+      answer = await forward(req, body);
+      if (why === 'timeout' || !bringsNothing()) {
+        entry.longPoll = why === 'timeout' ? 'timed-out' : 'released';
+        return answer;
+      }
+    }
+  }
+
+  async function forward(req: IncomingMessage, body: Buffer): Promise<Answer> {
     return new Promise((resolve, reject) => {
       const headers: Record<string, string> = { 'content-length': String(body.length) };
       const type = req.headers['content-type'];
@@ -307,6 +368,9 @@ export async function startFaultProxy(target: string, options: FaultProxyOptions
     pendingFaults() {
       return rules.reduce((n, r) => n + r.remaining, 0);
     },
+    heldPulls() {
+      return held.size;
+    },
     async setOffline(offline) {
       if (stopped) return;
       if (offline && server.listening) await close();
@@ -324,6 +388,12 @@ export async function startFaultProxy(target: string, options: FaultProxyOptions
     },
   };
   return proxy;
+}
+
+interface Answer {
+  readonly status: number;
+  readonly contentType: string | undefined;
+  readonly body: Buffer;
 }
 
 function readBody(stream: IncomingMessage): Promise<Buffer> {
@@ -374,6 +444,45 @@ export function splitMessages(body: Uint8Array): Buffer[] {
 
 export function joinMessages(messages: readonly Uint8Array[]): Buffer {
   return Buffer.concat(messages.flatMap((m) => [varint(m.length), Buffer.from(m)]));
+}
+
+/** A protobuf message's varint and length-delimited fields, by field number (the last one wins). */
+function messageFields(message: Uint8Array): Map<number, number | Uint8Array> {
+  const fields = new Map<number, number | Uint8Array>();
+  let pos = 0;
+  while (pos < message.length) {
+    const [key, afterKey] = readVarint(message, pos);
+    const wire = key & 7;
+    if (wire === 0) {
+      const [v, next] = readVarint(message, afterKey);
+      fields.set(Math.floor(key / 8), v);
+      pos = next;
+    } else if (wire === 2) {
+      const [length, start] = readVarint(message, afterKey);
+      fields.set(Math.floor(key / 8), message.subarray(start, start + length));
+      pos = start + length;
+    } else {
+      throw new Error(`fault proxy: unexpected wire type ${wire}`);
+    }
+  }
+  return fields;
+}
+
+function text(field: number | Uint8Array | undefined): string {
+  return field instanceof Uint8Array ? Buffer.from(field).toString('utf8') : '';
+}
+
+/** The long-poll fields of a PullUpdatesRequest (sync-protocol.md §2.2). */
+function pullRequestFields(body: Uint8Array): { serverRevision: string; clientRevision: string; longPollMs: number } {
+  const fields = messageFields(body);
+  const longPoll = fields.get(4);
+  return { serverRevision: text(fields.get(2)), clientRevision: text(fields.get(3)), longPollMs: typeof longPoll === 'number' ? longPoll : 0 };
+}
+
+/** The server_revision of a `/pull-updates` answer's header (its first message). */
+function answerRevision(body: Uint8Array): string {
+  const header = splitMessages(body)[0];
+  return header ? text(messageFields(header).get(1)) : '';
 }
 
 /** Byte offset just after the first `count` messages. */

@@ -6,6 +6,7 @@
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { HttpTransport } from '../../worker/protocol/http-transport.js';
+import { HttpSyncRemote } from '../../worker/protocol/http-sync-remote.js';
 import { WalsyncError } from '../../contract/errors.js';
 
 const noToken = async () => null;
@@ -102,5 +103,85 @@ describe('HttpTransport headers', () => {
     const plain = new HttpTransport('http://server', noToken, { silenceMs: 1000, requestMs: 1000 }, recording);
     await plain.readAll(await plain.post('/pull-updates', new Uint8Array([1]), 'application/protobuf'));
     assert.deepEqual(seen[2], {});
+  });
+});
+
+describe('a long poll cut short (stopWaiting)', () => {
+  /** A pull answer: header (revision "5", one page, raw) then page 1, as length-delimited messages. */
+  const header = new Uint8Array([0x0a, 0x01, 0x35, 0x10, 0x01, 0x1a, 0x00]);
+  const page = new Uint8Array([0x12, 0x80, 0x20, ...new Uint8Array(4096).fill(7)]);
+  const answer = new Uint8Array([header.length, ...header, 0x83, 0x20, ...page]);
+
+  /** A fetch that answers at once with headers, then sends the body's first `first` bytes when `send.first()` is called, the rest at `send.rest()`. */
+  function heldBody(first: number) {
+    const send = { first: () => undefined as void, rest: () => undefined as void, aborted: false };
+    const fetchImpl = (async (_url: string, init: RequestInit) => {
+      init.signal?.addEventListener('abort', () => (send.aborted = true));
+      const body = new ReadableStream<Uint8Array>({
+        start(controller) {
+          send.first = () => controller.enqueue(answer.slice(0, first));
+          send.rest = () => {
+            controller.enqueue(answer.slice(first));
+            controller.close();
+          };
+        },
+      });
+      return new Response(body, { status: 200 });
+    }) as unknown as typeof fetch;
+    return { send, fetchImpl };
+  }
+
+  /** A fetch that never answers, but hears its abort signal. */
+  function silent() {
+    const state = { aborted: false };
+    const fetchImpl = ((_url: string, init: RequestInit) =>
+      new Promise<Response>((_, reject) => init.signal?.addEventListener('abort', () => ((state.aborted = true), reject(new Error('aborted')))))) as unknown as typeof fetch;
+    return { state, fetchImpl };
+  }
+
+  const limits = { silenceMs: 10_000, requestMs: 10_000 };
+
+  test('before the answer starts (no response yet, or headers without a body byte): the request is dropped and the pull resolves null', async () => {
+    const quiet = silent();
+    const stop = new AbortController();
+    const waiting = new HttpSyncRemote('http://server', noToken, limits, quiet.fetchImpl).pullUpdates('4', 20_000, { stopWaiting: stop.signal });
+    await new Promise((r) => setTimeout(r, 20));
+    stop.abort();
+    assert.equal(await waiting, null);
+    assert.ok(quiet.state.aborted, 'the fetch was aborted');
+
+    const held = heldBody(3);
+    const stop2 = new AbortController();
+    const remote = new HttpSyncRemote('http://server', noToken, limits, held.fetchImpl);
+    const waiting2 = remote.pullUpdates('4', 20_000, { stopWaiting: stop2.signal });
+    await new Promise((r) => setTimeout(r, 20));
+    stop2.abort();
+    assert.equal(await waiting2, null);
+    assert.ok(held.send.aborted, 'the fetch was aborted');
+    assert.equal(remote.receivedBytes, 0);
+
+    const already = new AbortController();
+    already.abort();
+    const never = silent();
+    assert.equal(await new HttpSyncRemote('http://server', noToken, limits, never.fetchImpl).pullUpdates('4', 20_000, { stopWaiting: already.signal }), null);
+  });
+
+  test('once a byte of the answer has arrived, stopping changes nothing: the whole answer is read', async () => {
+    const held = heldBody(3); // part of the header message
+    const stop = new AbortController();
+    const remote = new HttpSyncRemote('http://server', noToken, limits, held.fetchImpl);
+    const pulling = remote.pullUpdates('4', 20_000, { stopWaiting: stop.signal });
+    await new Promise((r) => setTimeout(r, 20));
+    held.send.first();
+    await new Promise((r) => setTimeout(r, 20));
+    stop.abort();
+    held.send.rest();
+    const response = await pulling;
+    assert.ok(response, 'not cut');
+    assert.equal(response.revision, '5');
+    const pages = [];
+    for await (const p of response.pages) pages.push(p.pgno);
+    assert.deepEqual(pages, [1]);
+    assert.equal(held.send.aborted, false);
   });
 });

@@ -164,6 +164,55 @@ describe('background sync decisions', () => {
     waits.forEach((w, i) => assert.ok(w <= expected[i]! && w >= expected[i]! - 1, `wait ${i + 1}: ${w} ms, expected ${expected[i]}`));
   });
 
+  test('a push falling due during a pull stops its wait; the push runs, then the pull again at once; no error, no backoff; stop() stops the wait too', async () => {
+    const status = new SyncStatusTracker(async () => ({ cdcOperations: 0, mainWalSize: 0, revertWalSize: 0, lastPullUnixTime: null, lastPushUnixTime: null, revision: null, networkSentBytes: 0, networkReceivedBytes: 0 }));
+    const loops: string[] = [];
+    status.subscribe((s) => loops.at(-1) !== s.loop && loops.push(s.loop));
+    const calls: string[] = [];
+    let commit!: () => void;
+    let pulling: (() => void) | null = null;
+    /** A long poll: resolves false when its wait is stopped (or after 5 s, which fails the test). */
+    const pull = (stopWaiting?: AbortSignal) =>
+      new Promise<boolean>((resolve) => {
+        calls.push('pull');
+        const timer = setTimeout(() => (calls.push('poll timed out'), resolve(false)), 5_000);
+        stopWaiting?.addEventListener('abort', () => (clearTimeout(timer), calls.push('wait stopped'), resolve(false)));
+        pulling?.();
+      });
+    /** Resolves when the n-th pull starts; rejects after 3 s (a push stuck behind the poll). */
+    const pullStarted = (n: number) =>
+      new Promise<void>((resolve, reject) => {
+        const timer = setTimeout(() => reject(new Error(`pull ${n} did not start within 3 s: ${calls.join(', ')}`)), 3_000);
+        pulling = () => calls.filter((c) => c === 'pull').length >= n && (clearTimeout(timer), resolve());
+      });
+    const loop = new BackgroundSync(
+      {
+        push: async () => void calls.push('push'),
+        pull,
+        status,
+        onTablesChanged: (listener) => ((commit = () => listener(new Set(['t']), 'local')), () => undefined),
+      },
+      // Pulls only every 10 minutes: a second pull soon after the push is the stopped one resumed.
+      resolveBackgroundSyncOptions({ intervalMs: 600_000, pushDelayMs: 20, retryInitialMs: 1 }),
+    );
+    try {
+      let started = pullStarted(1);
+      loop.start();
+      await started;
+      started = pullStarted(2);
+      commit();
+      await started;
+      assert.deepEqual(calls, ['push', 'pull', 'wait stopped', 'push', 'pull']);
+      assert.deepEqual(loops, ['running']);
+      assert.equal(status.status.lastError, null);
+      loop.stop();
+      await new Promise((r) => setTimeout(r, 10));
+      assert.deepEqual(calls.slice(5), ['wait stopped'], 'stop() ends the wait of the pull in flight');
+    } finally {
+      loop.stop();
+    }
+  });
+
   test('options are checked', () => {
     assert.throws(() => resolveBackgroundSyncOptions({ intervalMs: -1 }), /intervalMs/);
     assert.throws(() => resolveBackgroundSyncOptions({ retryMaxMs: Number.NaN }), /retryMaxMs/);

@@ -29,19 +29,29 @@ export interface PullDownload {
   readonly serverPages: ServerPages | undefined;
 }
 
-/** Pull, network phase: the server's changes, in the changes file. */
-export async function downloadPull(ctx: EngineContext, remote: SyncRemote): Promise<PullDownload> {
+/**
+ * Pull, network phase: the server's changes, in the changes file. Null if `stopWaiting` cut a
+ * long poll short before the server answered: nothing was received or written (not even the
+ * changes file), the metadata and revision are untouched, so the next pull asks the same again;
+ * a crash around a cut finds the state of before the pull. A stop after the first byte is ignored
+ * (http-transport.ts): the download, and later the apply, go on as if it never came.
+ */
+export async function downloadPull(ctx: EngineContext, remote: SyncRemote, stopWaiting?: AbortSignal): Promise<PullDownload | null> {
   ctx.assertNoReseedPending();
   const started = performance.now();
   const received = remote.receivedBytes;
-  let changes: ChangesFileReader;
+  let changes: ChangesFileReader | null;
   try {
-    changes = await downloadChanges(ctx, remote);
+    changes = await downloadChanges(ctx, remote, stopWaiting);
   } catch (e) {
     // An unfinished download is of no use: give its space back (a server streaming pages
     // without end stops here too, at the quota).
     ctx.files.changes.truncate(0);
     throw ctx.storageError(e, 'pull download', 'the pull was not applied and nothing changed here');
+  }
+  if (changes === null) {
+    ctx.trace('info', 'pull.wait-stopped', { fromRevision: ctx.meta.revision, ms: msSince(started) });
+    return null;
   }
   // "Nothing changed" under a new revision: harmless on a server whose state moved on without a
   // page (no page changed means its first page is still ours), but it is also what a server that
@@ -166,9 +176,17 @@ function assertPulledStateHoldsOurPushes(ctx: EngineContext, base: SyncedBase, c
   }
 }
 
-/** Streams the server's answer into the changes file; returns it ready to read. */
-async function downloadChanges(ctx: EngineContext, remote: SyncRemote): Promise<ChangesFileReader> {
-  const response = await ctx.counted(remote, () => remote.pullUpdates(ctx.meta.revision, ctx.config.longPollTimeoutMs));
+/** Streams the server's answer into the changes file; returns it ready to read, or null if the wait was stopped. */
+async function downloadChanges(ctx: EngineContext, remote: SyncRemote, stopWaiting?: AbortSignal): Promise<ChangesFileReader | null> {
+  const revision = ctx.meta.revision;
+  const longPollMs = ctx.config.longPollTimeoutMs;
+  // Only a long poll (which needs a revision to wait from) may be cut short, and only while the
+  // server is silent: a stopped wait returns before the changes file is opened.
+  const response =
+    stopWaiting && longPollMs > 0 && revision !== null
+      ? await ctx.counted(remote, () => remote.pullUpdates(revision, longPollMs, { stopWaiting }))
+      : await ctx.counted(remote, () => remote.pullUpdates(revision, longPollMs));
+  if (response === null) return null;
   const writer = new ChangesFileWriter(ctx.files.changes, PAGE_SIZE);
   await ctx.counted(remote, async () => {
     for await (const page of response.pages) writer.add(page.pgno, page.data);

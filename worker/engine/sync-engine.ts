@@ -113,10 +113,14 @@ export class SyncEngine {
 
   // ── pull (pull.ts, pull-recover.ts) ──────────────────────────────────────────────────────────
 
-  /** Pull, network phase: streams the server's changes into the changes file. */
-  async downloadPull(url: string): Promise<void> {
+  /**
+   * Pull, network phase: streams the server's changes into the changes file. False if
+   * `stopWaiting` cut a long poll short before the server answered (nothing to apply then).
+   */
+  async downloadPull(url: string, stopWaiting?: AbortSignal): Promise<boolean> {
     this.#download = null;
-    this.#download = await downloadPull(this.#ctx, this.#deps.remoteFor(url));
+    this.#download = await downloadPull(this.#ctx, this.#deps.remoteFor(url), stopWaiting);
+    return this.#download !== null;
   }
 
   /** Pull, local phase: installs what downloadPull() fetched. Resolves true if it brought changes. */

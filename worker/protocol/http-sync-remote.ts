@@ -1,10 +1,10 @@
 /** The engine's SyncRemote over HTTP: `/pull-updates` for pages, `/v2/pipeline` for pushes. */
 import { WalsyncError } from '../../contract/errors.js';
 import type { RemoteEncryption } from '../../contract/worker-api.js';
-import { HttpTransport, type TokenSource, type TransportLimits } from './http-transport.js';
+import { HttpTransport, type TokenSource, type TransportLimits, WaitStopped } from './http-transport.js';
 import { chainedTransaction, runBatch } from './pipeline.js';
 import { decodePullHeader, pagesSelector, decodePullPage, encodePullRequest, readDelimitedMessages } from './pull-updates.js';
-import type { HighWaterMark, PulledPage, PullOptions, PullResponse, PushStatement, SyncRemote } from './remote.js';
+import type { HighWaterMark, PulledPage, PullOptions, PullResponse, PushStatement, StoppablePullOptions, SyncRemote } from './remote.js';
 import { CREATE_SYNC_TABLE, SELECT_SYNC_ROW, UPSERT_SYNC_ROW } from './sync-table.js';
 
 export class HttpSyncRemote implements SyncRemote {
@@ -26,22 +26,33 @@ export class HttpSyncRemote implements SyncRemote {
     return this.#http.receivedBytes;
   }
 
-  async pullUpdates(clientRevision: string | null, longPollTimeoutMs: number, options: PullOptions = {}): Promise<PullResponse> {
+  pullUpdates(clientRevision: string | null, longPollTimeoutMs: number, options: StoppablePullOptions): Promise<PullResponse | null>;
+  pullUpdates(clientRevision: string | null, longPollTimeoutMs: number, options?: PullOptions): Promise<PullResponse>;
+  async pullUpdates(clientRevision: string | null, longPollTimeoutMs: number, options: PullOptions & { readonly stopWaiting?: AbortSignal } = {}): Promise<PullResponse | null> {
     const body = encodePullRequest({ clientRevision, longPollTimeoutMs });
-    // A long poll may legitimately keep the server silent for its whole duration.
-    const response = await this.#http.post('/pull-updates', body, 'application/protobuf', {
-      extraMs: longPollTimeoutMs,
-      ...(options.answerWithin ? { answerWithin: options.answerWithin } : {}),
-    });
-    const contentType = response.headers.get('content-type') ?? '';
-    if (/^text\/html\b/i.test(contentType)) {
-      await response.body?.cancel().catch(() => undefined);
-      throw new WalsyncError('PROTOCOL_ERROR', `the /pull-updates response is an HTML page (content-type ${contentType}), not a protobuf page stream: is a proxy or captive portal in the way?`, {
-        context: { contentType },
+    let messages: AsyncGenerator<Uint8Array>;
+    let first: IteratorResult<Uint8Array>;
+    try {
+      // A long poll may legitimately keep the server silent for its whole duration.
+      const response = await this.#http.post('/pull-updates', body, 'application/protobuf', {
+        extraMs: longPollTimeoutMs,
+        ...(options.answerWithin ? { answerWithin: options.answerWithin } : {}),
+        ...(options.stopWaiting ? { stopWaiting: options.stopWaiting } : {}),
       });
+      const contentType = response.headers.get('content-type') ?? '';
+      if (/^text\/html\b/i.test(contentType)) {
+        await response.body?.cancel().catch(() => undefined);
+        throw new WalsyncError('PROTOCOL_ERROR', `the /pull-updates response is an HTML page (content-type ${contentType}), not a protobuf page stream: is a proxy or captive portal in the way?`, {
+          context: { contentType },
+        });
+      }
+      messages = readDelimitedMessages(this.#http.stream(response));
+      // The wait can be stopped until the first byte of the body, which this read waits for.
+      first = await messages.next();
+    } catch (e) {
+      if (e instanceof WaitStopped) return null;
+      throw e;
     }
-    const messages = readDelimitedMessages(this.#http.stream(response));
-    const first = await messages.next();
     if (first.done) throw new WalsyncError('PROTOCOL_ERROR', 'the /pull-updates response has no header');
     const header = decodePullHeader(first.value);
     // Without a client revision the answer is the whole database: every page 1..db_size (§2.5).

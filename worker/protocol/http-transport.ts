@@ -25,6 +25,23 @@ export interface RequestOptions {
   readonly extraMs?: number;
   /** Wait at most this long for the answer to start (instead of silenceMs), reported as `limit`. */
   readonly answerWithin?: { readonly ms: number; readonly limit: string };
+  /**
+   * Drops the request if this aborts while the server has sent nothing of its answer yet (a long
+   * poll the caller no longer wants to wait for): post(), or the first read of stream(), then
+   * rejects with WaitStopped. Once a byte of a 200 answer has arrived (or any other answer) it is ignored.
+   */
+  readonly stopWaiting?: AbortSignal;
+}
+
+/**
+ * The caller's `stopWaiting` signal ended the wait before the server answered. Not a failure (so
+ * not a WalsyncError): nothing was received, and it never leaves the sync remote.
+ */
+export class WaitStopped extends Error {
+  constructor() {
+    super('the wait for the sync server\'s answer was stopped before it began');
+    this.name = 'WaitStopped';
+  }
 }
 
 /** Which limit fired, for the error's context. */
@@ -38,6 +55,8 @@ interface InFlight {
   readonly deadline: number;
   readonly requestMs: number;
   readonly silenceMs: number;
+  /** RequestOptions.stopWaiting, until the answer's first byte (then null). */
+  stopWaiting: AbortSignal | null;
 }
 
 export class HttpTransport {
@@ -76,6 +95,7 @@ export class HttpTransport {
       deadline: performance.now() + requestMs,
       requestMs,
       silenceMs: this.#limits.silenceMs + extra,
+      stopWaiting: options.stopWaiting ?? null,
     };
     const headers: Record<string, string> = { ...this.#headers };
     let token: string | null;
@@ -96,11 +116,12 @@ export class HttpTransport {
     if (token) headers.authorization = `Bearer ${token}`;
     if (Object.keys(headers).length > 0) headers['content-type'] = contentType;
     const answer = options.answerWithin ?? { ms: flight.silenceMs, limit: 'silenceMs' };
+    if (flight.stopWaiting?.aborted) throw new WaitStopped();
     let response: Response;
     try {
       response = await this.#within(
         flight,
-        this.#fetch(url, { method: 'POST', headers, body: bytes as Uint8Array<ArrayBuffer>, cache: 'no-store', signal: flight.controller.signal }),
+        this.#unlessStopped(flight, this.#fetch(url, { method: 'POST', headers, body: bytes as Uint8Array<ArrayBuffer>, cache: 'no-store', signal: flight.controller.signal })),
         answer.ms,
         answer.limit,
         (limit, ms) =>
@@ -109,7 +130,7 @@ export class HttpTransport {
           }),
       );
     } catch (e) {
-      if (e instanceof WalsyncError) throw e;
+      if (e instanceof WalsyncError || e instanceof WaitStopped) throw e;
       throw new WalsyncError('NETWORK_ERROR', `could not reach the sync server at ${this.baseUrl}: ${(e as Error)?.message ?? String(e)}`, {
         context: { url },
         cause: e,
@@ -118,6 +139,7 @@ export class HttpTransport {
     this.sentBytes += bytes.length;
     this.#pending.set(response, flight);
     if (response.status === 200) return response;
+    flight.stopWaiting = null; // an error answer is an answer: read it whole
     const text = await this.#readErrorText(response);
     const context = { url, status: response.status, body: text };
     if (response.status === 401 || response.status === 403) {
@@ -154,7 +176,7 @@ export class HttpTransport {
         let step: ReadableStreamReadResult<Uint8Array>;
         try {
           step = flight
-            ? await this.#within(flight, reader.read(), flight.silenceMs, 'silenceMs', (limit, ms) =>
+            ? await this.#within(flight, this.#unlessStopped(flight, reader.read()), flight.silenceMs, 'silenceMs', (limit, ms) =>
                 new WalsyncError(
                   'NETWORK_ERROR',
                   limit === 'requestMs'
@@ -165,11 +187,13 @@ export class HttpTransport {
               )
             : await reader.read();
         } catch (e) {
-          if (e instanceof WalsyncError) throw e;
+          if (e instanceof WalsyncError || e instanceof WaitStopped) throw e;
           throw new WalsyncError('NETWORK_ERROR', `the connection to the sync server broke mid-response: ${(e as Error)?.message ?? String(e)}`, {
             cause: e,
           });
         }
+        // The answer has begun (or ended): from here on the request is never cut short.
+        if (flight) flight.stopWaiting = null;
         if (step.done) {
           done = true;
           return;
@@ -191,6 +215,37 @@ export class HttpTransport {
     } catch {
       return '';
     }
+  }
+
+  /**
+   * Awaits `work`, unless the flight's stopWaiting signal aborts first: then aborts the request and
+   * rejects with WaitStopped. JavaScript runs one thing at a time, so the first byte's arrival and
+   * the abort cannot both win: whichever settles this race first decides.
+   */
+  #unlessStopped<T>(flight: InFlight, work: Promise<T>): Promise<T> {
+    const stop = flight.stopWaiting;
+    if (!stop) return work;
+    return new Promise<T>((resolve, reject) => {
+      const onStop = (): void => {
+        reject(new WaitStopped());
+        flight.controller.abort();
+      };
+      if (stop.aborted) {
+        onStop();
+        return;
+      }
+      stop.addEventListener('abort', onStop, { once: true });
+      work.then(
+        (value) => {
+          stop.removeEventListener('abort', onStop);
+          resolve(value);
+        },
+        (e: unknown) => {
+          stop.removeEventListener('abort', onStop);
+          reject(e);
+        },
+      );
+    });
   }
 
   /**

@@ -32,7 +32,15 @@ export interface PullOptions {
   readonly answerWithin?: { readonly ms: number; readonly limit: string };
 }
 
+/** A pull the caller may cut short while it waits (a long poll). */
+export interface StoppablePullOptions extends PullOptions {
+  /** Aborting it while the server has sent nothing yet drops the request: pullUpdates() resolves null. */
+  readonly stopWaiting: AbortSignal;
+}
+
 export interface SyncRemote {
+  /** Like the form below, but null if `stopWaiting` aborted before any byte of the answer: nothing was received. */
+  pullUpdates(clientRevision: string | null, longPollTimeoutMs: number, options: StoppablePullOptions): Promise<PullResponse | null>;
   pullUpdates(clientRevision: string | null, longPollTimeoutMs: number, options?: PullOptions): Promise<PullResponse>;
   /** The database's first page (its header) as of `revision`; null if the database is empty then. */
   readFirstPage(revision: string): Promise<Uint8Array | null>;
