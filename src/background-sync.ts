@@ -34,7 +34,12 @@ export interface BackgroundSyncTarget {
    * `stopWaiting` aborts when a push falls due during the pull: a long poll the server has not
    * begun to answer then ends at once, bringing and changing nothing (resolves false).
    */
-  pull(stopWaiting: AbortSignal): Promise<boolean>;
+  pull(stopWaiting: AbortSignal): Promise<boolean | null>;
+  /**
+   * connect()'s `longPollTimeoutMs` (0: none). With a long poll, a pull that the server held, or
+   * that brought changes, is followed by the next at once instead of after `intervalMs`.
+   */
+  readonly longPollMs?: number;
   readonly status: SyncStatusTracker;
   /** Listens for table changes (the loop pushes after `'local'` ones); returns the unsubscribe. */
   onTablesChanged(listener: (tables: ReadonlySet<string>, source: TableChangeSource) => void): () => void;
@@ -209,14 +214,16 @@ export class BackgroundSync {
           const stop = new AbortController();
           this.#pullStop = stop;
           this.#armPullCut(); // a commit seen during the push above
+          const startedAt = Date.now();
+          let changed: boolean | null;
           try {
-            await this.#target.pull(stop.signal);
+            changed = await this.#target.pull(stop.signal);
           } finally {
             this.#pullStop = null;
             this.#armPullCut(); // clears the timer
           }
-          // A pull cut short for a push is still due: it runs right after that push.
-          if (!stop.signal.aborted) this.#nextPullAt = Date.now() + this.#options.intervalMs;
+          // A pull cut short (null) is still due: it runs right after the push that cut it.
+          if (changed !== null) this.#nextPullAt = this.#nextPullAfter(changed, Date.now() - startedAt);
         }
         this.#failures = 0;
         this.#authFailedOnce = false;
@@ -226,6 +233,25 @@ export class BackgroundSync {
         this.#failed(e);
       }
     }
+  }
+
+  /**
+   * When to pull next. A server that long-polls holds a pull until it has news or the poll times
+   * out, so after a pull it held (one that took at least half the poll) or one that brought
+   * changes, the next goes out at once: changes then arrive as they land on the server. A server
+   * that answers at once with nothing (no long poll) is asked again after `intervalMs`, so the
+   * loop never spins.
+   */
+  #nextPullAfter(changed: boolean, tookMs: number): number {
+    const longPollMs = this.#target.longPollMs ?? 0;
+    const now = Date.now();
+    if (longPollMs > 0 && (changed || tookMs >= longPollMs / 2)) return now;
+    return now + this.#options.intervalMs;
+  }
+
+  /** Cuts the wait of the loop's long poll in flight, if any (a manual push or pull is about to queue behind it). */
+  stopPullWait(): void {
+    this.#pullStop?.abort();
   }
 
   #failed(e: unknown): void {

@@ -53,7 +53,7 @@ export async function connect(options: ConnectOptions): Promise<Database> {
     },
     sync ? syncCallbacks(sync, bootstrap) : undefined,
   );
-  const db = new Database(channel, resolved.path, resolved.memory, urlSource);
+  const db = new Database(channel, resolved.path, resolved.memory, urlSource, sync?.longPollTimeoutMs ?? 0);
   if (sync?.onSyncStatus) followSyncStatus(db, channel, sync.onSyncStatus, bootstrap.reported);
   return db;
 }

@@ -43,6 +43,8 @@ export class Database {
   #closed = false;
   readonly #executor: Executor;
   readonly #syncUrl: SyncUrlSource | null;
+  /** connect()'s `longPollTimeoutMs`: the background loop polls again at once after a held pull. */
+  readonly #longPollTimeoutMs: number;
   /**
    * The transaction open on this handle, if any: while it is set, every call on this Database (and
    * on statements prepared from it) joins the transaction instead of waiting for the lock the
@@ -54,8 +56,9 @@ export class Database {
   #backgroundSync: BackgroundSync | null = null;
 
   /** @internal */
-  constructor(channel: WorkerChannel, path: string, memory: boolean, syncUrl: SyncUrlSource | null = null) {
+  constructor(channel: WorkerChannel, path: string, memory: boolean, syncUrl: SyncUrlSource | null = null, longPollTimeoutMs = 0) {
     channels.set(this, channel);
+    this.#longPollTimeoutMs = longPollTimeoutMs;
     this.path = path;
     this.memory = memory;
     this.#syncUrl = syncUrl;
@@ -183,6 +186,8 @@ export class Database {
    * `PUSH_REJECTED` naming the change; the change stays queued (skip or rewrite it with `transform`).
    */
   push(): Promise<void> {
+    // The background loop's long poll would hold the sync lock until the server has news.
+    this.#backgroundSync?.stopPullWait();
     return this.#push(false);
   }
 
@@ -195,12 +200,16 @@ export class Database {
    * Brings the server's changes. Local changes not yet on the server are replayed on top, so
    * nothing local is lost. Resolves true if the server had changes.
    */
-  pull(): Promise<boolean> {
-    return this.#pull(false);
+  async pull(): Promise<boolean> {
+    this.#backgroundSync?.stopPullWait();
+    return (await this.#pull(false)) === true;
   }
 
-  /** `stopWaiting`: the background loop's, to cut a long poll short when a push is due. */
-  #pull(fromLoop: boolean, stopWaiting?: AbortSignal): Promise<boolean> {
+  /**
+   * `stopWaiting`: the background loop's, to cut a long poll short when a push is due; resolves
+   * null when it did (nothing was pulled).
+   */
+  #pull(fromLoop: boolean, stopWaiting?: AbortSignal): Promise<boolean | null> {
     return runSync(this.#syncHost, 'pull', fromLoop, (url, local, network) => pullPhases(url, local, network, stopWaiting));
   }
 
@@ -325,6 +334,7 @@ export class Database {
         // tab becomes the leader; the leader's loop syncs for every tab.
         push: () => (channel.leading ? this.#push(true) : Promise.resolve()),
         pull: (stopWaiting) => (channel.leading ? this.#pull(true, stopWaiting) : Promise.resolve(false)),
+        longPollMs: this.#longPollTimeoutMs,
         status,
         onTablesChanged: (listener) => this.onTablesChanged(listener),
       },

@@ -42,14 +42,18 @@ export async function pushPhases(url: string, local: PhaseCall, network: PhaseCa
  * `stopWaiting` (the background loop, when a push is due): aborting it cuts a long poll short
  * while the server has not answered yet; the pull then brought nothing and applies nothing.
  */
-export async function pullPhases(url: string, local: PhaseCall, network: PhaseCall, stopWaiting?: AbortSignal): Promise<boolean> {
+/**
+ * @internal A pull: download, then apply. Resolves whether the server had changes, or null when
+ * `stopWaiting` cut a long poll's wait short (nothing was brought or applied).
+ */
+export async function pullPhases(url: string, local: PhaseCall, network: PhaseCall, stopWaiting?: AbortSignal): Promise<boolean | null> {
   const stop = (): void => void network((api) => api.stopPullWait()).catch(() => undefined);
   // Sent after pullDownload on the same channel, so the worker sees the download first.
   const downloading = network((api) => api.pullDownload(url, stopWaiting !== undefined));
   if (stopWaiting?.aborted) stop();
   else stopWaiting?.addEventListener('abort', stop, { once: true });
   try {
-    if (!(await downloading)) return false;
+    if (!(await downloading)) return null;
   } finally {
     stopWaiting?.removeEventListener('abort', stop);
   }
@@ -75,6 +79,9 @@ export async function resetSyncPhases(url: string, local: PhaseCall, network: Ph
  * @internal Runs a push or pull: one at a time per database (`syncLock`); its local phases take the
  * database lock like any call (so they wait for an open transaction() to end), its network
  * phases do not, so queries go on while the server answers.
+ *
+ * A run that resolves null was cut short before it did anything (a pull's long-poll wait): it
+ * ends the status's `downloading` without counting as a pull (`lastPullAt` stays).
  */
 export function runSync<T>(host: SyncHost, call: 'push' | 'pull' | 'resetSync', fromLoop: boolean, run: (url: string, local: PhaseCall, network: PhaseCall) => Promise<T>): Promise<T> {
   if (host.inTransaction() && !fromLoop) return Promise.reject(insideTransaction(`${call}()`));
@@ -116,7 +123,8 @@ export function runSync<T>(host: SyncHost, call: 'push' | 'pull' | 'resetSync', 
     status.began(call);
     try {
       const result = await run(url!, local, network);
-      status.succeeded(call);
+      if (result === null) status.ended(call);
+      else status.succeeded(call);
       return result;
     } catch (e) {
       status.failed(call, e);

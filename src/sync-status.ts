@@ -186,6 +186,11 @@ export class SyncStatusTracker {
     );
   }
 
+  /** A push or pull that stopped before doing anything (a long poll's wait cut short): neither a success nor an error. */
+  ended(call: 'push' | 'pull' | 'resetSync'): void {
+    this.update(call !== 'pull' ? { uploading: false, upload: null } : { downloading: false, download: null });
+  }
+
   failed(call: 'push' | 'pull' | 'resetSync', error: unknown): void {
     const e = error instanceof WalsyncError ? error : new WalsyncError('INTERNAL', String((error as Error)?.message ?? error), { cause: error });
     const connection: SyncStatus['connection'] =

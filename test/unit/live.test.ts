@@ -171,12 +171,12 @@ describe('background sync decisions', () => {
     const calls: string[] = [];
     let commit!: () => void;
     let pulling: (() => void) | null = null;
-    /** A long poll: resolves false when its wait is stopped (or after 5 s, which fails the test). */
+    /** A long poll: resolves null when its wait is stopped (as a cut pull does), false after 5 s (which fails the test). */
     const pull = (stopWaiting?: AbortSignal) =>
-      new Promise<boolean>((resolve) => {
+      new Promise<boolean | null>((resolve) => {
         calls.push('pull');
         const timer = setTimeout(() => (calls.push('poll timed out'), resolve(false)), 5_000);
-        stopWaiting?.addEventListener('abort', () => (clearTimeout(timer), calls.push('wait stopped'), resolve(false)));
+        stopWaiting?.addEventListener('abort', () => (clearTimeout(timer), calls.push('wait stopped'), resolve(null)));
         pulling?.();
       });
     /** Resolves when the n-th pull starts; rejects after 3 s (a push stuck behind the poll). */
@@ -211,6 +211,52 @@ describe('background sync decisions', () => {
     } finally {
       loop.stop();
     }
+  });
+
+  test('with a long poll, a pull the server held or one that brought changes is followed by the next at once; a quick empty answer waits intervalMs', async () => {
+    const status = new SyncStatusTracker(async () => ({ cdcOperations: 0, mainWalSize: 0, revertWalSize: 0, lastPullUnixTime: null, lastPushUnixTime: null, revision: null, networkSentBytes: 0, networkReceivedBytes: 0 }));
+    const pulls: number[] = [];
+    // The server's answers, in order: held 80 ms with nothing (a poll that timed out), at once with
+    // changes, at once with nothing (a server that ignores long polls).
+    const answers: [number, boolean][] = [[80, false], [0, true], [0, false]];
+    const run = (longPollMs: number | undefined) => {
+      const loop = new BackgroundSync(
+        {
+          push: async () => undefined,
+          pull: async () => {
+            pulls.push(Date.now());
+            const [waitMs, changed] = answers[pulls.length - 1] ?? [0, false];
+            await new Promise((r) => setTimeout(r, waitMs));
+            return changed;
+          },
+          ...(longPollMs !== undefined ? { longPollMs } : {}),
+          status,
+          onTablesChanged: () => () => undefined,
+        },
+        resolveBackgroundSyncOptions({ intervalMs: 600_000, pushDelayMs: 0 }),
+      );
+      loop.start();
+      return loop;
+    };
+    let loop = run(100);
+    await new Promise((r) => setTimeout(r, 600));
+    loop.stop();
+    assert.equal(pulls.length, 3, 'held → again at once, changes → again at once, quick and empty → after intervalMs');
+    pulls.length = 0;
+    loop = run(undefined);
+    await new Promise((r) => setTimeout(r, 300));
+    loop.stop();
+    assert.equal(pulls.length, 1, 'without a long poll every pull waits intervalMs');
+  });
+
+  test('a pull cut short is neither a pull nor an error in the status', () => {
+    const status = new SyncStatusTracker(async () => ({ cdcOperations: 0, mainWalSize: 0, revertWalSize: 0, lastPullUnixTime: null, lastPushUnixTime: null, revision: null, networkSentBytes: 0, networkReceivedBytes: 0 }));
+    status.began('pull');
+    assert.equal(status.status.downloading, true);
+    status.ended('pull');
+    assert.equal(status.status.downloading, false);
+    assert.equal(status.status.lastPullAt, null);
+    assert.equal(status.status.lastError, null);
   });
 
   test('options are checked', () => {
