@@ -111,3 +111,46 @@ test('while the loop long-polls, a local commit is pushed without waiting out th
     await proxy.stop();
   }
 });
+
+test('after a held pull the loop long-polls again at once (not after intervalMs), and a manual push() cuts the loop’s held poll', async () => {
+  const proxy = await startFaultProxy(env.server.url, { longPoll: true });
+  try {
+    await env.page.evaluate(
+      async ({ url, longPollTimeoutMs }) => {
+        const db = await window.walsync.connect({ path: 'long-poll-again.db', url, clientName: 'lp2', longPollTimeoutMs });
+        await db.exec('CREATE TABLE lp2(id INTEGER PRIMARY KEY, who TEXT)');
+        await db.push();
+        const state = { db, seen: [] as unknown[], loops: [] as string[], errors: [] as string[] };
+        (window as unknown as LongPollWindow).longPoll = state;
+        db.watch('SELECT id, who FROM lp2 ORDER BY id', [], (rows) => state.seen.push(rows));
+        // Ten minutes between pulls and before a push: only the long poll's own rhythm and the
+        // manual push below can act within this test.
+        db.startSync({ intervalMs: 600_000, pushDelayMs: 600_000, maxPushDelayMs: 600_000 });
+      },
+      { url: proxy.url, longPollTimeoutMs: LONG_POLL_MS },
+    );
+    assert.ok(await within(30_000, () => proxy.heldPulls() === 1), 'the loop’s pull is held by the long poll');
+    await otherClientWrites(proxy.url, "INSERT INTO lp2 VALUES (1, 'other')");
+    const one = JSON.stringify([{ id: 1, who: 'other' }]);
+    assert.ok(await within(BOUND_MS, () => env.page.evaluate((one) => JSON.stringify((window as unknown as LongPollWindow).longPoll.seen.at(-1)) === one, one)), 'the change came by the released poll');
+    assert.ok(await within(BOUND_MS, () => proxy.heldPulls() === 1), 'the loop long-polls again at once, not after intervalMs');
+
+    const pushMs = await env.page.evaluate(async () => {
+      const { db } = (window as unknown as LongPollWindow).longPoll;
+      await db.prepare('INSERT INTO lp2 VALUES (?, ?)').run(2, 'local');
+      const started = performance.now();
+      await db.push();
+      return performance.now() - started;
+    });
+    assert.ok(pushMs < BOUND_MS, `a manual push() does not wait out the loop's ${LONG_POLL_MS} ms poll (took ${Math.round(pushMs)} ms)`);
+    assert.deepEqual(await serverRows(env.server.url, 'SELECT id, who FROM lp2 ORDER BY id'), [['1', 'other'], ['2', 'local']]);
+    const status = await env.page.evaluate(() => {
+      const s = (window as unknown as LongPollWindow).longPoll.db.syncStatus;
+      return { loop: s.loop, lastError: s.lastError };
+    });
+    assert.deepEqual(status, { loop: 'running', lastError: null });
+  } finally {
+    await env.page.evaluate(() => (window as unknown as LongPollWindow).longPoll?.db.close()).catch(() => undefined);
+    await proxy.stop();
+  }
+});
