@@ -200,6 +200,12 @@ class TriggerChangeCapture implements ChangeCapture<CdcChange> {
 
   coalesce(db: Database, changes: readonly CdcChange[]): CdcChange[] {
     const images = changes.map((c) => (c.isSchemaChange || c.localOnly ? null : this.#images(c)));
+    // Only inserts (beside schema and local-only changes), as a bulk load logs: an insert never
+    // follows from a row that is present, so no two of them merge (net-changes.ts) and the net form
+    // is the log itself. Skips working out every row's address for nothing.
+    if (changes.every((c) => c.localOnly || c.isSchemaChange || c.row.changeType === ChangeType.insert)) {
+      return changes.map((c, i) => (images[i] ? { ...c, net: images[i] } : c));
+    }
     const logged = changes.map((c, i): LoggedChange => {
       if (c.localOnly) return { kind: 'other' };
       if (c.isSchemaChange) return { kind: 'schema', tableName: c.tableName, allTables: RENAME_TABLE.test(c.row.ddl ?? '') };
