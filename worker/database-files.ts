@@ -2,6 +2,7 @@
 import type { SqliteRuntime } from './sqlite-module.js';
 import type { FileStore } from './vfs/file-store.js';
 import { AppendCoalescingStore } from './vfs/append-coalescing-store.js';
+import { ReadAheadStore } from './vfs/read-ahead-store.js';
 import { DATABASE_FILE_SUFFIXES } from './storage-layout.js';
 import {
   assertOpfsAvailable,
@@ -41,9 +42,11 @@ export async function openOpfsDatabaseFiles(runtime: SqliteRuntime, path: string
   const name = `/${[...dirs, fileName].join('/')}`;
   const files: DatabaseFiles = {
     name,
-    db: opened[0]!,
+    // A scan (the first count(*) after a bootstrap or pull) reads pages in file order: a megabyte
+    // per OPFS call instead of a page (read-ahead-store.ts).
+    db: new ReadAheadStore(opened[0]!),
     // SQLite writes each WAL frame as two writes (header, page): one OPFS write call instead.
-    wal: new AppendCoalescingStore(opened[1]!),
+    wal: new ReadAheadStore(new AppendCoalescingStore(opened[1]!)),
     journal: opened[2]!,
     revert: opened[3]!,
     changes: opened[4]!,

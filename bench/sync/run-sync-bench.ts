@@ -13,7 +13,9 @@
  * library's stats(); peak heap is sampled over CDP every 20 ms on the page and its workers.
  * See bench/sync/README.md.
  */
+import { mkdirSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg } from 'node:os';
+import { join } from 'node:path';
 import type { Page } from 'playwright-core';
 import { buildAndServePage } from '../serve-built-page.js';
 import { launchBrowser, type BrowserSession } from '../../scripts/browser.js';
@@ -29,6 +31,10 @@ const BOOT_ROWS = Number(process.env.BENCH_ROWS ?? 100_000);
 const PUSH_ROWS = Number(process.env.BENCH_PUSH_ROWS ?? 10_000);
 const PULL_ROWS = Number(process.env.BENCH_PULL_ROWS ?? 10_000);
 const PROFILE = process.env.BENCH_PROFILE === '1';
+/** BENCH_SCENARIOS=bootstrap,pull runs only those scenarios (default: all three). */
+const SCENARIOS = (process.env.BENCH_SCENARIOS ?? 'bootstrap,push,pull').split(',');
+/** BENCH_PROFILE_DIR=dir also writes each profiled run's raw .cpuprofile there (open in DevTools). */
+const PROFILE_DIR = process.env.BENCH_PROFILE_DIR;
 const CLIENTS = (process.env.BENCH_CLIENTS ?? 'walsync,turso').split(',').filter((c): c is Client => c === 'walsync' || c === 'turso');
 const SAMPLE_MS = 20;
 /** A client whose first run of a scenario takes longer than this is not repeated (keeps the run under ~5 min). */
@@ -109,6 +115,7 @@ async function measure<T extends { ms: number }>(
   proxy: CountingProxy,
   op: () => Promise<T>,
   profile = false,
+  profileName = 'profile',
 ): Promise<{ r: T; heap: HeapPeak; up: number; down: number; requests: number; proxyMs: number; profileText?: string | undefined }> {
   const profiled: string[] = [];
   const sampler = await HeapSampler.attach(page, profile ? async (sid) => void (await startProfiler(sampler, sid), profiled.push(sid)) : undefined);
@@ -137,6 +144,12 @@ async function measure<T extends { ms: number }>(
         const stopped = await sampler.sendToWorker<{ profile: CpuProfile }>(sid, 'Profiler.stop', {}, 30_000);
         if (!stopped) continue;
         parts.push(formatProfile(sampler.workers.get(sid) ?? sid, stopped.profile, r.ms));
+        if (PROFILE_DIR) {
+          mkdirSync(PROFILE_DIR, { recursive: true });
+          const file = join(PROFILE_DIR, `${profileName}-${sid.slice(0, 8)}.cpuprofile`);
+          writeFileSync(file, JSON.stringify(stopped.profile));
+          parts.push(`  raw profile: ${file}`);
+        }
       }
       profileText = parts.join('\n');
     }
@@ -193,7 +206,7 @@ async function runBootstrap(session: BrowserSession, pageUrl: string): Promise<v
       const { page, loadMs } = await freshPage(session, pageUrl, client);
       const path = freshPath('boot', client);
       try {
-        const m = await measure(page, proxy, () => page.evaluate(([c, p, u]) => window.syncBench.bootstrap(c, p, u), [client, path, proxy.url] as const), profile);
+        const m = await measure(page, proxy, () => page.evaluate(([c, p, u]) => window.syncBench.bootstrap(c, p, u), [client, path, proxy.url] as const), profile, 'bootstrap');
         if (m.r.count !== BOOT_ROWS) throw new Error(`${client} bootstrap counted ${m.r.count} rows, expected ${BOOT_ROWS}`);
         if (profile) {
           profiles.push({ scenario: 'bootstrap', text: m.profileText ?? '' });
@@ -224,7 +237,7 @@ async function runPush(session: BrowserSession, pageUrl: string): Promise<void> 
       await page.evaluate(([c, p, u]) => window.syncBench.open(c, p, u), [client, path, proxy.url] as const);
       const insertMs = await page.evaluate(([c, p, n]) => window.syncBench.insertLocal(c, p, 1, n), [client, path, PUSH_ROWS] as const);
       const lib0 = await page.evaluate((p) => window.syncBench.libBytes(p), path);
-      const m = await measure(page, proxy, () => page.evaluate((p) => window.syncBench.push(p), path), profile);
+      const m = await measure(page, proxy, () => page.evaluate((p) => window.syncBench.push(p), path), profile, 'push');
       const lib1 = await page.evaluate((p) => window.syncBench.libBytes(p), path);
       const onServer = await serverCount(server);
       if (onServer !== PUSH_ROWS) throw new Error(`${client} push: the server holds ${onServer} rows, expected ${PUSH_ROWS}`);
@@ -272,7 +285,7 @@ async function runPull(session: BrowserSession, pageUrl: string): Promise<void> 
       // Another writer: 10k rows straight into the server.
       await pipeline(server, [{ sql: insertRowsSql(1, PULL_ROWS) }]);
       const lib0 = await page.evaluate((p) => window.syncBench.libBytes(p), path);
-      const m = await measure(page, proxy, () => page.evaluate((p) => window.syncBench.pull(p), path), profile);
+      const m = await measure(page, proxy, () => page.evaluate((p) => window.syncBench.pull(p), path), profile, 'pull');
       const lib1 = await page.evaluate((p) => window.syncBench.libBytes(p), path);
       if (m.r.count !== PULL_ROWS) throw new Error(`${client} pull: counted ${m.r.count} rows locally, expected ${PULL_ROWS}`);
       if (profile) profiles.push({ scenario: 'pull', text: m.profileText ?? '' });
@@ -417,10 +430,12 @@ console.log(`page built and served at ${served.url} (${Date.now() - started} ms)
 const session = await launchBrowser();
 let failed = false;
 try {
-  await runBootstrap(session, served.url);
-  await runPushFloor();
-  await runPush(session, served.url);
-  await runPull(session, served.url);
+  if (SCENARIOS.includes('bootstrap')) await runBootstrap(session, served.url);
+  if (SCENARIOS.includes('push')) {
+    await runPushFloor();
+    await runPush(session, served.url);
+  }
+  if (SCENARIOS.includes('pull')) await runPull(session, served.url);
 } catch (e) {
   failed = true;
   console.error('bench:sync failed:', e);

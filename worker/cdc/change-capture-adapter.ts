@@ -100,7 +100,6 @@ class TriggerChangeCapture implements ChangeCapture<CdcChange> {
   }
 
   enable(db: Database, lazily = false): void {
-    db.exec(CREATE_CDC_TABLE);
     registerCaptureFunctions(this.#sqlite3, db, () => this.#txnId());
     this.#guard.install(db);
     this.#tables.clear();
@@ -110,11 +109,14 @@ class TriggerChangeCapture implements ChangeCapture<CdcChange> {
   }
 
   /**
-   * Creates the capture triggers and learns the next transaction id (a scan of the whole log).
-   * Neither is needed to read, so after a lazy enable() (the open) this waits for the first
-   * statement that may write: the first query of a cold start does not pay for it.
+   * Creates the log (if needed), the capture triggers and learns the next transaction id (a scan
+   * of the whole log). None is needed to read (every reader of the log takes a missing one as
+   * empty), so after a lazy enable() (the open) this waits for the first statement that may write:
+   * the first query of a cold start does not pay for it, nor the first query after a bootstrap
+   * for creating the log (a commit, with its flush, on a database that was just written).
    */
   #startCapturing(db: Database): void {
+    db.exec(CREATE_CDC_TABLE);
     refreshCaptureTriggers(db, this.#ignore);
     this.#nextTxn = Math.max(this.#nextTxn, maxTxnId(db) + 1);
     // TEMP triggers created inside a transaction vanish if it rolls back: then the next statement
@@ -200,6 +202,12 @@ class TriggerChangeCapture implements ChangeCapture<CdcChange> {
 
   coalesce(db: Database, changes: readonly CdcChange[]): CdcChange[] {
     const images = changes.map((c) => (c.isSchemaChange || c.localOnly ? null : this.#images(c)));
+    // Only inserts (beside schema and local-only changes), as a bulk load logs: an insert never
+    // follows from a row that is present, so no two of them merge (net-changes.ts) and the net form
+    // is the log itself. Skips working out every row's address for nothing.
+    if (changes.every((c) => c.localOnly || c.isSchemaChange || c.row.changeType === ChangeType.insert)) {
+      return changes.map((c, i) => (images[i] ? { ...c, net: images[i] } : c));
+    }
     const logged = changes.map((c, i): LoggedChange => {
       if (c.localOnly) return { kind: 'other' };
       if (c.isSchemaChange) return { kind: 'schema', tableName: c.tableName, allTables: RENAME_TABLE.test(c.row.ddl ?? '') };

@@ -24,7 +24,7 @@ export interface CapturedChange {
 export interface ChangeCapture<C extends CapturedChange = CapturedChange> {
   /**
    * Creates the change log if needed and starts capturing on this connection. `lazily`: what only
-   * writes need (the capture triggers) is set up before the first statement passed to around()
+   * writes need (the log table and the capture triggers) is set up before the first statement passed to around()
    * that may write (not read-only, or opening a transaction), so reads right after an open do not
    * wait for it; every other caller must capture at once.
    */

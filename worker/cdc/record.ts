@@ -116,7 +116,7 @@ export function decodeRecord(record: Uint8Array): EngineValue[] {
         if (t < 12) throw new Error(`invalid record serial type ${t}`);
         const n = t % 2 === 0 ? (t - 12) / 2 : (t - 13) / 2;
         const bytes = record.subarray(at, at + n);
-        values.push(t % 2 === 0 ? bytes.slice() : utf8Decoder.decode(bytes));
+        values.push(t % 2 === 0 ? bytes.slice() : decodeText(bytes));
         at += n;
       }
     }
@@ -146,4 +146,18 @@ function decodeVarint(bytes: Uint8Array, at: number): [number, number] {
     if ((b & 0x80) === 0) return [value, at + i + 1];
   }
   return [value, at + 9];
+}
+
+/** Text this long or shorter is tried as ASCII first (longer text goes straight to the decoder). */
+const SHORT_TEXT_BYTES = 256;
+
+/**
+ * UTF-8 text of a record. A push or replay decodes one or more texts per changed row, and for
+ * short text TextDecoder's fixed cost per call outweighs the work: ASCII is turned into a string
+ * directly (the same string, as ASCII bytes are their own code points).
+ */
+function decodeText(bytes: Uint8Array): string {
+  if (bytes.length > SHORT_TEXT_BYTES) return utf8Decoder.decode(bytes);
+  for (let i = 0; i < bytes.length; i++) if (bytes[i]! >= 0x80) return utf8Decoder.decode(bytes);
+  return String.fromCharCode.apply(null, bytes as unknown as number[]);
 }

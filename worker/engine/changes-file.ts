@@ -46,7 +46,8 @@ export class ChangesFileWriter {
     this.#pageSize = pageSize;
     this.#buffer = new Uint8Array(BATCH_ENTRIES * (4 + pageSize));
     this.#view = new DataView(this.#buffer.buffer);
-    this.#file.truncate(0);
+    // Usually empty already (the last pull cleared it); an OPFS truncate costs ms even then.
+    if (this.#file.size() > 0) this.#file.truncate(0);
   }
 
   /** Adds a page; a page sent twice keeps its last version. */

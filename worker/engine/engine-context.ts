@@ -57,6 +57,8 @@ export class EngineContext {
   #meta: SyncMetadata;
   sentBytes = 0;
   receivedBytes = 0;
+  /** Remotes whose bytes a counted() call in progress is counting. */
+  readonly #counting = new Set<SyncRemote>();
 
   constructor(args: {
     files: DatabaseFiles;
@@ -128,13 +130,19 @@ export class EngineContext {
     }
   }
 
-  /** Runs remote work and adds the bytes it moved to this engine's counters. */
+  /**
+   * Runs remote work and adds the bytes it moved to this engine's counters. Work counted inside
+   * other counted work on the same remote (requests sent together) is counted once, by the outer.
+   */
   async counted<T>(remote: SyncRemote, work: () => Promise<T>): Promise<T> {
+    if (this.#counting.has(remote)) return work();
+    this.#counting.add(remote);
     const sent = remote.sentBytes;
     const received = remote.receivedBytes;
     try {
       return await work();
     } finally {
+      this.#counting.delete(remote);
       this.sentBytes += remote.sentBytes - sent;
       this.receivedBytes += remote.receivedBytes - received;
     }

@@ -57,14 +57,19 @@ export interface PushChunk {
 /** Push, network phase: reads this client's position on the server. */
 export async function beginPush(ctx: EngineContext, remote: SyncRemote): Promise<PushProgress> {
   ctx.assertNoReseedPending();
-  const mark = await ctx.counted(remote, () => remote.readHighWater(ctx.clientId));
+  // A client that never pushed has no position to look for: before its first push, the server's
+  // pages as of our revision (a sample) must be our base's (compared in the local phase). Both
+  // reads only read, so they go out together: one round trip instead of two.
+  const synced = ctx.meta.revision;
+  const [mark, serverPages] = await ctx.counted(remote, () =>
+    Promise.all([
+      remote.readHighWater(ctx.clientId),
+      ctx.meta.pushedToServer !== true && synced !== null ? readServerPages(ctx, remote, synced) : undefined,
+    ]),
+  );
   // Checked before anything is sent: a push to a server that lost our earlier pushes would put
   // only the newest changes on a database that lacks the rest.
   if (!holdsOurPushes(ctx.meta, mark)) throw serverLostPushesError(mark, ctx.meta);
-  // A client that never pushed has no position to look for: before its first push, the server's
-  // pages as of our revision (a sample) must be our base's (compared in the local phase).
-  const synced = ctx.meta.revision;
-  const serverPages = ctx.meta.pushedToServer !== true && synced !== null ? await readServerPages(ctx, remote, synced) : undefined;
   ctx.trace('info', 'push.begin', { serverPullGen: mark?.pullGen ?? null, serverChangeId: mark?.changeId ?? null });
   return { remote, mark, localPullGen: null, last: 0, committed: false, fallback: null, serverPages };
 }

@@ -33,16 +33,29 @@ export interface WalFrameHeader {
 
 export type Checksum = readonly [number, number];
 
+/** Whether this machine stores a u32 most significant byte first (WAL checksums read words in a given order). */
+const HOST_BIG_ENDIAN = new Uint8Array(Uint32Array.of(1).buffer)[0] === 0;
+
 /**
  * SQLite's WAL checksum over `data` (length a multiple of 8), continuing from `seed`.
  * s1 += x[i] + s2; s2 += x[i+1] + s1, all mod 2^32.
  */
 export function walChecksum(data: Uint8Array, seed: Checksum, bigEndian: boolean): Checksum {
   if (data.length % 8 !== 0) throw new RangeError(`WAL checksum input must be a multiple of 8 bytes, got ${data.length}`);
-  const view = new DataView(data.buffer, data.byteOffset, data.byteLength);
-  const littleEndian = !bigEndian;
   let s1 = seed[0] >>> 0;
   let s2 = seed[1] >>> 0;
+  if (bigEndian === HOST_BIG_ENDIAN && data.byteOffset % 4 === 0) {
+    // The words in the host's byte order: read them as a Uint32Array, several times faster than a
+    // DataView per word (every pulled page and every WAL scan goes through here).
+    const words = new Uint32Array(data.buffer, data.byteOffset, data.byteLength / 4);
+    for (let i = 0; i < words.length; i += 2) {
+      s1 = (s1 + words[i]! + s2) >>> 0;
+      s2 = (s2 + words[i + 1]! + s1) >>> 0;
+    }
+    return [s1, s2];
+  }
+  const view = new DataView(data.buffer, data.byteOffset, data.byteLength);
+  const littleEndian = !bigEndian;
   for (let i = 0; i < data.length; i += 8) {
     s1 = (s1 + view.getUint32(i, littleEndian) + s2) >>> 0;
     s2 = (s2 + view.getUint32(i + 4, littleEndian) + s1) >>> 0;
