@@ -115,8 +115,14 @@ async function bootstrap(args: {
   const started = { ...args.meta, bootstrapping: true };
   await args.metadata.save(started);
   files.db.truncate(0);
-  files.wal.truncate(0);
-  files.revert.truncate(0);
+  // The db file is flushed with its pages below; the log and revert file must not come back after
+  // a power loss with an older base's frames or pages in them (they are empty here but after a
+  // crash or reset, so this costs nothing on a first bootstrap).
+  for (const file of [files.wal, files.revert]) {
+    if (file.size() === 0) continue;
+    file.truncate(0);
+    file.flush();
+  }
   // On the first connect the app is waiting: a server slow to answer means starting empty instead.
   const response = await remote.pullUpdates(null, 0, { answerWithin: { ms: args.config.timeouts.bootstrapWaitMs, limit: 'bootstrapWaitMs' } });
   // Progress for the app waiting on connect(): the header says how many pages come. A report every
@@ -173,6 +179,8 @@ function resetToEmpty(files: DatabaseFiles, meta: SyncMetadata): SyncMetadata {
   files.wal.truncate(0);
   files.revert.truncate(0);
   files.db.flush();
+  files.wal.flush();
+  files.revert.flush();
   return { ...meta, bootstrapping: false, revision: null, basePages: 0, watermark: { frame: 0, salt1: 0, salt2: 0 } };
 }
 
