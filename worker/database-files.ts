@@ -2,6 +2,7 @@
 import type { SqliteRuntime } from './sqlite-module.js';
 import type { FileStore } from './vfs/file-store.js';
 import { AppendCoalescingStore } from './vfs/append-coalescing-store.js';
+import { PreallocatingStore } from './vfs/preallocating-store.js';
 import { DATABASE_FILE_SUFFIXES } from './storage-layout.js';
 import {
   assertOpfsAvailable,
@@ -42,8 +43,9 @@ export async function openOpfsDatabaseFiles(runtime: SqliteRuntime, path: string
   const files: DatabaseFiles = {
     name,
     db: opened[0]!,
-    // SQLite writes each WAL frame as two writes (header, page): one OPFS write call instead.
-    wal: new AppendCoalescingStore(opened[1]!),
+    // SQLite writes each WAL frame as two writes (header, page): one OPFS write call instead; and
+    // the log grows a chunk ahead, so a commit's write and flush do not extend the file.
+    wal: new AppendCoalescingStore(new PreallocatingStore(opened[1]!)),
     journal: opened[2]!,
     revert: opened[3]!,
     changes: opened[4]!,
