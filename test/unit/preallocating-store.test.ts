@@ -44,6 +44,14 @@ test('appends grow the file a chunk of zeros ahead; size() and reads see only wh
   assert.ok(zeros.every((b) => b === 0));
 });
 
+test('a large write (the sync engine appends 64 frames at once) grows the file exactly', () => {
+  const inner = new MemoryFileStore();
+  const store = new PreallocatingStore(inner, CHUNK);
+  store.write(bytes(64 * FRAME, 1), 32);
+  assert.equal(inner.size(), 32 + 64 * FRAME);
+  assert.equal(store.size(), 32 + 64 * FRAME);
+});
+
 test('a shrink truncates the file itself to the exact size, so cut frames cannot be found again', () => {
   const inner = new MemoryFileStore();
   const store = new PreallocatingStore(inner, CHUNK);

@@ -31,6 +31,13 @@ import type { FileStore } from './file-store.js';
 /** How far ahead the file grows: a 4 KB-page frame is 4120 bytes, so about 250 commits per chunk. */
 export const WAL_PREALLOCATION_CHUNK = 1024 * 1024;
 
+/**
+ * Only writes up to this size grow the file ahead: SQLite's, a frame at a time, each commit's
+ * followed by a flush in 'full'. The sync engine appends frames in batches of 64 (264 KiB) and
+ * flushes once per group: zeros ahead of those would only double the bytes written.
+ */
+const GROW_AHEAD_MAX_WRITE = 64 * 1024;
+
 export class PreallocatingStore implements FileStore {
   readonly #inner: FileStore;
   readonly #chunk: number;
@@ -59,7 +66,7 @@ export class PreallocatingStore implements FileStore {
     if (end > this.#logical) this.#logical = end;
     if (end > this.#physical) {
       this.#physical = end;
-      this.#growAhead();
+      if (src.length <= GROW_AHEAD_MAX_WRITE) this.#growAhead();
     }
   }
 
