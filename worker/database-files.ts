@@ -2,6 +2,7 @@
 import type { SqliteRuntime } from './sqlite-module.js';
 import type { FileStore } from './vfs/file-store.js';
 import { AppendCoalescingStore } from './vfs/append-coalescing-store.js';
+import { PreallocatingStore } from './vfs/preallocating-store.js';
 import { ReadAheadStore } from './vfs/read-ahead-store.js';
 import { DATABASE_FILE_SUFFIXES } from './storage-layout.js';
 import {
@@ -45,8 +46,10 @@ export async function openOpfsDatabaseFiles(runtime: SqliteRuntime, path: string
     // A scan (the first count(*) after a bootstrap or pull) reads pages in file order: a megabyte
     // per OPFS call instead of a page (read-ahead-store.ts).
     db: new ReadAheadStore(opened[0]!),
-    // SQLite writes each WAL frame as two writes (header, page): one OPFS write call instead.
-    wal: new ReadAheadStore(new AppendCoalescingStore(opened[1]!)),
+    // SQLite writes each WAL frame as two writes (header, page): one OPFS write call instead; the
+    // log grows a chunk ahead, so a commit's write and flush do not extend the file; and scans
+    // read ahead as the database file's do.
+    wal: new ReadAheadStore(new AppendCoalescingStore(new PreallocatingStore(opened[1]!))),
     journal: opened[2]!,
     revert: opened[3]!,
     changes: opened[4]!,
