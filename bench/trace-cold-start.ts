@@ -35,7 +35,14 @@ try {
   const setup = await browser.openPage(pages.url('bench'));
   const path = await setup.evaluate(([s, n]) => window.bench.prepareColdStart(s, n), [variant, rows] as const);
   const url = `${pages.url('coldStart')}?path=${encodeURIComponent(path)}${variant === 'opfs-synced' ? '&synced=1' : ''}`;
-  for (let i = 0; i < 2; i++) await (await browser.openPage(url, 'coldStart')).close(); // warm the HTTP and code caches
+  // Warm the HTTP and code caches; LINGER_MS keeps each warm-up page open that long after its first
+  // result (Chromium writes a wasm module's code cache a while after it tiered up).
+  const lingerMs = Number(process.env.LINGER_MS ?? 0);
+  for (let i = 0; i < 2; i++) {
+    const warm = await browser.openPage(url, 'coldStart');
+    await warm.waitForTimeout(lingerMs);
+    await warm.close();
+  }
   const cdp = await browser.context.browser()!.newBrowserCDPSession();
   const events: TraceEvent[] = [];
   cdp.on('Tracing.dataCollected', (e) => void events.push(...(e.value as unknown as TraceEvent[])));

@@ -150,3 +150,28 @@ test('a database left idle after a write checkpoints its WAL; with autoCheckpoin
   assert.ok(never.reopenedWal > 0, 'autoCheckpointBytes 0: close keeps the WAL');
   await p.close();
 });
+
+test('the worker fetches SQLite\'s wasm once: the prefetch started with its script is what SQLite loads', async () => {
+  const p = await env.openPage();
+  const wasmRequests: string[] = [];
+  p.on('request', (request) => {
+    if (/sqlite3[^/]*\.wasm(\?|$)/.test(request.url())) wasmRequests.push(request.url());
+  });
+  const failed: string[] = [];
+  // (The reload cancels the first load's module requests: only the wasm's matter here.)
+  p.on('requestfailed', (request) => {
+    if (/\.wasm(\?|$)/.test(request.url())) failed.push(request.url());
+  });
+  await p.reload();
+  await p.waitForFunction(() => (window as unknown as { walsyncReady?: unknown }).walsyncReady !== undefined);
+  const rows = await p.evaluate(async () => {
+    const db = await window.walsync.connect({ path: 'prefetch.db' });
+    const result = await db.prepare('SELECT 40 + 2 AS x').all();
+    await db.close();
+    return result;
+  });
+  assert.deepEqual(rows, [{ x: 42 }]);
+  assert.equal(wasmRequests.length, 1, `one request for sqlite3.wasm, got: ${wasmRequests.join(', ')}`);
+  assert.deepEqual(failed, []);
+  await p.close();
+});
