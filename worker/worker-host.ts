@@ -9,6 +9,7 @@
 import { transfer } from 'comlink';
 import { WalsyncError } from '../contract/errors.js';
 import { LocalDatabase, closeDatabaseFiles } from './local-database.js';
+import { type DatabaseFiles, closeDatabaseFileHandles, openDatabaseFileHandles, registerDatabaseFiles } from './database-files.js';
 import { type Session, SessionQueue, safeIsAutocommit } from './session-queue.js';
 import { type NoticeSink, serveFollowerSession } from './follower-sessions.js';
 import type {
@@ -31,7 +32,7 @@ import type {
   SyncStats,
   WorkerApi,
 } from '../contract/worker-api.js';
-import { epochNow, loadSqliteRuntime, runtimeReadyAt } from './sqlite-module.js';
+import { type SqliteRuntime, epochNow, loadSqliteRuntime, runtimeReadyAt } from './sqlite-module.js';
 import { createChangeCapture } from './cdc/change-capture-adapter.js';
 import { HttpSyncRemote } from './protocol/http-sync-remote.js';
 import { type KillPoint, armKillPoint } from './engine/kill-points.js';
@@ -79,14 +80,29 @@ export class WorkerHost implements WorkerApi {
       const metadata = request.storage === 'opfs' ? new IdbMetadataStore(request.path) : null;
       const metadataRead = metadata?.load();
       metadataRead?.catch(() => undefined); // reported where it is awaited
-      const runtime = await loadSqliteRuntime();
-      const sync = request.sync ?? (metadataRead ? detachedSyncConfig(await metadataRead) : undefined);
+      // The OPFS files open too (a round trip each to the browser's storage process): the same files
+      // for a local and a synced database, so before the metadata says which.
+      const opening = request.storage === 'opfs' ? openDatabaseFileHandles(request.path, request.lockWaitMs ?? 0) : null;
+      opening?.catch(() => undefined); // reported where it is awaited
+      let runtime: SqliteRuntime;
+      let sync: SyncConfig | undefined;
+      let opened: DatabaseFiles | null;
+      try {
+        runtime = await loadSqliteRuntime();
+        sync = request.sync ?? (metadataRead ? detachedSyncConfig(await metadataRead) : undefined);
+        opened = opening ? registerDatabaseFiles(runtime, await opening) : null;
+      } catch (e) {
+        // Nothing holds the files yet: let go of them, or another open of this path finds them locked.
+        opening?.then(closeDatabaseFileHandles, () => undefined);
+        throw e;
+      }
       this.#autoCheckpoint = (sync ? sync.autoCheckpointBytes : (request.autoCheckpointBytes ?? 0)) > 0;
       if (!sync) {
-        this.#database = await LocalDatabase.open(runtime, request);
+        // fromFiles closes the files if it fails.
+        this.#database = opened ? LocalDatabase.fromFiles(runtime, request, opened) : await LocalDatabase.open(runtime, request);
       } else {
-        if (request.storage !== 'opfs') throw new WalsyncError('INVALID_ARGUMENT', 'only OPFS databases can sync');
-        const files = await LocalDatabase.openFiles(runtime, request.path, request.lockWaitMs);
+        if (!opened) throw new WalsyncError('INVALID_ARGUMENT', 'only OPFS databases can sync');
+        const files = opened;
         const remotes = this.#remotes;
         try {
           this.#engine = await SyncEngine.open({
