@@ -45,3 +45,11 @@ const moduleText = readFileSync(modulePath, 'utf8');
 const importFrom = "from '@sqlite.org/sqlite-wasm'";
 if (moduleText.split(importFrom).length - 1 !== 1) throw new Error(`vendor-sqlite: expected one ${importFrom} in ${modulePath}`);
 writeFileSync(modulePath, moduleText.replace(importFrom, "from './sqlite-wasm/index.mjs'"));
+
+// The worker's wasm prefetch (worker/sqlite-wasm-prefetch.ts) names the package's sqlite3.wasm by
+// its place in this repo: point it at the copy beside the vendored module instead.
+const prefetchPath = join(repoRoot, 'dist/worker/sqlite-wasm-prefetch.js');
+const prefetchText = readFileSync(prefetchPath, 'utf8');
+const wasmFrom = "'../node_modules/@sqlite.org/sqlite-wasm/dist/sqlite3.wasm'";
+if (prefetchText.split(wasmFrom).length - 1 !== 1) throw new Error(`vendor-sqlite: expected one ${wasmFrom} in ${prefetchPath}`);
+writeFileSync(prefetchPath, prefetchText.replace(wasmFrom, "'./sqlite-wasm/sqlite3.wasm'"));

@@ -56,7 +56,8 @@ export interface ConnectOptions {
   bootstrapIfEmpty?: boolean;
   /**
    * Checkpoint automatically when the write-ahead log grows past this many bytes (local and synced
-   * databases). Default 8 MiB; 0 = never.
+   * databases); unless 0, also once the database has been idle for a second after a write, and on
+   * close(), so the next open has a short log to read. Default 8 MiB; 0 = never.
    */
   autoCheckpointBytes?: number;
   /**

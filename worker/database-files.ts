@@ -29,6 +29,15 @@ export interface DatabaseFiles {
 
 /** Opens the OPFS files of `path` and registers them with the VFS (no SQLite connection yet). */
 export async function openOpfsDatabaseFiles(runtime: SqliteRuntime, path: string, lockWaitMs: number): Promise<DatabaseFiles> {
+  return registerDatabaseFiles(runtime, await openDatabaseFileHandles(path, lockWaitMs));
+}
+
+/**
+ * Opens the OPFS files of `path` without SQLite: the worker opens them while the wasm still loads
+ * (cold start). registerDatabaseFiles() then gives them to the VFS; until then
+ * closeDatabaseFileHandles() is how to let go of them.
+ */
+export async function openDatabaseFileHandles(path: string, lockWaitMs: number): Promise<DatabaseFiles> {
   assertOpfsAvailable();
   const { dirs, fileName } = parseDatabasePath(path);
   const directory = await openDirectory(dirs);
@@ -56,14 +65,24 @@ export async function openOpfsDatabaseFiles(runtime: SqliteRuntime, path: string
     directory,
     baseName: fileName,
   };
-  runtime.vfs.registerFile(name, files.db);
-  runtime.vfs.registerFile(`${name}-wal`, files.wal);
-  runtime.vfs.registerFile(`${name}-journal`, files.journal);
+  return files;
+}
+
+/** Makes `files` the ones SQLite gets when it opens the database's name. */
+export function registerDatabaseFiles(runtime: SqliteRuntime, files: DatabaseFiles): DatabaseFiles {
+  runtime.vfs.registerFile(files.name, files.db);
+  runtime.vfs.registerFile(`${files.name}-wal`, files.wal);
+  runtime.vfs.registerFile(`${files.name}-journal`, files.journal);
   return files;
 }
 
 /** Unregisters the files from the VFS and closes them. */
 export function closeDatabaseFiles(runtime: SqliteRuntime, files: DatabaseFiles): void {
   for (const suffix of ['', '-wal', '-journal']) runtime.vfs.unregisterFile(files.name + suffix);
+  closeDatabaseFileHandles(files);
+}
+
+/** Closes the files (registered with no VFS, or unregistered already). */
+export function closeDatabaseFileHandles(files: DatabaseFiles): void {
   for (const f of [files.db, files.wal, files.journal, files.revert, files.changes]) f.close();
 }

@@ -21,7 +21,11 @@ export function runtimeReadyAt(): number {
   return readyAt;
 }
 
-export function loadSqliteRuntime(): Promise<SqliteRuntime> {
+/**
+ * Loads SQLite (once per worker; later calls return the first call's promise). `wasm`: its module,
+ * already compiling (worker/sqlite-wasm-prefetch.ts); without it sqlite-wasm fetches its own.
+ */
+export function loadSqliteRuntime(wasm?: Promise<WebAssembly.Module> | null): Promise<SqliteRuntime> {
   runtime ??= (async () => {
     // Quiet: sqlite-wasm otherwise logs a banner and notes about VFSes we do not use.
     // sqlite-wasm's own OPFS VFSes each start a helper worker (and download its script) in
@@ -30,9 +34,22 @@ export function loadSqliteRuntime(): Promise<SqliteRuntime> {
       disable: { vfs: { opfs: true, 'opfs-vfs': true, 'opfs-wl': true, kvvfs: true } },
     };
     const init = sqlite3InitModule as unknown as (options: object) => Promise<Sqlite3Static>;
-    // sqlite-wasm fetches sqlite3.wasm with WebAssembly.instantiateStreaming, so the browser's code
-    // cache serves the compiled module on repeat visits.
-    const sqlite3 = await init({ print: () => {}, printErr: () => {} });
+    // Both ways stream (compileStreaming in the prefetch, sqlite-wasm's instantiateStreaming
+    // otherwise), so the browser's code cache serves the compiled module on repeat visits. A failed
+    // prefetch falls back to sqlite-wasm's own fetch, which reports the failure if it fails too.
+    const options: Record<string, unknown> = { print: () => {}, printErr: () => {} };
+    const compiled = wasm ? await wasm.catch(() => null) : null;
+    let instantiateFailed: Promise<never> | null = null;
+    if (compiled) {
+      // Emscripten's hook has no way to report a failure: a failed instantiation rejects the race instead.
+      instantiateFailed = new Promise<never>((_, reject) => {
+        options.instantiateWasm = (imports: WebAssembly.Imports, ready: (instance: WebAssembly.Instance, module: WebAssembly.Module) => void) => {
+          WebAssembly.instantiate(compiled, imports).then((instance) => ready(instance, compiled), reject);
+          return {};
+        };
+      });
+    }
+    const sqlite3 = await (instantiateFailed ? Promise.race([init(options), instantiateFailed]) : init(options));
     const loaded = { sqlite3, vfs: WalsyncVfs.install(sqlite3) };
     readyAt = epochNow();
     return loaded;

@@ -9,7 +9,8 @@
 import { transfer } from 'comlink';
 import { WalsyncError } from '../contract/errors.js';
 import { LocalDatabase, closeDatabaseFiles } from './local-database.js';
-import { type Session, SessionQueue } from './session-queue.js';
+import { type DatabaseFiles, closeDatabaseFileHandles, openDatabaseFileHandles, registerDatabaseFiles } from './database-files.js';
+import { type Session, SessionQueue, safeIsAutocommit } from './session-queue.js';
 import { type NoticeSink, serveFollowerSession } from './follower-sessions.js';
 import type {
   BatchMode,
@@ -67,9 +68,17 @@ export class WorkerHost implements WorkerApi {
   #pushTotal: number | null = null;
   /** When this worker's script ran (epoch ms), for OpenResult.startup. */
   readonly #workerReady: number;
-  readonly #openLocal: LocalDatabaseOpener;
+  /** Opens local (non-synced) databases another way than on walsync's OPFS files (the benchmarks' opfs-sahpool), or null. */
+  readonly #openLocal: LocalDatabaseOpener | null;
+  /** Whether the open database checkpoints on its own (autoCheckpointBytes > 0): then also when idle and on close. */
+  #autoCheckpoint = false;
+  /** The idle checkpoint's timer (see #scheduleIdleCheckpoint), and when the last call ran (performance.now()). */
+  #idleTimer: ReturnType<typeof setTimeout> | null = null;
+  #lastCallAt = 0;
+  /** Network phases of sync running beside the queue: they hold a view of the WAL, so no idle checkpoint meanwhile. */
+  #networkInFlight = 0;
 
-  constructor(workerReady = epochNow(), openLocal: LocalDatabaseOpener = LocalDatabase.open) {
+  constructor(workerReady = epochNow(), openLocal: LocalDatabaseOpener | null = null) {
     this.#workerReady = workerReady;
     this.#openLocal = openLocal;
   }
@@ -82,13 +91,34 @@ export class WorkerHost implements WorkerApi {
       const metadata = request.storage === 'opfs' ? new IdbMetadataStore(request.path) : null;
       const metadataRead = metadata?.load();
       metadataRead?.catch(() => undefined); // reported where it is awaited
-      const runtime = await loadSqliteRuntime();
-      const sync = request.sync ?? (metadataRead ? detachedSyncConfig(await metadataRead) : undefined);
+      // The OPFS files open too (a round trip each to the browser's storage process): the same files
+      // for a local and a synced database, so before the metadata says which.
+      // Not with an opener of its own (it opens its own storage): a synced open then opens them below.
+      const opening = request.storage === 'opfs' && !this.#openLocal ? openDatabaseFileHandles(request.path, request.lockWaitMs ?? 0) : null;
+      opening?.catch(() => undefined); // reported where it is awaited
+      let runtime: SqliteRuntime;
+      let sync: SyncConfig | undefined;
+      let opened: DatabaseFiles | null;
+      try {
+        runtime = await loadSqliteRuntime();
+        sync = request.sync ?? (metadataRead ? detachedSyncConfig(await metadataRead) : undefined);
+        opened = opening ? registerDatabaseFiles(runtime, await opening) : null;
+      } catch (e) {
+        // Nothing holds the files yet: let go of them, or another open of this path finds them locked.
+        opening?.then(closeDatabaseFileHandles, () => undefined);
+        throw e;
+      }
+      this.#autoCheckpoint = (sync ? sync.autoCheckpointBytes : (request.autoCheckpointBytes ?? 0)) > 0;
       if (!sync) {
-        this.#database = await this.#openLocal(runtime, request);
+        // fromFiles closes the files if it fails.
+        this.#database = this.#openLocal
+          ? await this.#openLocal(runtime, request)
+          : opened
+            ? LocalDatabase.fromFiles(runtime, request, opened)
+            : await LocalDatabase.open(runtime, request);
       } else {
         if (request.storage !== 'opfs') throw new WalsyncError('INVALID_ARGUMENT', 'only OPFS databases can sync');
-        const files = await LocalDatabase.openFiles(runtime, request.path, request.lockWaitMs);
+        const files = opened ?? (await LocalDatabase.openFiles(runtime, request.path, request.lockWaitMs));
         const remotes = this.#remotes;
         try {
           this.#engine = await SyncEngine.open({
@@ -226,6 +256,7 @@ export class WorkerHost implements WorkerApi {
       let changed = false;
       try {
         changed = await this.#syncEngine().applyPull();
+        this.#scheduleIdleCheckpoint();
         // Pages are installed physically, not row by row: which tables they belong to is not known.
         if (changed) this.#tableChanges?.markAllChanged();
         return changed;
@@ -267,6 +298,7 @@ export class WorkerHost implements WorkerApi {
         const total = this.#pushTotal;
         this.#pushTotal = null;
         await this.#syncEngine().finishPush();
+        this.#scheduleIdleCheckpoint();
         if (total !== null) this.#postProgress({ type: 'walsync:progress', kind: 'upload', sentChanges: total, totalChanges: total });
       } finally {
         this.#noticeTableChanges('sync');
@@ -337,12 +369,61 @@ export class WorkerHost implements WorkerApi {
   }
 
   close(): Promise<void> {
-    return this.#serial(() => {
+    return this.#serial(async () => {
+      // The next visit's open replays the whole WAL to rebuild its index: leave it empty when we can.
+      await this.#checkpointIfQuiet();
       const db = this.#database;
       this.#database = null;
       this.#engine = null;
+      if (this.#idleTimer !== null) clearTimeout(this.#idleTimer);
+      this.#idleTimer = null;
       db?.close();
     });
+  }
+
+  /**
+   * Cold start: opening a database makes SQLite read its whole WAL to rebuild the WAL index, so a
+   * page that wrote and then went away (tabs are seldom closed with close()) leaves the next visit
+   * that much slower to its first query. So once the database has been idle for IDLE_CHECKPOINT_MS
+   * after a write, its WAL is folded into the database file, as autoCheckpointBytes would do once
+   * it grew (and only where that is on). Every call pushes the deadline back; the check itself is
+   * a timestamp per call, the timer is armed once per idle period.
+   */
+  #scheduleIdleCheckpoint(): void {
+    if (!this.#autoCheckpoint || this.#idleTimer !== null) return;
+    this.#idleTimer = setTimeout(() => this.#idleCheckpointDue(), IDLE_CHECKPOINT_MS);
+  }
+
+  #idleCheckpointDue(): void {
+    this.#idleTimer = null;
+    const wait = this.#lastCallAt + IDLE_CHECKPOINT_MS - performance.now();
+    if (wait > 1) {
+      this.#idleTimer = setTimeout(() => this.#idleCheckpointDue(), wait);
+      return;
+    }
+    // Through the queue, as the home session: it waits for calls queued before it and for another
+    // tab's open transaction to end. A failure (out of space) keeps the log; the next write retries.
+    this.#queue.serial(() => this.#checkpointIfQuiet(), WorkerHost.HOME).catch(() => undefined);
+  }
+
+  /**
+   * Checkpoints when nothing depends on the WAL as it is: the database is file-backed and has a log,
+   * no transaction is open (a checkpoint cannot run inside one), and no sync step is under way (a
+   * download checks the server against base pages it reads from the WAL; a push or resetSync in
+   * progress spans several queue turns). Synced databases go through the engine's checkpoint, which
+   * saves the synced base first (engine/checkpoint.ts has the crash argument); a local one's is
+   * SQLite's own (the WAL is cut only after every page is in the database file).
+   */
+  async #checkpointIfQuiet(): Promise<void> {
+    const db = this.#database;
+    if (!db || !this.#autoCheckpoint || db.localStats().mainWalSize === 0 || !safeIsAutocommit(db)) return;
+    if (this.#networkInFlight > 0 || this.#engine?.syncInProgress) return;
+    try {
+      if (this.#engine) await this.#engine.checkpoint();
+      else db.checkpoint();
+    } catch {
+      // Nothing lost (see the checkpoints' own notes): an idle or closing checkpoint is only an optimisation.
+    }
   }
 
   #open(): LocalDatabase {
@@ -361,6 +442,7 @@ export class WorkerHost implements WorkerApi {
   /** A user statement; afterwards the database may checkpoint if its WAL grew too large. */
   #write<T>(op: () => T): Promise<T> {
     return this.#serial(async () => {
+      this.#scheduleIdleCheckpoint();
       this.#trackConnection();
       let result: T;
       try {
@@ -403,10 +485,18 @@ export class WorkerHost implements WorkerApi {
 
   /** Network work: waits for the operations queued before it to start (an open() must finish), then runs beside the queue. */
   #network<T>(op: () => Promise<T>): Promise<T> {
-    return this.#queue.network(op);
+    return this.#queue.network(async () => {
+      this.#networkInFlight++;
+      try {
+        return await op();
+      } finally {
+        this.#networkInFlight--;
+      }
+    });
   }
 
   #serial<T>(op: () => T | Promise<T>, session = this.#queue.current): Promise<T> {
+    this.#lastCallAt = performance.now();
     return this.#queue.serial(op, session);
   }
 
@@ -443,6 +533,9 @@ function detachedSyncConfig(meta: SyncMetadata | undefined): SyncConfig | undefi
     timeouts: { silenceMs: 0, requestMs: 0, bootstrapWaitMs: 0 },
   };
 }
+
+/** How long a database must go without calls after a write before its WAL is checkpointed (see #scheduleIdleCheckpoint). */
+const IDLE_CHECKPOINT_MS = 1000;
 
 /** connect()'s default for autoCheckpointBytes (src/options.ts). */
 const DETACHED_AUTO_CHECKPOINT_BYTES = 8 * 1024 * 1024;

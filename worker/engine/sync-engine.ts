@@ -111,6 +111,11 @@ export class SyncEngine {
     return this.#ctx.clientId;
   }
 
+  /** A pull download waits for its apply, or a push or resetSync is between its phases: the WAL must stay as it is. */
+  get syncInProgress(): boolean {
+    return this.#download !== null || this.#push !== null || this.#reseed !== null;
+  }
+
   // ── pull (pull.ts, pull-recover.ts) ──────────────────────────────────────────────────────────
 
   /**
