@@ -340,7 +340,8 @@ export class WorkerHost implements WorkerApi {
    * wrote nothing and skips that check (its WAL size is a file-system call).
    */
   #write<T>(op: () => T, single = false): Promise<T> {
-    return this.#serial(async () => {
+    // Not async: a call that needs no after-write check answers without a promise turn.
+    return this.#serial((): T | Promise<T> => {
       this.#trackConnection();
       const wasAutocommit = single && this.#database !== null && safeIsAutocommit(this.#database);
       let result: T;
@@ -353,8 +354,8 @@ export class WorkerHost implements WorkerApi {
       const db = this.#database;
       // Both after-write checks do nothing inside a transaction (a checkpoint waits for its end).
       if (!db || !safeIsAutocommit(db) || (wasAutocommit && db.lastStatementReadonly)) return result;
-      if (this.#engine) await this.#engine.afterWrite();
-      else db.afterWrite();
+      if (this.#engine) return this.#engine.afterWrite().then(() => result);
+      db.afterWrite();
       return result;
     });
   }
