@@ -399,11 +399,12 @@ export class LocalDatabase {
     } catch (e) {
       throw this.#error(e, sql);
     } finally {
-      try {
-        stmt.reset(true);
-      } catch {
-        // reset() repeats the step's error, which was already reported above.
-      }
+      // Raw exports (oo1's reset(true) checks and wraps both calls); their codes repeat the step's
+      // error, which was already reported above. Bindings are cleared so a cached statement keeps
+      // no copy of a large value.
+      const p = stmt.pointer as unknown as number;
+      this.#raw.sqlite3_clear_bindings(p);
+      this.#raw.sqlite3_reset(p);
     }
   }
 
@@ -469,6 +470,8 @@ interface RawExports {
   sqlite3_total_changes(db: number): number;
   sqlite3_changes(db: number): number;
   sqlite3_last_insert_rowid(db: number): number | bigint;
+  sqlite3_clear_bindings(stmt: number): number;
+  sqlite3_reset(stmt: number): number;
 }
 
 /** Log growth between two reservations of database-file space, and the room kept ahead (256 KiB). */

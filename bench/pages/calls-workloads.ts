@@ -85,6 +85,16 @@ async function insertLoopTx(db: Database, count: number): Promise<number> {
   return performance.now() - started;
 }
 
+/** `count` inserts (ids after the table's last) as one db.batch(…, 'immediate'), building the array included; ms. */
+async function insertBatch(db: Database, count: number): Promise<number> {
+  const first = ((await db.prepare('SELECT max(id) AS top FROM items').pluck().get<number | null>()) ?? 0) + 1;
+  const started = performance.now();
+  const statements = new Array<{ sql: string; args: unknown[] }>(count);
+  for (let i = 0; i < count; i++) statements[i] = { sql: INSERT, args: [first + i, `item number ${first + i}`, (first + i) * 7] };
+  await db.batch(statements, 'immediate');
+  return performance.now() - started;
+}
+
 /** The database bench/profile-calls.ts profiles (open between callsOpenForProfile and callsCloseProfiled). */
 let profiled: { db: Database; storage: CallStorage; path: string } | null = null;
 
@@ -95,10 +105,11 @@ export async function callsOpenForProfile(transport: CallTransport, storage: Cal
   await fillItems(db, rows);
 }
 
-/** One workload on the database callsOpenForProfile opened: `count` point selects, or `count` run() in one transaction; ms. */
-export function callsProfileLoop(kind: 'get' | 'run-in-tx', count: number): Promise<number> {
+/** One workload on the database callsOpenForProfile opened: `count` point selects, `count` run() in one transaction, or one batch of `count` inserts; ms. */
+export function callsProfileLoop(kind: 'get' | 'run-in-tx' | 'batch', count: number): Promise<number> {
   if (!profiled) throw new Error('callsOpenForProfile() first');
-  return kind === 'get' ? pointSelectLoop(profiled.db, count) : insertLoopTx(profiled.db, count);
+  if (kind === 'get') return pointSelectLoop(profiled.db, count);
+  return kind === 'run-in-tx' ? insertLoopTx(profiled.db, count) : insertBatch(profiled.db, count);
 }
 
 /** Closes and removes the database callsOpenForProfile opened. */
