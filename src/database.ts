@@ -5,7 +5,8 @@
  * length is the TSDoc of its methods, each of which only checks its input and delegates.
  */
 import { WalsyncError } from '../contract/errors.js';
-import type { BindArgs, PendingChange, SyncStats } from '../contract/worker-api.js';
+import type { BatchResults, BindArgs, PendingChange, SyncStats } from '../contract/worker-api.js';
+import { StatementOp } from '../contract/statement-calls.js';
 import type { Row } from './rows.js';
 import type { WorkerChannel } from './worker-channel.js';
 import { releaseChannel } from './acquire-channel.js';
@@ -68,6 +69,11 @@ export class Database {
         if (this.#openTransaction) return this.#openTransaction.call(op);
         return channel.lock.run(() => channel.call(op));
       },
+      statement: (op, a, b) => {
+        if (this.#closed) return Promise.reject(new WalsyncError('DATABASE_CLOSED', 'the database is closed', { context: { path } }));
+        if (this.#openTransaction) return this.#openTransaction.statement(op, a, b);
+        return channel.lock.run(() => channel.statement(op, a, b));
+      },
     };
   }
 
@@ -116,7 +122,7 @@ export class Database {
    */
   exec(sql: string): Promise<void> {
     if (typeof sql !== 'string') return Promise.reject(new WalsyncError('INVALID_ARGUMENT', 'exec() takes an SQL string'));
-    return this.#executor.call((api) => api.exec(sql));
+    return this.#executor.statement(StatementOp.Exec, sql) as Promise<void>;
   }
 
   /** Prepares one SQL statement. Errors in the SQL surface when the statement first runs. */
@@ -177,7 +183,7 @@ export class Database {
     if (mode !== undefined && !['deferred', 'immediate', 'exclusive'].includes(mode)) {
       throw new WalsyncError('INVALID_ARGUMENT', `batch(): unknown mode "${String(mode)}"`);
     }
-    return toBatchResultSets(await this.#executor.call((api) => api.batch(input, mode ?? null)));
+    return toBatchResultSets((await this.#executor.statement(StatementOp.Batch, input, mode ?? null)) as BatchResults);
   }
 
   /**

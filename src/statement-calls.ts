@@ -48,6 +48,8 @@ export class PortStatementCaller implements StatementCaller {
   readonly #endpoint: CallEndpoint;
   readonly #post: (message: unknown, transfer: Transferable[]) => void;
   readonly #pending = new Map<number, Pending>();
+  /** Answers that came before anyone expected them (see settle). */
+  readonly #early = new Map<number, [number, unknown]>();
   readonly #listener: (event: MessageEvent) => void;
   #nextId = 1;
   #closed: WalsyncError | null = null;
@@ -67,7 +69,12 @@ export class PortStatementCaller implements StatementCaller {
   /** Settles call `id` with an answer that arrived (by postMessage, or spilled from shared memory). */
   settle(id: number, status: number, value: unknown): void {
     const pending = this.#pending.get(id);
-    if (!pending) return;
+    if (!pending) {
+      // A shared call's spilled answer may be dispatched while the page is parked, before the
+      // caller has read the state that says it spilled: kept until expect() asks for it.
+      this.#early.set(id, [status, value]);
+      return;
+    }
     this.#pending.delete(id);
     if (status === Status.Ok) pending.resolve(value);
     else pending.reject(deserializeError(value as SerializedWalsyncError));
@@ -80,15 +87,15 @@ export class PortStatementCaller implements StatementCaller {
     return id;
   }
 
-  /** Waits for the answer of call `id`, sent by whoever made the request. */
+  /** Waits for the answer of call `id`, sent by whoever made the request (it may have arrived already). */
   expect(id: number): Promise<unknown> {
     if (this.#closed) return Promise.reject(this.#closed);
+    const early = this.#early.get(id);
+    if (early) {
+      this.#early.delete(id);
+      return early[0] === Status.Ok ? Promise.resolve(early[1]) : Promise.reject(deserializeError(early[1] as SerializedWalsyncError));
+    }
     return new Promise((resolve, reject) => this.#pending.set(id, { resolve, reject }));
-  }
-
-  /** Drops the wait for call `id` (its answer came another way). */
-  forget(id: number): void {
-    this.#pending.delete(id);
   }
 
   call(op: number, a?: unknown, b?: unknown): Promise<unknown> {
@@ -111,6 +118,7 @@ export class PortStatementCaller implements StatementCaller {
     this.#endpoint.removeEventListener('message', this.#listener);
     for (const pending of this.#pending.values()) pending.reject(reason);
     this.#pending.clear();
+    this.#early.clear();
   }
 }
 
@@ -118,7 +126,7 @@ export class PortStatementCaller implements StatementCaller {
 const SPIN_MS = 0.05;
 /** How long calls answered while spinning may run back to back before the page's event loop gets a turn. */
 const PAGE_SLICE_MS = 4;
-/** Parked waits wake this often to notice a closed channel. */
+/** Parked waits wake this often to notice a closed channel (close() wakes them at once too). */
 const PARK_TIMEOUT_MS = 1000;
 
 /** `Atomics.waitAsync` (ES2024; the project's lib is older). */
@@ -132,44 +140,66 @@ export function sharedCallsAvailable(): boolean {
   return g.crossOriginIsolated === true && typeof g.SharedArrayBuffer === 'function' && typeof waitAsync === 'function';
 }
 
+/** A call made while another one had the buffer: it waits its turn, in order. */
+interface QueuedCall {
+  readonly op: number;
+  readonly a: unknown;
+  readonly b: unknown;
+  resolve(value: unknown): void;
+  reject(e: unknown): void;
+}
+
 /**
  * Statement calls through a SharedArrayBuffer shared with this page's own dedicated worker. One call
  * at a time (they queue here, in order): the request is written into the buffer, the worker woken
  * with Atomics.notify (or a Kick message when it is in its event loop), and the answer read back
  * from the buffer. Requests that do not fit (batches, odd values) and answers that do not fit go by
- * postMessage, still in the same order.
+ * postMessage, still in the same order. A call answered while the page spins costs no promise
+ * beyond the one it returns.
  */
 export class SharedStatementCaller implements StatementCaller {
   readonly transport = 'shared' as const;
   /** For the benchmark: calls made, calls that had to wake the worker with a message, calls the page parked for. */
   readonly counters = { calls: 0, kicks: 0, parks: 0, spills: 0 };
-  readonly #buffer: SharedArrayBuffer;
   readonly #ctrl: Int32Array;
   readonly #endpoint: CallEndpoint;
   readonly #port: PortStatementCaller;
-  #tail: Promise<unknown> = Promise.resolve();
-  /** Calls made and not yet settled (the one using the buffer and those queued behind it). */
-  #inFlight = 0;
+  /** One writer and one reader of the data area, reused by every call. */
+  readonly #writer: BinaryWriter;
+  readonly #reader: BinaryReader;
+  /** A call owns the buffer (from its request until its answer is read, or a postMessage call's answer). */
+  #busy = false;
+  readonly #queue: QueuedCall[] = [];
+  readonly #release = (): void => {
+    const next = this.#queue.shift();
+    if (!next) {
+      this.#busy = false;
+      return;
+    }
+    // The buffer passes to the next call (still busy); it starts once the ended call's caller has its answer.
+    queueMicrotask(() => {
+      if (this.#closed) next.reject(this.#closed);
+      else this.#start(next.op, next.a, next.b).then(next.resolve, next.reject);
+    });
+  };
   #closed: WalsyncError | null = null;
-  /** The page's event-loop turn check: a message to ourselves, pending since `#sliceStart`. */
+  /** Time spent in calls answered while spinning since the page's event loop last had a turn. */
+  #spunMs = 0;
+  /** The page's event-loop turn: a message to ourselves, posted when a turn is due. */
   readonly #ping = new MessageChannel();
   #pingPending = false;
-  #sliceStart = 0;
-  #onPing: (() => void)[] = [];
+  #onTurn: (() => void)[] = [];
 
   /** Sends the buffer to the worker behind `endpoint`; `port` carries what does not fit. */
   constructor(endpoint: CallEndpoint, port: PortStatementCaller, bytes: number = L.DEFAULT_BYTES) {
-    this.#buffer = new SharedArrayBuffer(bytes);
-    this.#ctrl = new Int32Array(this.#buffer, 0, L.CONTROL_BYTES / 4);
+    const buffer = new SharedArrayBuffer(bytes);
+    this.#ctrl = new Int32Array(buffer, 0, L.CONTROL_BYTES / 4);
+    this.#writer = new BinaryWriter(buffer, L.CONTROL_BYTES);
+    this.#reader = new BinaryReader(buffer, L.CONTROL_BYTES);
     this.#endpoint = endpoint;
     this.#port = port;
-    this.#ping.port1.onmessage = () => {
-      this.#pingPending = false;
-      const waiting = this.#onPing;
-      this.#onPing = [];
-      for (const resume of waiting) resume();
-    };
-    endpoint.postMessage([CONTROL.SharedSetup, this.#buffer]);
+    this.#ping.port1.onmessage = () => this.#turnTaken();
+    endpoint.postMessage([CONTROL.SharedSetup, buffer]);
   }
 
   /** Asks the worker to return to its event loop: a message was just posted to it. */
@@ -181,87 +211,122 @@ export class SharedStatementCaller implements StatementCaller {
   call(op: number, a?: unknown, b?: unknown): Promise<unknown> {
     if (this.#closed) return Promise.reject(this.#closed);
     // One call at a time through the buffer: a call made while another is in flight waits its turn.
-    const result = this.#inFlight === 0 ? this.#callNow(op, a, b) : this.#tail.then(() => this.#callNow(op, a, b));
-    this.#inFlight++;
-    const settled = result.then(
-      () => void this.#inFlight--,
-      () => void this.#inFlight--,
-    );
-    this.#tail = settled;
-    return result;
+    if (this.#busy) return new Promise((resolve, reject) => this.#queue.push({ op, a, b, resolve, reject }));
+    return this.#start(op, a, b);
   }
 
   close(reason: WalsyncError): void {
     if (this.#closed) return;
     this.#closed = reason;
+    // Answers still to come by postMessage (spilled, or calls that did not fit) will not come.
+    this.#port.close(reason);
+    for (const queued of this.#queue.splice(0)) queued.reject(reason);
     this.#ping.port1.close();
-    for (const resume of this.#onPing) resume();
-    this.#onPing = [];
+    this.#turnTaken();
+    // A parked call wakes now and sees the channel closed.
+    Atomics.notify(this.#ctrl, L.State);
   }
 
-  async #callNow(op: number, a: unknown, b: unknown): Promise<unknown> {
-    if (this.#closed) throw this.#closed;
-    const ctrl = this.#ctrl;
-    if (op === StatementOp.Batch) return this.#port.call(op, a, b);
+  /** Makes call `op`; the buffer is this call's until #release runs. */
+  #start(op: number, a: unknown, b: unknown): Promise<unknown> {
+    this.#busy = true;
+    if (op === StatementOp.Batch) return this.#byPort(op, a, b);
+    const w = this.#writer;
+    w.pos = L.CONTROL_BYTES;
     try {
-      writeRequest(new BinaryWriter(this.#buffer, L.CONTROL_BYTES), op, a, b);
+      writeRequest(w, op, a, b);
     } catch (e) {
-      if (e instanceof CannotEncode) return this.#port.call(op, a, b);
-      throw e;
+      if (e instanceof CannotEncode) return this.#byPort(op, a, b);
+      this.#release();
+      return Promise.reject(e);
     }
+    const ctrl = this.#ctrl;
     const id = this.#port.newId();
-    // Registered before the request goes out: a spilled answer may be dispatched while we park.
-    const spilled = this.#port.expect(id);
-    spilled.catch(() => undefined);
+    const started = performance.now();
     Atomics.store(ctrl, L.Id, id);
     Atomics.store(ctrl, L.State, SharedState.Request);
     Atomics.notify(ctrl, L.State);
-    // Not listening (or about to stop: then it comes back for the request by itself): wake it.
     this.counters.calls++;
+    // Not listening (or about to stop: then it comes back for the request by itself): wake it.
     if (Atomics.load(ctrl, L.Listening) === 0) {
       this.counters.kicks++;
       this.#endpoint.postMessage([CONTROL.Kick]);
     }
-
-    let spun = true;
-    const spinUntil = performance.now() + SPIN_MS;
+    const spinUntil = started + SPIN_MS;
     while (Atomics.load(ctrl, L.State) !== SharedState.Answer) {
       if (performance.now() < spinUntil) continue;
-      if (spun) this.counters.parks++;
-      spun = false;
+      this.counters.parks++;
+      return this.#park(op, id);
+    }
+    const answer = this.#answer(op, id);
+    this.#spunMs += performance.now() - started;
+    return this.#spunMs > PAGE_SLICE_MS ? this.#afterTurn(answer) : answer;
+  }
+
+  /** A call that goes by postMessage keeps the buffer until its answer is in, so no later call overtakes it. */
+  #byPort(op: number, a: unknown, b: unknown): Promise<unknown> {
+    const answer = this.#port.call(op, a, b);
+    answer.then(this.#release, this.#release);
+    return answer;
+  }
+
+  /** Waits on Atomics.waitAsync for the answer the spin did not see. */
+  async #park(op: number, id: number): Promise<unknown> {
+    const ctrl = this.#ctrl;
+    while (Atomics.load(ctrl, L.State) !== SharedState.Answer) {
+      if (this.#closed) throw this.#closed;
       const waiting = waitAsync!(ctrl, L.State, SharedState.Request, PARK_TIMEOUT_MS);
       if (waiting.async) await waiting.value;
-      if (this.#closed) throw this.#closed;
     }
-    const length = Atomics.load(ctrl, L.Length);
-    let value: unknown;
-    if (length < 0) {
+    // The page's event loop ran while we were parked.
+    this.#spunMs = 0;
+    return this.#answer(op, id);
+  }
+
+  /** Reads the answer of call `id` (or waits for its spilled message) and frees the buffer. */
+  #answer(op: number, id: number): Promise<unknown> {
+    if (Atomics.load(this.#ctrl, L.Length) < 0) {
       // Spilled: the worker posted the answer before flipping the state.
       this.counters.spills++;
-      value = await spilled;
-    } else {
-      this.#port.forget(id);
-      const answer = readAnswer(new BinaryReader(this.#buffer, L.CONTROL_BYTES), op);
-      if (answer.status !== Status.Ok) throw deserializeError(answer.value as SerializedWalsyncError);
-      value = answer.value;
+      const spilled = this.#port.expect(id);
+      this.#release();
+      return spilled;
     }
-    if (spun) await this.#fairTurn();
-    return value;
+    const r = this.#reader;
+    r.pos = L.CONTROL_BYTES;
+    let answer: { status: number; value: unknown };
+    try {
+      answer = readAnswer(r, op);
+    } finally {
+      this.#release();
+    }
+    return answer.status === Status.Ok ? Promise.resolve(answer.value) : Promise.reject(deserializeError(answer.value as SerializedWalsyncError));
   }
 
   /**
    * Calls answered while spinning resolve in microtasks: a loop of awaited calls would never let
    * the page's event loop run (its timers, input, the worker's other answers). After PAGE_SLICE_MS
-   * without a turn, the next answer waits for one.
+   * of such calls, the next answer waits for one turn.
    */
-  #fairTurn(): Promise<void> | void {
-    if (!this.#pingPending) {
+  #afterTurn(answer: Promise<unknown>): Promise<unknown> {
+    const turn = new Promise<void>((resume) => {
+      this.#onTurn.push(resume);
+      if (this.#pingPending || this.#closed) return;
       this.#pingPending = true;
-      this.#sliceStart = performance.now();
       this.#ping.port2.postMessage(null);
-      return;
-    }
-    if (performance.now() - this.#sliceStart < PAGE_SLICE_MS) return;
-    return new Promise<void>((resume) => this.#onPing.push(resume));
+    });
+    if (this.#closed) this.#turnTaken();
+    return answer.then(
+      (value) => turn.then(() => value),
+      (e: unknown) => turn.then(() => Promise.reject(e)),
+    );
+  }
+
+  #turnTaken(): void {
+    this.#pingPending = false;
+    this.#spunMs = 0;
+    const waiting = this.#onTurn;
+    this.#onTurn = [];
+    for (const resume of waiting) resume();
   }
 }

@@ -1,13 +1,19 @@
 /** Prepared statements on the main thread (`Statement`), and the checks a call's arguments pass before they cross to the worker. */
 import type { Remote } from 'comlink';
 import { WalsyncError } from '../contract/errors.js';
-import type { BindArgs, ColumnInfo, RunResult, SqlValue, WorkerApi } from '../contract/worker-api.js';
+import type { BindArgs, ColumnInfo, QueryResult, RunResult, SqlValue, WorkerApi } from '../contract/worker-api.js';
 import { ValueKind, unbindableError, valueKind } from '../contract/sql-value.js';
-import { type Row, toRows } from './rows.js';
+import { StatementOp } from '../contract/statement-calls.js';
+import { type Row, toRow, toRows } from './rows.js';
 
 /** @internal Runs one worker call, under whatever exclusion the caller needs. */
 export interface Executor {
   call<T>(op: (api: Remote<WorkerApi>) => Promise<T>): Promise<T>;
+  /**
+   * A statement call by op code (contract/statement-calls.ts), straight to the link's statement
+   * transport: the hot path of run/get/all, with no closure or Comlink method lookup per call.
+   */
+  statement(op: StatementOp, a?: unknown, b?: unknown): Promise<unknown>;
 }
 
 /** A value walsync binds: what SQLite stores, plus booleans (bound as 1/0) and binary views (bound as blobs). */
@@ -81,21 +87,22 @@ export class Statement {
    */
   columns(): Promise<ColumnInfo[]> {
     if (this.#closed) return Promise.reject(this.#closedError());
-    return this.#executor.call((api) => api.columns(this.sql));
+    return this.#executor.statement(StatementOp.Columns, this.sql) as Promise<ColumnInfo[]>;
   }
 
   /** Runs the statement and returns every row (objects, or arrays after raw(), or values after pluck()). */
   async all<T = Row>(...args: BindParameters): Promise<T[]> {
     const bound = this.#args(args);
-    const result = await this.#executor.call((api) => api.all(this.sql, bound));
+    const result = (await this.#executor.statement(StatementOp.All, this.sql, bound)) as QueryResult;
     return this.#shape(result.columns, result.rows) as T[];
   }
 
   /** Runs the statement and returns its first row, or undefined if it returned none. */
   async get<T = Row>(...args: BindParameters): Promise<T | undefined> {
     const bound = this.#args(args);
-    const result = await this.#executor.call((api) => api.get(this.sql, bound));
-    return result.row ? (this.#shape(result.columns, [result.row])[0] as T) : undefined;
+    const result = (await this.#executor.statement(StatementOp.Get, this.sql, bound)) as { columns: string[]; row: SqlValue[] | undefined };
+    if (!result.row) return undefined;
+    return (this.#mode === 'object' ? toRow(result.columns, result.row) : this.#mode === 'raw' ? result.row : result.row[0]) as T;
   }
 
   /**
@@ -114,7 +121,7 @@ export class Statement {
     } catch (e) {
       return Promise.reject(e);
     }
-    return this.#executor.call((api) => api.run(this.sql, bound));
+    return this.#executor.statement(StatementOp.Run, this.sql, bound) as Promise<RunResult>;
   }
 
   /** Ends this statement: later calls on it reject with `INVALID_ARGUMENT`. */

@@ -8,6 +8,8 @@ import type { WorkerChannel } from './worker-channel.js';
 import { type Executor, Statement } from './statement.js';
 import { type BatchInput, type BatchResultSet, toBatchRequest, toBatchResultSets } from './batch.js';
 import type { Database } from './database.js';
+import type { BatchResults } from '../contract/worker-api.js';
+import { StatementOp } from '../contract/statement-calls.js';
 
 /**
  * The handle a transaction function gets as its last argument: its statements run inside the
@@ -24,7 +26,7 @@ export class Transaction {
 
   /** Runs one or more SQL statements inside the transaction. */
   exec(sql: string): Promise<void> {
-    return this.#executor.call((api) => api.exec(sql));
+    return this.#executor.statement(StatementOp.Exec, sql) as Promise<void>;
   }
 
   /** A statement that runs inside the transaction. */
@@ -35,7 +37,7 @@ export class Transaction {
   /** Runs statements in order, in one round trip to the worker, inside this transaction. */
   async batch(statements: readonly BatchInput[]): Promise<BatchResultSet[]> {
     const input = toBatchRequest(statements);
-    return toBatchResultSets(await this.#executor.call((api) => api.batch(input, null)));
+    return toBatchResultSets((await this.#executor.statement(StatementOp.Batch, input, null)) as BatchResults);
   }
 }
 
@@ -120,11 +122,10 @@ function transactionRunner<T>(host: TransactionHost, fn: (...args: any[]) => Pro
       // Every call of the transaction goes to the worker its BEGIN went to: after a leader change
       // (another tab's worker now owns the database) they reject, as the transaction died there.
       let generation = -1;
+      const ended = (): Promise<never> => Promise.reject(new WalsyncError('INVALID_ARGUMENT', 'this transaction has already ended'));
       const executor: Executor = {
-        call: (op) =>
-          active
-            ? channel.callIn(generation, op)
-            : Promise.reject(new WalsyncError('INVALID_ARGUMENT', 'this transaction has already ended')),
+        call: (op) => (active ? channel.callIn(generation, op) : ended()),
+        statement: (op, a, b) => (active ? channel.statementIn(generation, op, a, b) : ended()),
       };
       // Set before BEGIN goes out, so nothing issued on this handle from now on queues behind us.
       host.setOpenTransaction(executor);

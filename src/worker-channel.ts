@@ -19,6 +19,7 @@ import { WalsyncError, deserializeError, isWalsyncError, serializeError, type Se
 import type { OpenRequest, SyncCallbacks, WorkerApi } from '../contract/worker-api.js';
 import { AsyncLock } from './async-lock.js';
 import { SharedStatementCaller } from './statement-calls.js';
+import type { StatementOp } from '../contract/statement-calls.js';
 import {
   type BusMessage,
   type ConnectRequest,
@@ -162,6 +163,31 @@ export class WorkerChannel {
     const link = this.#link;
     if (!link || link.generation !== generation) return Promise.reject(leaderChanged(false, this.key));
     return Promise.race([op(link.methods), link.lost, this.#dead]);
+  }
+
+  /**
+   * A statement call (run/get/all/exec/batch…) by op code, as call() does it but without its
+   * per-call Promise.race: the link's statement transport itself rejects every call in flight or
+   * queued when the link breaks (WorkerLink.break, which terminate() and every relink call).
+   */
+  statement(op: StatementOp, a?: unknown, b?: unknown): Promise<unknown> {
+    if (this.#deadReason) return Promise.reject(this.#deadReason);
+    const link = this.#link;
+    if (!link) return this.#nextLink(null).then(() => this.statement(op, a, b));
+    const result = link.statements.call(op, a, b);
+    if (link.own) return result;
+    return result.catch((e: unknown) => {
+      if (isWalsyncError(e, 'LEADER_CHANGED') && e.context.mayHaveBeenApplied === false) return this.#nextLink(link).then(() => this.statement(op, a, b));
+      throw e;
+    });
+  }
+
+  /** callIn() for a statement call (see statement()). */
+  statementIn(generation: number, op: StatementOp, a?: unknown, b?: unknown): Promise<unknown> {
+    if (this.#deadReason) return Promise.reject(this.#deadReason);
+    const link = this.#link;
+    if (!link || link.generation !== generation) return Promise.reject(leaderChanged(false, this.key));
+    return link.statements.call(op, a, b);
   }
 
   /** Waits for a link (not `previous`); the generation of the link calls now go to. */

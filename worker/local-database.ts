@@ -49,6 +49,8 @@ export class LocalDatabase {
   readonly #files: DatabaseFiles | null;
   readonly #statements = new StatementCache();
   readonly #reader: RowReader;
+  /** The C functions every statement calls, unwrapped (capi's wrappers check and convert each argument). */
+  readonly #raw: RawExports;
   #db: Database | null;
   #observer: StatementObserver | null = null;
   #walLog: WalLog | null = null;
@@ -56,9 +58,11 @@ export class LocalDatabase {
   #reservedAtWalSize = -RESERVE_STEP;
   /** sqlite3_total_changes() before the current statement ran (see #runResult). */
   #totalChangesBefore = 0;
+  #lastStatementReadonly = false;
 
   private constructor(runtime: SqliteRuntime, options: LocalDatabaseOptions, files: DatabaseFiles | null, db: Database) {
     this.#runtime = runtime;
+    this.#raw = runtime.sqlite3.wasm.exports as unknown as RawExports;
     this.#reader = rowReader(runtime.sqlite3);
     this.#options = options;
     this.#files = files;
@@ -97,6 +101,15 @@ export class LocalDatabase {
       closeDatabaseFiles(runtime, files);
       throw toOpenError(runtime, e, options.path);
     }
+  }
+
+  /**
+   * Whether the last statement run by all/get/run was read-only (sqlite3_stmt_readonly: a SELECT,
+   * or BEGIN/COMMIT/ROLLBACK, which change no page themselves): the host skips its after-write
+   * work for a read that left the transaction state as it was.
+   */
+  get lastStatementReadonly(): boolean {
+    return this.#lastStatementReadonly;
   }
 
   get runtime(): SqliteRuntime {
@@ -362,7 +375,7 @@ export class LocalDatabase {
 
   #observe<T>(sql: string, run: () => T, stmt: PreparedStatement): T {
     if (!this.#observer) return run();
-    return this.#observer.around(sql, run, this.#runtime.sqlite3.capi.sqlite3_stmt_readonly(stmt.pointer!) !== 0);
+    return this.#observer.around(sql, run, this.#raw.sqlite3_stmt_readonly(stmt.pointer as unknown as number) !== 0);
   }
 
   /** App SQL: a cached statement is re-prepared inside step() after a schema change, so both are guarded. */
@@ -372,6 +385,7 @@ export class LocalDatabase {
 
   #withStatement<T>(sql: string, args: BindArgs, use: (stmt: PreparedStatement) => T): T {
     const stmt = this.#prepareCached(sql);
+    this.#lastStatementReadonly = this.#raw.sqlite3_stmt_readonly(stmt.pointer as unknown as number) !== 0;
     try {
       bindArgs(this.#runtime.sqlite3, stmt, args, sql);
       this.#totalChangesBefore = this.#totalChanges();
@@ -379,11 +393,12 @@ export class LocalDatabase {
     } catch (e) {
       throw this.#error(e, sql);
     } finally {
-      try {
-        stmt.reset(true);
-      } catch {
-        // reset() repeats the step's error, which was already reported above.
-      }
+      // Raw exports (oo1's reset(true) checks and wraps both calls); their codes repeat the step's
+      // error, which was already reported above. Bindings are cleared so a cached statement keeps
+      // no copy of a large value.
+      const p = stmt.pointer as unknown as number;
+      this.#raw.sqlite3_clear_bindings(p);
+      this.#raw.sqlite3_reset(p);
     }
   }
 
@@ -410,18 +425,18 @@ export class LocalDatabase {
   }
 
   #totalChanges(): number {
-    return Number(this.#runtime.sqlite3.capi.sqlite3_total_changes(this.connection.pointer!));
+    return this.#raw.sqlite3_total_changes(this.connection.pointer as unknown as number);
   }
 
   #runResult(stmt: PreparedStatement): RunResult {
-    const { capi } = this.#runtime.sqlite3;
-    const db = this.connection.pointer!;
+    const raw = this.#raw;
+    const db = this.connection.pointer as unknown as number;
     // sqlite3_changes() keeps the count of the last INSERT/UPDATE/DELETE through other statements
     // (VACUUM, DDL): a statement that changed no row reports 0.
-    const readonly = capi.sqlite3_stmt_readonly(stmt.pointer!) !== 0 || this.#totalChanges() === this.#totalChangesBefore;
-    const rowid = capi.sqlite3_last_insert_rowid(db) as number | bigint;
+    const readonly = raw.sqlite3_stmt_readonly(stmt.pointer as unknown as number) !== 0 || this.#totalChanges() === this.#totalChangesBefore;
+    const rowid = raw.sqlite3_last_insert_rowid(db);
     return {
-      changes: readonly ? 0 : Number(capi.sqlite3_changes(db)),
+      changes: readonly ? 0 : raw.sqlite3_changes(db),
       lastInsertRowid:
 typeof rowid === 'bigint' ? narrowInteger(rowid) : rowid,
     };
@@ -441,6 +456,16 @@ typeof rowid === 'bigint' ? narrowInteger(rowid) : rowid,
     }
     return converted;
   }
+}
+
+/** The raw C exports the statement path calls (pointers are numbers in this 32-bit build; int64 is bigint). */
+interface RawExports {
+  sqlite3_stmt_readonly(stmt: number): number;
+  sqlite3_total_changes(db: number): number;
+  sqlite3_changes(db: number): number;
+  sqlite3_last_insert_rowid(db: number): number | bigint;
+  sqlite3_clear_bindings(stmt: number): number;
+  sqlite3_reset(stmt: number): number;
 }
 
 /** Log growth between two reservations of database-file space, and the room kept ahead (256 KiB). */

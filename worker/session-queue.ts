@@ -31,6 +31,8 @@ export class SessionQueue {
   #ownerReleased: Promise<void> = Promise.resolve();
   #releaseOwner: () => void = () => undefined;
   #tail: Promise<unknown> = Promise.resolve();
+  /** Operations queued or running through the queue's promise chain (see serial's fast path). */
+  #queued = 0;
   /** The host's open database, or null (none yet, or closed). */
   readonly #database: () => LocalDatabase | null;
 
@@ -61,6 +63,12 @@ export class SessionQueue {
   }
 
   serial<T>(op: () => T | Promise<T>, session = this.current): Promise<T> {
+    // Nothing queued or running, and no other session's transaction open: run at once. The same
+    // checks in the same order, without the turns of the queue's promise chain (a statement call
+    // answered through shared memory waits for every one of them).
+    if (this.#queued === 0 && (this.#owner === null || this.#owner === session)) return this.#runNow(op, session);
+    this.#queued++;
+    const done = (): void => void this.#queued--;
     const attempt = (): Promise<T> => {
       const result = this.#tail.then(async (): Promise<T | typeof RETRY> => {
         // Another session's explicit transaction is open: running now would slip this call into it.
@@ -80,7 +88,35 @@ export class SessionQueue {
       this.#tail = result.catch(() => undefined);
       return result.then((value) => (value === RETRY ? this.#ownerReleased.then(attempt) : value));
     };
-    return attempt();
+    const settled = attempt();
+    settled.then(done, done);
+    return settled;
+  }
+
+  /** serial()'s body for an idle queue: `op` runs now; an async one holds the queue until it settles. */
+  #runNow<T>(op: () => T | Promise<T>, session: Session): Promise<T> {
+    if (session.dead) return Promise.reject(new WalsyncError('DATABASE_CLOSED', 'the tab of this session is gone', { context: { session: session.id } }));
+    if (session !== SessionQueue.HOME && this.#database() === null) {
+      return Promise.reject(new WalsyncError('LEADER_CHANGED', 'the tab that owned the database closed it', { context: { mayHaveBeenApplied: false } }));
+    }
+    let value: T | Promise<T>;
+    try {
+      value = op();
+    } catch (e) {
+      this.#settleOwner(session);
+      return Promise.reject(e);
+    }
+    if (!(value instanceof Promise)) {
+      this.#settleOwner(session);
+      return Promise.resolve(value);
+    }
+    this.#queued++;
+    const result = value.finally(() => {
+      this.#settleOwner(session);
+      this.#queued--;
+    });
+    this.#tail = result.catch(() => undefined);
+    return result;
   }
 
   /** After a call of `session`: it owns the connection while it left a transaction open. */

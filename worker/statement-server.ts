@@ -90,7 +90,9 @@ const SLICE_MS = 4;
  */
 class SharedCallServer {
   readonly #ctrl: Int32Array;
-  readonly #buffer: SharedArrayBuffer;
+  /** One reader and one writer of the data area, reused by every call. */
+  readonly #reader: BinaryReader;
+  readonly #writer: BinaryWriter;
   readonly #api: StatementApi;
   readonly #endpoint: CallEndpoint;
   #serving = false;
@@ -99,7 +101,8 @@ class SharedCallServer {
   readonly #resume = new MessageChannel();
 
   constructor(buffer: SharedArrayBuffer, api: StatementApi, endpoint: CallEndpoint) {
-    this.#buffer = buffer;
+    this.#reader = new BinaryReader(buffer, L.CONTROL_BYTES);
+    this.#writer = new BinaryWriter(buffer, L.CONTROL_BYTES);
     this.#ctrl = new Int32Array(buffer, 0, L.CONTROL_BYTES / 4);
     this.#api = api;
     this.#endpoint = endpoint;
@@ -160,7 +163,9 @@ class SharedCallServer {
     let status: number = Status.Ok;
     let value: unknown;
     try {
-      const request = readRequest(new BinaryReader(this.#buffer, L.CONTROL_BYTES));
+      const r = this.#reader;
+      r.pos = L.CONTROL_BYTES;
+      const request = readRequest(r);
       op = request.op;
       // Awaited in microtasks only when the api answers synchronously (the common case): no
       // event-loop turn between calls.
@@ -171,7 +176,8 @@ class SharedCallServer {
     }
     let length: number;
     try {
-      const w = new BinaryWriter(this.#buffer, L.CONTROL_BYTES);
+      const w = this.#writer;
+      w.pos = L.CONTROL_BYTES;
       writeAnswer(w, op, status, value);
       length = w.pos - L.CONTROL_BYTES;
     } catch (e) {

@@ -177,11 +177,11 @@ export class WorkerHost implements WorkerApi {
   }
 
   all(sql: string, args: BindArgs): Promise<QueryResult> {
-    return this.#write(() => this.#open().all(sql, args));
+    return this.#write(() => this.#open().all(sql, args), true);
   }
 
   get(sql: string, args: BindArgs): Promise<{ columns: string[]; row: SqlValue[] | undefined }> {
-    return this.#write(() => this.#open().get(sql, args));
+    return this.#write(() => this.#open().get(sql, args), true);
   }
 
   columns(sql: string): Promise<ColumnInfo[]> {
@@ -189,7 +189,7 @@ export class WorkerHost implements WorkerApi {
   }
 
   run(sql: string, args: BindArgs): Promise<RunResult> {
-    return this.#write(() => this.#open().run(sql, args));
+    return this.#write(() => this.#open().run(sql, args), true);
   }
 
   batch(request: BatchRequest, mode: BatchMode | null): Promise<BatchResults> {
@@ -439,11 +439,17 @@ export class WorkerHost implements WorkerApi {
     return this.#engine;
   }
 
-  /** A user statement; afterwards the database may checkpoint if its WAL grew too large. */
-  #write<T>(op: () => T): Promise<T> {
-    return this.#serial(async () => {
+  /**
+   * A user statement; afterwards the database may checkpoint if its WAL grew too large. `single`:
+   * one statement (all/get/run), so a read-only one that left the transaction state as it was
+   * wrote nothing and skips that check (its WAL size is a file-system call).
+   */
+  #write<T>(op: () => T, single = false): Promise<T> {
+    // Not async: a call that needs no after-write check answers without a promise turn.
+    return this.#serial((): T | Promise<T> => {
       this.#scheduleIdleCheckpoint();
       this.#trackConnection();
+      const wasAutocommit = single && this.#database !== null && safeIsAutocommit(this.#database);
       let result: T;
       try {
         result = op();
@@ -451,8 +457,11 @@ export class WorkerHost implements WorkerApi {
         // Before the call's answer goes out, so the page learns of a commit no later than its caller.
         this.#noticeTableChanges('local');
       }
-      if (this.#engine) await this.#engine.afterWrite();
-      else this.#database?.afterWrite();
+      const db = this.#database;
+      // Both after-write checks do nothing inside a transaction (a checkpoint waits for its end).
+      if (!db || !safeIsAutocommit(db) || (wasAutocommit && db.lastStatementReadonly)) return result;
+      if (this.#engine) return this.#engine.afterWrite().then(() => result);
+      db.afterWrite();
       return result;
     });
   }

@@ -53,23 +53,79 @@ async function closeAndRemove(db: Database, storage: CallStorage, path: string):
   await removeBenchDatabase(storage, path);
 }
 
+/** Creates the items table with rows 1…`count`. */
+async function fillItems(db: Database, count: number): Promise<void> {
+  await db.exec(CREATE_TABLE);
+  await db.batch(Array.from({ length: count }, (_, i) => ({ sql: INSERT, args: [i + 1, `item number ${i + 1}`, i * 7] })), 'immediate');
+}
+
+/** `count` awaited get() by primary key in pseudo-random order over rows 1…`count`; ms. */
+async function pointSelectLoop(db: Database, count: number): Promise<number> {
+  const select = db.prepare('SELECT id, name, value FROM items WHERE id = ?');
+  let seed = 12345;
+  let found = 0;
+  const started = performance.now();
+  for (let i = 0; i < count; i++) {
+    seed = (seed * 1103515245 + 12345) % 2147483648;
+    if (await select.get((seed % count) + 1)) found++;
+  }
+  const elapsed = performance.now() - started;
+  if (found !== count) throw new Error(`point selects found ${found} of ${count}`);
+  return elapsed;
+}
+
+/** `count` awaited run() inserts (ids after the table's last) inside one transaction(); ms. */
+async function insertLoopTx(db: Database, count: number): Promise<number> {
+  const first = ((await db.prepare('SELECT max(id) AS top FROM items').pluck().get<number | null>()) ?? 0) + 1;
+  const started = performance.now();
+  await db.transaction(async (tx) => {
+    const insert = tx.prepare(INSERT);
+    for (let i = first; i < first + count; i++) await insert.run(i, `item number ${i}`, i * 7);
+  }, 'immediate')();
+  return performance.now() - started;
+}
+
+/** `count` inserts (ids after the table's last) as one db.batch(…, 'immediate'), building the array included; ms. */
+async function insertBatch(db: Database, count: number): Promise<number> {
+  const first = ((await db.prepare('SELECT max(id) AS top FROM items').pluck().get<number | null>()) ?? 0) + 1;
+  const started = performance.now();
+  const statements = new Array<{ sql: string; args: unknown[] }>(count);
+  for (let i = 0; i < count; i++) statements[i] = { sql: INSERT, args: [first + i, `item number ${first + i}`, (first + i) * 7] };
+  await db.batch(statements, 'immediate');
+  return performance.now() - started;
+}
+
+/** The database bench/profile-calls.ts profiles (open between callsOpenForProfile and callsCloseProfiled). */
+let profiled: { db: Database; storage: CallStorage; path: string } | null = null;
+
+/** Opens a database over `transport` with `rows` items, kept open for callsProfileLoop. */
+export async function callsOpenForProfile(transport: CallTransport, storage: CallStorage, rows: number): Promise<void> {
+  const { db, path } = await openWith(transport, storage, 'calls-profile');
+  profiled = { db, storage, path };
+  await fillItems(db, rows);
+}
+
+/** One workload on the database callsOpenForProfile opened: `count` point selects, `count` run() in one transaction, or one batch of `count` inserts; ms. */
+export function callsProfileLoop(kind: 'get' | 'run-in-tx' | 'batch', count: number): Promise<number> {
+  if (!profiled) throw new Error('callsOpenForProfile() first');
+  if (kind === 'get') return pointSelectLoop(profiled.db, count);
+  return kind === 'run-in-tx' ? insertLoopTx(profiled.db, count) : insertBatch(profiled.db, count);
+}
+
+/** Closes and removes the database callsOpenForProfile opened. */
+export async function callsCloseProfiled(): Promise<void> {
+  if (!profiled) return;
+  const { db, storage, path } = profiled;
+  profiled = null;
+  await closeAndRemove(db, storage, path);
+}
+
 /** `count` awaited get() by primary key over a `count`-row table; ms. */
 export async function callsPointSelects(transport: CallTransport, storage: CallStorage, count: number): Promise<number> {
   const { db, path } = await openWith(transport, storage, 'calls-select');
   try {
-    await db.exec(CREATE_TABLE);
-    await db.batch(Array.from({ length: count }, (_, i) => ({ sql: INSERT, args: [i + 1, `item number ${i + 1}`, i * 7] })), 'immediate');
-    const select = db.prepare('SELECT id, name, value FROM items WHERE id = ?');
-    let seed = 12345;
-    let found = 0;
-    const started = performance.now();
-    for (let i = 0; i < count; i++) {
-      seed = (seed * 1103515245 + 12345) % 2147483648;
-      if (await select.get((seed % count) + 1)) found++;
-    }
-    const elapsed = performance.now() - started;
-    if (found !== count) throw new Error(`point selects found ${found} of ${count}`);
-    return elapsed;
+    await fillItems(db, count);
+    return await pointSelectLoop(db, count);
   } finally {
     await closeAndRemove(db, storage, path);
   }
@@ -80,12 +136,7 @@ export async function callsInsertLoopTx(transport: CallTransport, storage: CallS
   const { db, path } = await openWith(transport, storage, 'calls-txloop');
   try {
     await db.exec(CREATE_TABLE);
-    const started = performance.now();
-    await db.transaction(async (tx) => {
-      const insert = tx.prepare(INSERT);
-      for (let i = 1; i <= count; i++) await insert.run(i, `item number ${i}`, i * 7);
-    }, 'immediate')();
-    return performance.now() - started;
+    return await insertLoopTx(db, count);
   } finally {
     await closeAndRemove(db, storage, path);
   }

@@ -91,6 +91,10 @@ export function bindValue(sqlite3: Sqlite3Static, pointer: number, index: number
       rc = x.sqlite3_bind_int(pointer, index, v ? 1 : 0);
       break;
     case ValueKind.Text: {
+      if ((v as string).length <= SCRATCH_TEXT_MAX) {
+        rc = bindShortText(sqlite3, x, pointer, index, v as string);
+        break;
+      }
       // UTF-8 in the heap (TextEncoder keeps a leading U+FEFF), freed by SQLite through the destructor,
       // even if the bind fails.
       const [text, bytes] = (sqlite3.wasm as unknown as HeapAllocation).allocCString(v as string, true);
@@ -110,6 +114,49 @@ export function bindValue(sqlite3: Sqlite3Static, pointer: number, index: number
       throw unbindableError(v, parameter, sql);
   }
   if (rc !== 0) throw sqliteError(sqlite3, null, rc, sql);
+}
+
+/** Text up to this many UTF-16 units is bound from a scratch area of the heap (3 bytes per unit at most). */
+const SCRATCH_TEXT_MAX = 16 * 1024;
+/** SQLITE_TRANSIENT: SQLite copies the text before sqlite3_bind_text returns, so the scratch is free again. */
+const SQLITE_TRANSIENT = -1;
+const textEncoder = new TextEncoder();
+
+interface Scratch {
+  at: number;
+  bytes: number;
+}
+const scratches = new WeakMap<Sqlite3Static, Scratch>();
+
+/**
+ * Binds text by writing its UTF-8 into a reused scratch area of the heap (by hand for ASCII, else
+ * TextEncoder.encodeInto, which keeps a leading U+FEFF and turns a lone surrogate into U+FFFD as
+ * TextEncoder.encode does) and letting SQLite copy it: sqlite-wasm's allocCString encodes into a
+ * new array, allocates, copies and frees on every bind, which was most of a short insert's cost.
+ */
+function bindShortText(sqlite3: Sqlite3Static, x: BindExports, pointer: number, index: number, text: string): number {
+  const n = text.length;
+  const need = n * 3 + 1;
+  let scratch = scratches.get(sqlite3);
+  if (!scratch || scratch.bytes < need) {
+    const bytes = Math.max(need, 256);
+    const wasm = sqlite3.wasm as unknown as { alloc(n: number): number; dealloc(p: number): void };
+    if (scratch) wasm.dealloc(scratch.at);
+    scratch = { at: wasm.alloc(bytes), bytes };
+    scratches.set(sqlite3, scratch);
+  }
+  const at = scratch.at;
+  const heap = sqlite3.wasm.heap8u();
+  let written = n;
+  for (let i = 0; i < n; i++) {
+    const c = text.charCodeAt(i);
+    if (c >= 0x80) {
+      written = textEncoder.encodeInto(text, heap.subarray(at, at + need)).written;
+      break;
+    }
+    heap[at + i] = c;
+  }
+  return x.sqlite3_bind_text(pointer, index, at, written, SQLITE_TRANSIENT);
 }
 
 /** The destructor that frees heap memory sqlite-wasm allocated (`sqlite3.capi.SQLITE_WASM_DEALLOC`). */

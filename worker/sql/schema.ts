@@ -6,7 +6,7 @@ export function tableExists(db: Database, name: string): boolean {
   return db.selectValue("SELECT 1 FROM sqlite_schema WHERE type = 'table' AND name = ?", [name]) !== undefined;
 }
 
-/** Whether no transaction is open on `db`. */
+/** Whether no transaction is open on `db`. Asked several times per statement: the raw export, not capi's checked wrapper. */
 export function isAutocommit(sqlite3: Sqlite3Static, db: Database): boolean {
-  return sqlite3.capi.sqlite3_get_autocommit(db.pointer!) !== 0;
+  return (sqlite3.wasm.exports as unknown as { sqlite3_get_autocommit(db: number): number }).sqlite3_get_autocommit(db.pointer as unknown as number) !== 0;
 }
