@@ -35,6 +35,7 @@ import {
   whenLockFree,
 } from './tab-links.js';
 import { WorkerLink } from './worker-link.js';
+import { Tripwire } from './tripwire.js';
 import { startWorker } from './worker-start.js';
 import { forget } from './open-channels.js';
 import { noteOpenStartup, takeKillPointOnNextOpen, takeWorkerForNextOpen } from './testing-hooks.js';
@@ -65,8 +66,8 @@ export class WorkerChannel {
   #linkWaiters = new Set<() => void>();
   readonly #listeners = new Map<string, Set<(data: unknown) => void>>();
   readonly #relinkListeners = new Set<() => void>();
-  readonly #dead: Promise<never>;
-  #kill!: (e: WalsyncError) => void;
+  /** Trips when the channel dies for good: what calls race against (see tripwire.ts). */
+  readonly #deadWire = new Tripwire();
   #deadReason: WalsyncError | null = null;
   #terminated = false;
   /** This tab's own worker, while it leads. */
@@ -83,8 +84,6 @@ export class WorkerChannel {
       run: <T>(work: () => Promise<T>): Promise<T> =>
         this.#syncLockInTab.run(() => (shared ? (lockManager()!.request(`walsync:sync:${key}`, () => work()) as Promise<T>) : work())),
     };
-    this.#dead = new Promise<never>((_, reject) => (this.#kill = reject));
-    this.#dead.catch(() => undefined);
   }
 
   get alive(): boolean {
@@ -145,7 +144,7 @@ export class WorkerChannel {
     if (this.#deadReason) return Promise.reject(this.#deadReason);
     const link = this.#link;
     if (!link) return this.#nextLink(null).then(() => this.call(op));
-    const result = Promise.race([op(link.methods), link.lost, this.#dead]);
+    const result = Tripwire.race(op(link.methods), link.lostWire, this.#deadWire);
     if (link.own) return result;
     return result.catch((e: unknown) => {
       if (isWalsyncError(e, 'LEADER_CHANGED') && e.context.mayHaveBeenApplied === false) return this.#nextLink(link).then(() => this.call(op));
@@ -162,7 +161,7 @@ export class WorkerChannel {
     if (this.#deadReason) return Promise.reject(this.#deadReason);
     const link = this.#link;
     if (!link || link.generation !== generation) return Promise.reject(leaderChanged(false, this.key));
-    return Promise.race([op(link.methods), link.lost, this.#dead]);
+    return Tripwire.race(op(link.methods), link.lostWire, this.#deadWire);
   }
 
   /**
@@ -250,7 +249,7 @@ export class WorkerChannel {
     if (this.#deadReason) return;
     this.#deadReason = reason;
     forget(this);
-    this.#kill(reason);
+    this.#deadWire.trip(reason);
     for (const waiter of [...this.#linkWaiters]) waiter();
   }
 
@@ -283,7 +282,7 @@ export class WorkerChannel {
       event.preventDefault();
       this.terminate(new WalsyncError('DATABASE_CLOSED', `the database worker failed: ${event.message || 'unknown error'}`));
     });
-    const call = <T>(op: (api: Remote<WorkerApi>) => Promise<T>): Promise<T> => Promise.race([op(link.methods), link.lost, this.#dead]);
+    const call = <T>(op: (api: Remote<WorkerApi>) => Promise<T>): Promise<T> => Tripwire.race(op(link.methods), link.lostWire, this.#deadWire);
     // Sent together, not one round trip after another: the worker takes its liveness lock beside
     // its queue, and calls are handled in the order sent (the kill point before open).
     const watching = this.#watchOwnWorker(call);

@@ -5,6 +5,7 @@ import type { WorkerApi } from '../contract/worker-api.js';
 import { STATEMENT_METHODS } from '../contract/statement-calls.js';
 import { type CallEndpoint, PortStatementCaller, SharedStatementCaller, type StatementCaller, sharedCallsAvailable } from './statement-calls.js';
 import { statementTransportForTesting } from './testing-hooks.js';
+import { Tripwire } from './tripwire.js';
 
 /**
  * One way to the owning worker: this tab's own worker, or a session of the leader tab's worker.
@@ -16,11 +17,11 @@ export class WorkerLink {
   readonly generation: number;
   readonly leaderId: string;
   readonly methods: Remote<WorkerApi>;
-  readonly lost: Promise<never>;
+  /** Trips when the link breaks: what calls race against (see tripwire.ts). */
+  readonly lostWire = new Tripwire();
   /** How statement calls travel on this link. */
   readonly statements: StatementCaller;
   readonly #api: Remote<WorkerApi>;
-  #lose!: (e: WalsyncError) => void;
   broken: WalsyncError | null = null;
   readonly #onBreak: () => void;
 
@@ -58,15 +59,13 @@ export class WorkerLink {
         return cache.get(name);
       },
     });
-    this.lost = new Promise<never>((_, reject) => (this.#lose = reject));
-    this.lost.catch(() => undefined);
   }
 
   /** Ends the link: calls in flight on it reject with `reason`. */
   break(reason: WalsyncError): void {
     if (this.broken) return;
     this.broken = reason;
-    this.#lose(reason);
+    this.lostWire.trip(reason);
     this.statements.close(reason);
     try {
       this.#api[releaseProxy]();
