@@ -119,9 +119,10 @@ describe('checkpoints of local databases', () => {
     const origin = new URL(env.baseUrl).origin;
     try {
       const setup = await page.evaluate(async () => {
-        const db = await window.walsync.connect({ path: 'quota-ckpt.db' });
+        // No automatic checkpoint (which also runs on close and when idle): the one below is the test.
+        const db = await window.walsync.connect({ path: 'quota-ckpt.db', autoCheckpointBytes: 0 });
         await db.exec('CREATE TABLE t(id INTEGER PRIMARY KEY, b BLOB)');
-        // ~2 MB, all of it in the log (below the default 8 MiB automatic checkpoint).
+        // ~2 MB, all of it in the log.
         await db.exec('INSERT INTO t(b) WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 200) SELECT randomblob(10000) FROM n');
         const stats = await db.stats();
         await db.close();
@@ -130,7 +131,7 @@ describe('checkpoints of local databases', () => {
       assert.ok(setup.wal > 2_000_000);
       await cdp.send('Storage.overrideQuotaForOrigin', { origin, quotaSize: setup.usage + 64 * 1024 });
       const r = await page.evaluate(async () => {
-        const db = await window.walsync.connect({ path: 'quota-ckpt.db' });
+        const db = await window.walsync.connect({ path: 'quota-ckpt.db', autoCheckpointBytes: 0 });
         const wal = (await db.stats()).mainWalSize;
         const checkpoint = await window.kit.errorOf(() => db.checkpoint());
         const count = await db.prepare('SELECT count(*) AS n, sum(length(b)) AS bytes FROM t').get();
