@@ -81,7 +81,16 @@ const bench = {
     const t0 = performance.now();
     const d = await connectClient(client, path, url);
     const t1 = performance.now();
-    const n = await count(d);
+    let n: number;
+    try {
+      n = await count(d);
+    } catch (e) {
+      // Once seen (not reproduced since): a bootstrap that opened empty. Say how long connect took
+      // (over bootstrapWaitMs means the documented open-empty path) and what the status said.
+      const status = client === 'walsync' ? (d as unknown as walsync.Database).syncStatus : null;
+      const said = status ? `; bootstrapped ${status.bootstrapped}, revision ${status.revision}, lastError ${status.lastError?.code ?? 'none'}` : '';
+      throw new Error(`${client} bootstrap of ${path}: connect took ${Math.round(t1 - t0)} ms, then count(*) failed: ${(e as Error).message}${said}`);
+    }
     const ms = performance.now() - t0;
     dbs.set(path, d);
     return { ms, connectMs: t1 - t0, count: n, lib: await libBytes(d) };
