@@ -101,6 +101,8 @@ export const SharedCallLayout = {
   Length: 3,
   /** The id of the request in the data area (a spilled answer carries it). */
   Id: 4,
+  /** How long the worker took to serve the last request, in µs (the page sizes its spin by it). */
+  ServiceMicros: 5,
   CONTROL_BYTES: 32,
   /** 256 KB: a page of rows fits; larger answers spill over postMessage. */
   DEFAULT_BYTES: 256 * 1024,

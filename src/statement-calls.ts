@@ -122,8 +122,25 @@ export class PortStatementCaller implements StatementCaller {
   }
 }
 
-/** How long the page spins on the shared state before it parks on Atomics.waitAsync (a fast call's length). */
-const SPIN_MS = 0.05;
+/**
+ * How long the page spins on the shared state before it parks on Atomics.waitAsync. A parked call
+ * wakes 100–200 µs late (the waitAsync answer is a task), so a call the worker serves in 120 µs
+ * (a commit with its OPFS write) is cheaper waited for than parked for. The page spins as long as
+ * the worker took to serve recent calls plus HANDOFF_MS, if that is at most MAX_SPIN_MS, else
+ * (spinning would not catch such calls) MIN_SPIN_MS; never less than MIN_SPIN_MS.
+ */
+const MIN_SPIN_MS = 0.05;
+const MAX_SPIN_MS = 0.2;
+/** The two wake-ups around a call's service (request seen, answer seen). */
+const HANDOFF_MS = 0.03;
+/** One slow call (a big query) must not swing the average for long: it counts as at most this. */
+const SERVICE_SAMPLE_CAP_MS = 1;
+
+/** @internal How long the page spins for a call, given how long the worker took to serve recent ones (ms). */
+export function spinBudgetMs(serviceMs: number): number {
+  const expected = serviceMs + HANDOFF_MS;
+  return expected > MAX_SPIN_MS ? MIN_SPIN_MS : Math.max(MIN_SPIN_MS, expected);
+}
 /** How long calls answered while spinning may run back to back before the page's event loop gets a turn. */
 const PAGE_SLICE_MS = 4;
 /** Parked waits wake this often to notice a closed channel (close() wakes them at once too). */
@@ -185,6 +202,8 @@ export class SharedStatementCaller implements StatementCaller {
   #closed: WalsyncError | null = null;
   /** Time spent in calls answered while spinning since the page's event loop last had a turn. */
   #spunMs = 0;
+  /** A moving average of how long the worker took to serve recent calls (it reports each). */
+  #serviceMs = 0;
   /** The page's event-loop turn: a message to ourselves, posted when a turn is due. */
   readonly #ping = new MessageChannel();
   #pingPending = false;
@@ -252,7 +271,7 @@ export class SharedStatementCaller implements StatementCaller {
       this.counters.kicks++;
       this.#endpoint.postMessage([CONTROL.Kick]);
     }
-    const spinUntil = started + SPIN_MS;
+    const spinUntil = started + spinBudgetMs(this.#serviceMs);
     while (Atomics.load(ctrl, L.State) !== SharedState.Answer) {
       if (performance.now() < spinUntil) continue;
       this.counters.parks++;
@@ -285,6 +304,8 @@ export class SharedStatementCaller implements StatementCaller {
 
   /** Reads the answer of call `id` (or waits for its spilled message) and frees the buffer. */
   #answer(op: number, id: number): Promise<unknown> {
+    const served = Atomics.load(this.#ctrl, L.ServiceMicros) / 1000;
+    this.#serviceMs += (Math.min(served, SERVICE_SAMPLE_CAP_MS) - this.#serviceMs) / 8;
     if (Atomics.load(this.#ctrl, L.Length) < 0) {
       // Spilled: the worker posted the answer before flipping the state.
       this.counters.spills++;

@@ -170,6 +170,7 @@ class SharedCallServer {
 
   async #serveOne(): Promise<void> {
     const ctrl = this.#ctrl;
+    const started = performance.now();
     const id = Atomics.load(ctrl, L.Id);
     let op: number = -1;
     let status: number = Status.Ok;
@@ -200,6 +201,7 @@ class SharedCallServer {
       length = -1;
     }
     Atomics.store(ctrl, L.Length, length);
+    Atomics.store(ctrl, L.ServiceMicros, Math.round((performance.now() - started) * 1000));
     Atomics.store(ctrl, L.State, SharedState.Answer);
     Atomics.notify(ctrl, L.State);
   }

@@ -3,6 +3,7 @@ import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { BinaryReader, BinaryWriter, CannotEncode, StatementOp, Status, readAnswer, readRequest, writeAnswer, writeRequest } from '../../contract/statement-calls.js';
 import { Real } from '../../contract/sql-value.js';
+import { spinBudgetMs } from '../../src/statement-calls.js';
 
 function roundTrip(values: unknown[]): unknown[] {
   const buffer = new SharedArrayBuffer(1 << 16);
@@ -39,5 +40,16 @@ describe('shared-memory call encoding', () => {
     assert.throws(() => writeRequest(new BinaryWriter(buffer, 32), StatementOp.Run, 'x'.repeat(300), []), CannotEncode);
     assert.throws(() => writeRequest(new BinaryWriter(buffer, 32), StatementOp.Run, 'SELECT ?', [2n ** 64n]), CannotEncode);
     assert.throws(() => writeRequest(new BinaryWriter(buffer, 32), StatementOp.Run, 'SELECT ?', [new Int16Array(1)]), CannotEncode);
+  });
+});
+
+describe("the page's spin before it parks", () => {
+  test('fast calls get the floor; calls up to the cap are waited for; slower ones (spinning would not catch them) get the floor', () => {
+    assert.equal(spinBudgetMs(0), 0.05);
+    assert.equal(spinBudgetMs(0.01), 0.05);
+    assert.ok(Math.abs(spinBudgetMs(0.12) - 0.15) < 1e-9);
+    assert.ok(Math.abs(spinBudgetMs(0.17) - 0.2) < 1e-9);
+    assert.equal(spinBudgetMs(0.5), 0.05);
+    assert.equal(spinBudgetMs(5), 0.05);
   });
 });
