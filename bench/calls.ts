@@ -4,7 +4,7 @@
  * floors measured in the same run: a bare postMessage echo and a bare shared-memory echo.
  */
 import type { Page } from 'playwright-core';
-import type { CallStats, CallStorage, CallTransport } from './pages/calls-workloads.js';
+import type { CallStats, CallStorage, CallTransport, PointSelectBreakdown } from './pages/calls-workloads.js';
 import { formatValue } from './report.js';
 import { median } from './stats.js';
 
@@ -25,6 +25,8 @@ export interface CallsResults {
   readonly selectOne: Record<CallTransport, CallStats>;
   readonly postMessageEcho: CallStats;
   readonly sharedEcho: CallStats;
+  /** One more run of the shared OPFS point selects, with the worker's own serving time per call. */
+  readonly pointSelectSplit: PointSelectBreakdown;
 }
 
 const TRANSPORTS: readonly CallTransport[] = ['shared', 'port'];
@@ -55,7 +57,8 @@ export async function measureCalls(page: Page, o: CallsOptions): Promise<CallsRe
   const pointSelects = await cells('calls pointSelects', o.runs, (t, s) => page.evaluate(([t, s, n]) => window.bench.callsPointSelects(t, s, n), [t, s, o.pointSelects] as const));
   const loopTx = await cells('calls 100k run() in 1 tx', 1, (t, s) => page.evaluate(([t, s, n]) => window.bench.callsInsertLoopTx(t, s, n), [t, s, o.inserts] as const));
   const batch = await cells('calls 100k db.batch()', 1, (t, s) => page.evaluate(([t, s, n]) => window.bench.callsInsertBatch(t, s, n), [t, s, o.inserts] as const));
-  return { pointSelects, loopTx, batch, selectOne, postMessageEcho, sharedEcho };
+  const pointSelectSplit = await page.evaluate((n) => window.bench.callsPointSelectBreakdown('opfs', n), o.pointSelects);
+  return { pointSelects, loopTx, batch, selectOne, postMessageEcho, sharedEcho, pointSelectSplit };
 }
 
 function table(header: string[], rows: string[][]): string {
@@ -104,6 +107,12 @@ export function formatCalls(r: CallsResults, o: CallsOptions): string {
   const note =
     shared.parked === undefined
       ? ''
-      : `\nSELECT 1 over shared memory: ${(shared.parked * 100).toFixed(1)}% of calls outlasted the page's 50 µs spin and parked on Atomics.waitAsync; ${((shared.kicked ?? 0) * 100).toFixed(1)}% found the worker back in its event loop and woke it with a message.`;
-  return `${main}\n\n${floor}${note}`;
+      : `\nSELECT 1 over shared memory: ${(shared.parked * 100).toFixed(1)}% of calls outlasted the page's spin and parked on Atomics.waitAsync; ${((shared.kicked ?? 0) * 100).toFixed(1)}% found the worker back in its event loop and woke it with a message.`;
+  const split = r.pointSelectSplit;
+  const perCall = (split.ms * 1000) / o.pointSelects;
+  const splitNote =
+    `\n${n(o.pointSelects)} point selects over shared memory (OPFS), one more run: ${formatValue(split.ms, 'ms')}, ${perCall.toFixed(0)} µs per call, of which the worker served each ` +
+    `(SQLite and walsync's work) in ${split.servedUs.toFixed(1)} µs on average; the other ${(perCall - split.servedUs).toFixed(0)} µs are the page's side and the two threads handing the call over ` +
+    `(shared-memory echo: ${r.sharedEcho.meanUs.toFixed(0)} µs mean); ${(split.parked * 100).toFixed(1)}% of the calls parked.`;
+  return `${main}\n\n${floor}${note}${splitNote}`;
 }

@@ -124,12 +124,16 @@ export class PortStatementCaller implements StatementCaller {
 
 /**
  * How long the page spins on the shared state before it parks on Atomics.waitAsync. A parked call
- * wakes 100–200 µs late (the waitAsync answer is a task), so a call the worker serves in 120 µs
- * (a commit with its OPFS write) is cheaper waited for than parked for. The page spins as long as
- * the worker took to serve recent calls plus HANDOFF_MS, if that is at most MAX_SPIN_MS, else
- * (spinning would not catch such calls) MIN_SPIN_MS; never less than MIN_SPIN_MS.
+ * wakes 100–200 µs late (the waitAsync answer is a task), so an answer due within about that long
+ * is cheaper waited for than parked for. Even a fast call's answer comes late when the worker's
+ * thread must first wake up from Atomics.wait: with a 50 µs spin, 20–45% of 10k point selects
+ * parked on a busy 2-core machine and the loop took 0.6–1 s; with 100 µs, 3–5% parked and it took
+ * 0.4–0.47 s (same run, interleaved). Calls the worker takes longer to serve (a commit's OPFS
+ * write) get their service time plus HANDOFF_MS, up to MAX_SPIN_MS; calls slower than that
+ * (spinning would not catch them) get MIN_SPIN_MS. The page's event loop still gets a turn every
+ * PAGE_SLICE_MS.
  */
-const MIN_SPIN_MS = 0.05;
+const MIN_SPIN_MS = 0.1;
 const MAX_SPIN_MS = 0.2;
 /** The two wake-ups around a call's service (request seen, answer seen). */
 const HANDOFF_MS = 0.03;
@@ -176,8 +180,11 @@ interface QueuedCall {
  */
 export class SharedStatementCaller implements StatementCaller {
   readonly transport = 'shared' as const;
-  /** For the benchmark: calls made, calls that had to wake the worker with a message, calls the page parked for. */
-  readonly counters = { calls: 0, kicks: 0, parks: 0, spills: 0 };
+  /**
+   * For the benchmark: calls made, calls that had to wake the worker with a message, calls the page
+   * parked for, answers spilled to postMessage, and the worker's own time serving them (µs).
+   */
+  readonly counters = { calls: 0, kicks: 0, parks: 0, spills: 0, servedUs: 0 };
   readonly #ctrl: Int32Array;
   readonly #endpoint: CallEndpoint;
   readonly #port: PortStatementCaller;
@@ -305,6 +312,7 @@ export class SharedStatementCaller implements StatementCaller {
   /** Reads the answer of call `id` (or waits for its spilled message) and frees the buffer. */
   #answer(op: number, id: number): Promise<unknown> {
     const served = Atomics.load(this.#ctrl, L.ServiceMicros) / 1000;
+    this.counters.servedUs += served * 1000;
     this.#serviceMs += (Math.min(served, SERVICE_SAMPLE_CAP_MS) - this.#serviceMs) / 8;
     if (Atomics.load(this.#ctrl, L.Length) < 0) {
       // Spilled: the worker posted the answer before flipping the state.

@@ -101,7 +101,7 @@ export class WorkerChannel {
   }
 
   /** For the benchmark: the shared-memory transport's counters (null on the port transport). */
-  get sharedCallCounters(): Readonly<Record<'calls' | 'kicks' | 'parks' | 'spills', number>> | null {
+  get sharedCallCounters(): Readonly<Record<'calls' | 'kicks' | 'parks' | 'spills' | 'servedUs', number>> | null {
     const statements = this.#link?.statements;
     return statements instanceof SharedStatementCaller ? statements.counters : null;
   }

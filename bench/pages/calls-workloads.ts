@@ -131,6 +131,30 @@ export async function callsPointSelects(transport: CallTransport, storage: CallS
   }
 }
 
+/** Where the time of shared-memory point selects goes: the whole loop, and the worker's own serving of each call. */
+export interface PointSelectBreakdown {
+  readonly ms: number;
+  /** Mean µs the worker spent serving a call (SQLite and walsync's work in the worker). */
+  readonly servedUs: number;
+  /** Share of calls the page parked on Atomics.waitAsync for. */
+  readonly parked: number;
+}
+
+/** `count` awaited get() by primary key over shared memory, with the channel's counters read around the loop. */
+export async function callsPointSelectBreakdown(storage: CallStorage, count: number): Promise<PointSelectBreakdown> {
+  const { db, path } = await openWith('shared', storage, 'calls-select-split');
+  try {
+    await fillItems(db, count);
+    const counters = channelOf(db).sharedCallCounters!;
+    const before = { ...counters };
+    const ms = await pointSelectLoop(db, count);
+    const calls = counters.calls - before.calls;
+    return { ms, servedUs: (counters.servedUs - before.servedUs) / calls, parked: (counters.parks - before.parks) / calls };
+  } finally {
+    await closeAndRemove(db, storage, path);
+  }
+}
+
 /** `count` awaited run() inserts inside one transaction(); ms. */
 export async function callsInsertLoopTx(transport: CallTransport, storage: CallStorage, count: number): Promise<number> {
   const { db, path } = await openWith(transport, storage, 'calls-txloop');

@@ -45,11 +45,11 @@ describe('shared-memory call encoding', () => {
 
 describe("the page's spin before it parks", () => {
   test('fast calls get the floor; calls up to the cap are waited for; slower ones (spinning would not catch them) get the floor', () => {
-    assert.equal(spinBudgetMs(0), 0.05);
-    assert.equal(spinBudgetMs(0.01), 0.05);
+    assert.equal(spinBudgetMs(0), 0.1);
+    assert.equal(spinBudgetMs(0.02), 0.1);
     assert.ok(Math.abs(spinBudgetMs(0.12) - 0.15) < 1e-9);
     assert.ok(Math.abs(spinBudgetMs(0.17) - 0.2) < 1e-9);
-    assert.equal(spinBudgetMs(0.5), 0.05);
-    assert.equal(spinBudgetMs(5), 0.05);
+    assert.equal(spinBudgetMs(0.5), 0.1);
+    assert.equal(spinBudgetMs(5), 0.1);
   });
 });
