@@ -41,6 +41,8 @@ function runScenario(): Promise<Scenario> {
     const codePoints = (s: string) => [...s].map((c) => `U+${c.codePointAt(0)!.toString(16).toUpperCase().padStart(4, '0')}`).join(' ');
     const describe = (v: unknown): string => {
       if (v === null) return 'null';
+      // ±Infinity reads as the text the dumps' SQL makes of it (JSON, and so the server's answer, has none).
+      if (v === Infinity || v === -Infinity) return describe(v > 0 ? 'inf' : '-inf');
       if (typeof v === 'number') return Object.is(v, -0) ? '-0' : String(v);
       if (typeof v === 'bigint') return `${v}n`;
       if (typeof v === 'string') return `"${codePoints(v)}"`;
@@ -61,6 +63,9 @@ function runScenario(): Promise<Scenario> {
       ['-1e300', -1e300],
       ['5e-324', 5e-324],
       ['max double', 1.7976931348623157e308],
+      ['Infinity', Infinity],
+      ['-Infinity', -Infinity],
+      ['NaN', NaN],
       ['-0', -0],
       ['1.5', 1.5],
       ['2 number', 2],
@@ -79,6 +84,7 @@ function runScenario(): Promise<Scenario> {
       ['2.0 literal', '2.0'],
       ['-0.0 literal', '-0.0'],
       ['integral real', 'CAST(123456789 AS REAL)'],
+      ['9e999 literal', '9e999'],
     ];
     const insert = (db: Awaited<ReturnType<typeof connect>>, table: string) =>
       db.batch(
@@ -88,7 +94,9 @@ function runScenario(): Promise<Scenario> {
         ],
         'immediate',
       );
-    const select = (table: string) => `SELECT label, ${columns.map((c) => `typeof(${c}), ${c}`).join(', ')} FROM ${table} ORDER BY id`;
+    // A REAL ±Infinity is read as the text 'inf' / '-inf': the server's JSON answer has no number for it.
+    const cell = (c: string) => `CASE WHEN typeof(${c}) = 'real' AND ${c} = 9e999 THEN 'inf' WHEN typeof(${c}) = 'real' AND ${c} = -9e999 THEN '-inf' ELSE ${c} END`;
+    const select = (table: string) => `SELECT label, ${columns.map((c) => `typeof(${c}), ${cell(c)}`).join(', ')} FROM ${table} ORDER BY id`;
     const toTable = (rows: unknown[][]) => {
       const out: Record<string, Record<string, string>> = {};
       for (const row of rows) {
@@ -183,6 +191,10 @@ describe('values round-trip exactly', () => {
     assert.equal(u('-1e300'), 'real:-1e+300');
     assert.equal(u('5e-324'), 'real:5e-324');
     assert.equal(u('max double'), 'real:1.7976931348623157e+308');
+    assert.equal(u('Infinity'), 'real:"U+0069 U+006E U+0066"', 'a REAL +Infinity (dumped as the text inf)');
+    assert.equal(u('-Infinity'), 'real:"U+002D U+0069 U+006E U+0066"');
+    assert.equal(u('NaN'), 'null:null', 'SQLite binds NaN as NULL');
+    assert.equal(u('9e999 literal'), 'real:"U+0069 U+006E U+0066"');
     assert.equal(u('-0'), 'real:-0');
     assert.equal(u('1.5'), 'real:1.5');
     assert.equal(u('2 number'), 'integer:2');
@@ -210,7 +222,7 @@ describe('values round-trip exactly', () => {
     for (const { label, cell } of localReadBack) assert.equal(cell, u(label), label);
   });
 
-  test('through push: the server stores the same type and value in every column (a REAL stays a float, -0 stays -0)', async () => {
+  test('through push: the server stores the same type and value in every column (a REAL stays a float, -0 stays -0, ±Infinity arrives)', async () => {
     const { local, server } = await runScenario();
     assert.equal(server['2.0 literal']!['u'], 'real:2', 'an integral REAL is pushed as a float');
     assert.equal(server['-0.0 literal']!['u'], 'real:-0');

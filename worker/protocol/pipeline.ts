@@ -7,6 +7,7 @@ import { WalsyncError } from '../../contract/errors.js';
 import type { SqlValue } from '../../contract/worker-api.js';
 import { type EngineValue, Real, ValueKind, blobBytes, narrowInteger, unbindableError, utf8Decoder, valueKind } from '../../contract/sql-value.js';
 import { floatText } from './float-text.js';
+import { inlineNonFinite, isNonFinite } from './non-finite-args.js';
 import type { HttpTransport } from './http-transport.js';
 
 export type HranaValue =
@@ -92,7 +93,8 @@ export function fromHranaValue(v: unknown): SqlValue {
 }
 
 /** Sends one batch and returns its per-step outcome. Transport and shape errors throw. */
-export async function runBatch(http: HttpTransport, steps: readonly BatchStep[]): Promise<BatchOutcome> {
+export async function runBatch(http: HttpTransport, givenSteps: readonly BatchStep[]): Promise<BatchOutcome> {
+  const steps = givenSteps.map((s) => (s.args?.some(isNonFinite) ? { ...s, ...inlineNonFinite(s.sql, s.args) } : s));
   const request = {
     baton: null,
     requests: [
