@@ -94,6 +94,16 @@ test('an appended commit group of another database\'s pages becomes that databas
   const before = log.state().frames;
   const after = log.appendCommitGroup(pages, pageCount);
   assert.equal(after.frames, before + pages.length);
+  // The state it returns (built from what it wrote) is what a fresh scan of the file reads.
+  assert.deepEqual(after, new WalLog(a.db, a.wal, PAGE_SIZE).state());
+  // A second group onto a fresh log (a new header), and one continuing it, read back the same too.
+  const c = registerMemoryFiles(vfs);
+  const logC = new WalLog(c.db, c.wal, PAGE_SIZE);
+  const first = logC.appendCommitGroup(pages.slice(0, 3), 3);
+  assert.deepEqual(first, new WalLog(c.db, c.wal, PAGE_SIZE).state());
+  const second = logC.appendCommitGroup(pages, pageCount, first);
+  assert.deepEqual(second, new WalLog(c.db, c.wal, PAGE_SIZE).state());
+  assert.equal(second.frames, 3 + pages.length);
   dbA = openWalConnection(sqlite3, a.name, settings);
   assert.equal(dbA.selectValue('SELECT count(*) FROM other'), 500);
   assert.equal(dbA.selectValue("SELECT count(*) FROM sqlite_schema WHERE name = 'mine'"), 0);

@@ -19,7 +19,7 @@ import { applyPullPlan, planPullApply } from './pull-apply.js';
 import { finishPull, recoverPull } from './pull-recover.js';
 import { PulledStateFileStore } from './pulled-state.js';
 import type { SyncRemote } from '../protocol/remote.js';
-import { type ServerPages, assertSameDatabase, holdsOurPushes, readServerPages, serverResetError } from './server-identity.js';
+import { HISTORY_SAMPLE_PAGES, type ServerPages, assertSameDatabase, holdsOurPushes, readServerPages, serverResetError } from './server-identity.js';
 import type { SyncedBase } from './synced-base.js';
 import { type SyncRow, readSyncRow, readSyncRowOnTable } from '../protocol/sync-table.js';
 
@@ -40,10 +40,23 @@ export async function downloadPull(ctx: EngineContext, remote: SyncRemote, stopW
   ctx.assertNoReseedPending();
   const started = performance.now();
   const received = remote.receivedBytes;
+  const synced = ctx.meta.revision;
+  // A client that never pushed has no row to look for in the pulled state (see applyPull): the
+  // server's pages as of our revision (a sample, among them pages this pull overwrites) must be
+  // our base's, else the server has another history. That read goes out while the download still
+  // streams, as soon as the sample is known, instead of one round trip after it.
+  const history = synced !== null && ctx.meta.pushedToServer !== true ? new HistorySampler(ctx, remote, synced) : null;
   let changes: ChangesFileReader | null;
+  let serverPages: ServerPages | undefined;
   try {
-    changes = await downloadChanges(ctx, remote, stopWaiting);
+    // One counted span, so the bytes of the sample read are counted even if it ends last.
+    [changes, serverPages] = await ctx.counted(remote, async () => {
+      const downloaded = await downloadChanges(ctx, remote, stopWaiting, history);
+      if (downloaded === null || downloaded.summary.pageCount === 0) return [downloaded, undefined] as const;
+      return [downloaded, await history?.pages(downloaded.pgnos())] as const;
+    });
   } catch (e) {
+    history?.abandon();
     // An unfinished download is of no use: give its space back (a server streaming pages
     // without end stops here too, at the quota).
     ctx.files.changes.truncate(0);
@@ -58,10 +71,9 @@ export async function downloadPull(ctx: EngineContext, remote: SyncRemote, stopW
   // was reset answers, and pulling later changes of another database onto ours would corrupt it.
   // One small request tells the two apart: the server's header page at the new revision.
   const { revision } = changes.summary;
-  const synced = ctx.meta.revision;
   const suspicious = changes.summary.pageCount === 0 && synced !== null && revision !== synced;
-  let serverPages: ServerPages | undefined;
   if (suspicious) {
+    history?.abandon();
     const page = await ctx.counted(remote, () => remote.readFirstPage(revision));
     serverPages = { pgnos: [1], pages: new Map(page ? [[1, page]] : []) };
     // The server's header can look like ours (same tables); our position row cannot.
@@ -69,11 +81,6 @@ export async function downloadPull(ctx: EngineContext, remote: SyncRemote, stopW
       const mark = await ctx.counted(remote, () => remote.readHighWater(ctx.clientId));
       if (!holdsOurPushes(ctx.meta, mark)) throw serverResetError(revision, synced);
     }
-  } else if (changes.summary.pageCount > 0 && synced !== null && ctx.meta.pushedToServer !== true) {
-    // A client that never pushed has no row to look for in the pulled state (see applyPull): the
-    // server's pages as of our revision (a sample, among them pages this pull overwrites) must
-    // be our base's, else the server has another history.
-    serverPages = await readServerPages(ctx, remote, synced, changes.pgnos());
   }
   ctx.trace('info', 'pull.download', {
     revision,
@@ -177,7 +184,7 @@ function assertPulledStateHoldsOurPushes(ctx: EngineContext, base: SyncedBase, c
 }
 
 /** Streams the server's answer into the changes file; returns it ready to read, or null if the wait was stopped. */
-async function downloadChanges(ctx: EngineContext, remote: SyncRemote, stopWaiting?: AbortSignal): Promise<ChangesFileReader | null> {
+async function downloadChanges(ctx: EngineContext, remote: SyncRemote, stopWaiting: AbortSignal | undefined, history: HistorySampler | null): Promise<ChangesFileReader | null> {
   const revision = ctx.meta.revision;
   const longPollMs = ctx.config.longPollTimeoutMs;
   // Only a long poll (which needs a revision to wait from) may be cut short, and only while the
@@ -189,7 +196,10 @@ async function downloadChanges(ctx: EngineContext, remote: SyncRemote, stopWaiti
   if (response === null) return null;
   const writer = new ChangesFileWriter(ctx.files.changes, PAGE_SIZE);
   await ctx.counted(remote, async () => {
-    for await (const page of response.pages) writer.add(page.pgno, page.data);
+    for await (const page of response.pages) {
+      writer.add(page.pgno, page.data);
+      history?.saw(page.pgno);
+    }
   });
   writer.finish(response.revision, response.dbSizePages);
   const reader = ChangesFileReader.open(ctx.files.changes, PAGE_SIZE);
@@ -209,5 +219,53 @@ function dropUnfinishedCommitGroup(ctx: EngineContext, intent: PullIntent): void
     if (state.frames < intent.applyEndFrame && ctx.files.wal.size() > 0) log.truncateAt(Math.min(state.frames, intent.localEndFrame), state);
   } catch {
     // Best effort: the frames are harmless where they are.
+  }
+}
+
+/**
+ * The history sample of a pull (server-identity.ts, historySample): its read starts as soon as the
+ * download has streamed enough overwritten pages to choose it, and runs beside the rest.
+ */
+class HistorySampler {
+  readonly #ctx: EngineContext;
+  readonly #remote: SyncRemote;
+  readonly #revision: string;
+  readonly #basePages: number;
+  readonly #overwritten: number[] = [];
+  #read: Promise<ServerPages> | null = null;
+
+  constructor(ctx: EngineContext, remote: SyncRemote, revision: string) {
+    this.#ctx = ctx;
+    this.#remote = remote;
+    this.#revision = revision;
+    this.#basePages = ctx.meta.basePages;
+  }
+
+  /**
+   * A page arrived: once the sample's overwritten pages are known, its read starts. The server
+   * sends pages in ascending order, so a page past our base's end means no more overwritten ones
+   * follow (were one to come later, the sample would still be a valid one, just without it).
+   */
+  saw(pgno: number): void {
+    if (this.#read !== null || pgno <= HISTORY_SAMPLE_PAGES) return;
+    if (pgno <= this.#basePages) this.#overwritten.push(pgno);
+    if (this.#overwritten.length === HISTORY_SAMPLE_PAGES || pgno > this.#basePages) this.#start(this.#overwritten);
+  }
+
+  /** The sample read (started now if the answer had fewer overwritten pages than it takes). */
+  pages(pgnos: readonly number[]): Promise<ServerPages> {
+    return this.#read ?? this.#start(pgnos);
+  }
+
+  /** The download failed or the sample is not needed: a read in flight may fail unobserved. */
+  abandon(): void {
+    this.#read?.catch(() => undefined);
+  }
+
+  #start(overwritten: readonly number[]): Promise<ServerPages> {
+    this.#read = readServerPages(this.#ctx, this.#remote, this.#revision, overwritten);
+    // Observed at once: if the download fails first, nobody awaits this read.
+    this.#read.catch(() => undefined);
+    return this.#read;
   }
 }

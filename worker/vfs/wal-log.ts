@@ -213,11 +213,13 @@ export class WalLog {
     } else {
       offset = walFrameOffset(state.frames + 1, this.pageSize);
     }
+    const frameHeader = header;
+    const start = state.header ? state.frames : 0;
     let checksum: Checksum = state.header ? state.checksum : [header.checksum1, header.checksum2];
     const frameSize = WAL_FRAME_HEADER_SIZE + this.pageSize;
     const batch = new Uint8Array(frameSize * SCAN_BATCH_FRAMES);
     let inBatch = 0;
-    let written = 0;
+    const pgnos: number[] = [];
     const flushBatch = () => {
       this.#wal.write(batch.subarray(0, inBatch * frameSize), offset);
       offset += inBatch * frameSize;
@@ -229,11 +231,9 @@ export class WalLog {
       if (page.data.length !== this.pageSize) {
         throw new WalsyncError('INTERNAL', `page ${page.pgno} has ${page.data.length} bytes, expected ${this.pageSize}`);
       }
-      const encoded = encodeWalFrame(header!, page.pgno, commitSize, page.data, checksum);
-      checksum = encoded.checksum;
-      batch.set(encoded.frame, inBatch * frameSize);
+      checksum = encodeWalFrame(batch.subarray(inBatch * frameSize, (inBatch + 1) * frameSize), frameHeader, page.pgno, commitSize, page.data, checksum);
+      pgnos.push(page.pgno);
       inBatch++;
-      written++;
       if (inBatch === SCAN_BATCH_FRAMES) flushBatch();
     };
     for (const page of pages) {
@@ -245,13 +245,26 @@ export class WalLog {
     if (inBatch > 0) flushBatch();
     this.#wal.truncate(offset);
     this.#wal.flush();
-    // Read back what was appended (not the whole log): the check that SQLite will accept it.
-    this.#last = state.header ? state : null;
-    const after = this.state();
-    if (after.frames !== state.frames + written) {
-      throw new WalsyncError('INTERNAL', `appended ${written} WAL frames but the log now has ${after.frames - state.frames} more`);
+    // The new state is what was just written: the frames need no second read and checksum. The
+    // commit frame's header is read back, the check that the whole group reached the file.
+    const frames = start + pgnos.length;
+    const written = new Uint8Array(WAL_FRAME_HEADER_SIZE);
+    this.#wal.read(written, walFrameOffset(frames, this.pageSize));
+    const commit = decodeWalFrameHeader(written);
+    if (commit.pgno !== pending.pgno || commit.dbSizeAfterCommit !== dbSizePages || commit.checksum1 !== checksum[0] || commit.checksum2 !== checksum[1]) {
+      this.#last = null;
+      throw new WalsyncError('INTERNAL', `the WAL commit frame ${frames} does not read back as written`);
     }
-    return after;
+    const framePgnos = new Uint32Array(frames);
+    const frameCommitSizes = new Uint32Array(frames);
+    if (state.header) {
+      framePgnos.set(state.framePgnos.subarray(0, start));
+      frameCommitSizes.set(state.frameCommitSizes.subarray(0, start));
+    }
+    framePgnos.set(pgnos, start);
+    frameCommitSizes[frames - 1] = dbSizePages;
+    this.#last = { header, frames, dbSizePages, checksum, framePgnos, frameCommitSizes };
+    return this.#last;
   }
 
   /** Cuts the WAL right after commit frame `frame` (0 empties it). Only whole transactions can be cut. */
