@@ -41,6 +41,11 @@ export interface SyncConfig {
   /** Checkpoint automatically once the WAL grows past this many bytes (0 = never). */
   readonly autoCheckpointBytes: number;
   readonly hasTransform: boolean;
+  /**
+   * The token every request carries: a fixed one (null: none), or `{ ask: true }` for an app
+   * function, which SyncCallbacks.authToken asks before each request (a round trip to the page).
+   */
+  readonly authToken: string | null | { readonly ask: true };
   /** Requests go through the app's own `fetch` (SyncCallbacks.fetch) instead of the worker's. */
   readonly hasFetch: boolean;
   /** Trace engine steps at this level and more important ones, to SyncCallbacks.trace (absent: off). */

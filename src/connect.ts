@@ -44,6 +44,8 @@ export async function connect(options: ConnectOptions): Promise<Database> {
               longPollTimeoutMs: sync.longPollTimeoutMs,
               autoCheckpointBytes: sync.autoCheckpointBytes,
               hasTransform: sync.transform !== null,
+              // A fixed token goes to the worker once; only a function is asked per request.
+              authToken: typeof sync.authToken === 'function' ? { ask: true } : sync.authToken,
               hasFetch: sync.fetch !== null,
               ...(sync.tracing ? { tracing: sync.tracing } : {}),
               remoteEncryption: sync.remoteEncryption,

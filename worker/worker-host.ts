@@ -132,7 +132,9 @@ export class WorkerHost implements WorkerApi {
               if (known) return known;
               const remote = new HttpSyncRemote(
                 url,
-                () => callbacks?.authToken() ?? Promise.resolve(null),
+                typeof sync.authToken === 'object' && sync.authToken !== null
+                  ? () => callbacks?.authToken() ?? Promise.resolve(null)
+                  : fixedToken(sync.authToken),
                 sync.timeouts,
                 sync.hasFetch && callbacks ? proxiedFetch(callbacks) : undefined,
                 sync.remoteEncryption,
@@ -537,6 +539,7 @@ function detachedSyncConfig(meta: SyncMetadata | undefined): SyncConfig | undefi
     longPollTimeoutMs: 0,
     autoCheckpointBytes: DETACHED_AUTO_CHECKPOINT_BYTES,
     hasTransform: false,
+    authToken: null,
     hasFetch: false,
     // Never used: without a url nothing goes to the network.
     timeouts: { silenceMs: 0, requestMs: 0, bootstrapWaitMs: 0 },
@@ -553,3 +556,9 @@ const DETACHED_AUTO_CHECKPOINT_BYTES = 8 * 1024 * 1024;
 export type ProgressMessage =
   | { readonly type: 'walsync:progress'; readonly kind: 'download'; readonly receivedBytes: number; readonly totalBytes: number | null }
   | { readonly type: 'walsync:progress'; readonly kind: 'upload'; readonly sentChanges: number; readonly totalChanges: number };
+
+/** A token source that needs no round trip to the page: the token given at connect(), or none. */
+function fixedToken(token: string | null): () => Promise<string | null> {
+  const answer = Promise.resolve(token);
+  return () => answer;
+}

@@ -6,6 +6,7 @@
  *   BENCH_REPS=1 BENCH_ROWS=20000 npm run bench:sync   # quick smoke run
  *   BENCH_PROFILE=1 npm run bench:sync      # also CPU-profile one extra walsync run per scenario
  *   BENCH_CLIENTS=walsync npm run bench:sync
+ *   BENCH_TRACE=1 npm run bench:sync        # also print walsync's engine trace of each measured operation
  *
  * Scenarios: bootstrap of a ~22 MB remote database (100k rows) to the first count(*); push of 10k
  * locally inserted rows; pull of 10k rows another writer inserted. Bytes are counted by a loopback
@@ -31,6 +32,8 @@ const BOOT_ROWS = Number(process.env.BENCH_ROWS ?? 100_000);
 const PUSH_ROWS = Number(process.env.BENCH_PUSH_ROWS ?? 10_000);
 const PULL_ROWS = Number(process.env.BENCH_PULL_ROWS ?? 10_000);
 const PROFILE = process.env.BENCH_PROFILE === '1';
+/** BENCH_TRACE=1 prints walsync's engine trace ('debug') of each measured operation, with arrival times. */
+const TRACE = process.env.BENCH_TRACE === '1';
 /** BENCH_SCENARIOS=bootstrap,pull runs only those scenarios (default: all three). */
 const SCENARIOS = (process.env.BENCH_SCENARIOS ?? 'bootstrap,push,pull').split(',');
 /** BENCH_PROFILE_DIR=dir also writes each profiled run's raw .cpuprofile there (open in DevTools). */
@@ -105,6 +108,7 @@ async function freshPage(session: BrowserSession, pageUrl: string, client: Clien
   page.on('console', (m) => {
     if (m.type() === 'error' || m.type() === 'warning') console.log(`  [${client} console.${m.type()}] ${m.text().slice(0, 300)}`);
   });
+  if (TRACE) await page.evaluate(() => (window.syncBenchTrace = true));
   const loadMs = await page.evaluate((c) => window.syncBench.load(c), client);
   return { page, loadMs };
 }
@@ -129,9 +133,15 @@ async function measure<T extends { ms: number }>(
     await sampler.collectGarbage();
     await sampler.start(SAMPLE_MS);
   }
+  const traceFrom = TRACE ? await page.evaluate(() => (window.syncBench.takeTrace(), performance.now())) : 0;
   proxy.reset();
   try {
     const r = await withTimeout(op(), 'operation');
+    if (TRACE) {
+      for (const e of await page.evaluate(() => window.syncBench.takeTrace())) {
+        console.log(`    trace +${(e.at - traceFrom).toFixed(1)} ms ${e.step} ${JSON.stringify(e.fields)}`);
+      }
+    }
     const up = proxy.up;
     const down = proxy.down;
     const requests = proxy.requests;

@@ -194,7 +194,7 @@ describe('push and pull', () => {
     assert.equal(r.paused, 'SYNC_PAUSED');
     assert.deepEqual(r.server, [[1, 'written before sync']]);
   });
-  test('authToken functions are asked before every request, and the fetch option makes the requests', async () => {
+  test('authToken functions are asked before every request, a fixed token goes with every request, and the fetch option makes the requests', async () => {
     const r = await env.page.evaluate(async (url) => {
       let issued = 0;
       const seen: { path: string; auth: string | null }[] = [];
@@ -218,9 +218,30 @@ describe('push and pull', () => {
       await db.sync();
       const rows = await window.kit.dump(db, 'auth');
       await db.close();
-      return { seen, issued, rows };
+      // A fixed token (the worker holds it; no round trip to the page) goes with every request too.
+      const fixedSeen = seen.splice(seen.length);
+      const fixed = await window.walsync.connect({
+        path: 'auth-b.db',
+        url,
+        clientName: 'auth-fixed',
+        authToken: 'fixed-token',
+        fetch: async (input: string, init: RequestInit) => {
+          const headers = new Headers(init.headers);
+          fixedSeen.push({ path: new URL(input).pathname, auth: headers.get('authorization') });
+          headers.delete('authorization');
+          return fetch(input, { ...init, headers });
+        },
+      });
+      await fixed.exec('INSERT INTO auth VALUES (2)');
+      await fixed.sync();
+      const fixedRows = await window.kit.dump(fixed, 'auth');
+      await fixed.close();
+      return { seen, issued, rows, fixedSeen, fixedRows };
     }, env.server.url);
     assert.deepEqual(r.rows, [[1]]);
+    assert.deepEqual(r.fixedRows, [[1], [2]]);
+    assert.ok(r.fixedSeen.length >= 4, `bootstrap, high-water read, push and pull (${r.fixedSeen.length})`);
+    assert.deepEqual(new Set(r.fixedSeen.map((s) => s.auth)), new Set(['Bearer fixed-token']));
     assert.ok(r.seen.length >= 4, `bootstrap, high-water read, push and pull went through fetch (${r.seen.length})`);
     assert.deepEqual(
       r.seen.map((s) => s.auth),

@@ -65,6 +65,7 @@ const config: SyncConfig = {
   timeouts: { silenceMs: 1000, requestMs: 1000, bootstrapWaitMs: 1000 },
   autoCheckpointBytes: 0,
   hasTransform: false,
+  authToken: null,
   hasFetch: false,
 };
 

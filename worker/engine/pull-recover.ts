@@ -36,10 +36,13 @@ export async function recoverPull(ctx: EngineContext, intent: PullIntent): Promi
 
 /** With the commit group durable: replay (unless done), then record the new base. */
 export async function finishPull(ctx: EngineContext, intent: PullIntent): Promise<void> {
+  const started = performance.now();
+  let replayStarted = started;
   try {
     // Reopening reads the pulled schema: pages that do not fit our base (another database's)
     // fail here, so the undo must cover it and leave the connection open on the old state.
     ctx.local.reopenConnection();
+    replayStarted = performance.now();
     const db = ctx.local.connection;
     const replayed = (readSyncRow(db, ctx.clientId)?.pullGen ?? -1) === intent.localPullGen + 1;
     if (!replayed) {
@@ -65,6 +68,7 @@ export async function finishPull(ctx: EngineContext, intent: PullIntent): Promis
     throw isCorruption(e) ? serverResetError(intent.revision, ctx.meta.revision, e) : error;
   }
   killPoint('pull:replayed');
+  const recordStarted = performance.now();
   // The base now lives in WAL frames ≤ applyEndFrame; the saved pre-images are obsolete.
   ctx.revert.clear();
   killPoint('pull:revert-cleared');
@@ -81,6 +85,12 @@ export async function finishPull(ctx: EngineContext, intent: PullIntent): Promis
   });
   ctx.clearChanges();
   killPoint('pull:finished');
+  ctx.trace('debug', 'pull.finished', {
+    revision: intent.revision,
+    reopenMs: Math.round((replayStarted - started) * 10) / 10,
+    replayMs: Math.round((recordStarted - replayStarted) * 10) / 10,
+    recordMs: msSince(recordStarted),
+  });
   await ctx.afterWrite();
 }
 

@@ -136,9 +136,11 @@ export async function applyPull(ctx: EngineContext, download: PullDownload): Pro
     localEndFrame: intent.localEndFrame,
     localPullGen: intent.localPullGen,
   });
+  const applyStarted = performance.now();
   ctx.local.closeConnection();
   try {
     applyPullPlan(log, state, plan, salts);
+    ctx.trace('debug', 'pull.applied', { frames: plan.frameCount, ms: msSince(applyStarted) });
   } catch (e) {
     // Nothing durable happened unless the commit frame was flushed; recoverPull sorts out which.
     const error = ctx.storageError(e, 'pull apply', 'the pull was undone and nothing changed here');

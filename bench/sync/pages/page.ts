@@ -37,8 +37,14 @@ function db(path: string): SyncDb {
   return d;
 }
 
+/** The engine's trace events of walsync clients (BENCH_TRACE=1), each with the page's time on arrival. */
+const traced: { at: number; step: string; fields: Record<string, unknown> }[] = [];
+
 async function connectClient(client: Client, path: string, url: string): Promise<SyncDb> {
-  if (client === 'walsync') return (await walsync.connect({ path, url, clientName: 'bench-w' })) as unknown as SyncDb;
+  if (client === 'walsync') {
+    const tracing = window.syncBenchTrace ? ({ tracing: 'debug', logger: (e: walsync.TraceEvent) => traced.push({ at: performance.now(), step: e.step, fields: { ...e.fields } }) } as const) : {};
+    return (await walsync.connect({ path, url, clientName: 'bench-w', ...tracing })) as unknown as SyncDb;
+  }
   const turso = await loadTurso();
   return (await turso.connect({ path, url, clientName: 'bench-t' })) as unknown as SyncDb;
 }
@@ -146,6 +152,11 @@ const bench = {
     return { ms: performance.now() - t0, pullMs: t1 - t0, count: n, changed };
   },
 
+  /** Trace events since the last call (BENCH_TRACE=1), times relative to `since` (a performance.now()). */
+  takeTrace(): { at: number; step: string; fields: Record<string, unknown> }[] {
+    return traced.splice(0);
+  },
+
   async close(path: string): Promise<void> {
     const d = dbs.get(path);
     dbs.delete(path);
@@ -156,6 +167,8 @@ const bench = {
 declare global {
   interface Window {
     syncBench: typeof bench;
+    /** Set by the runner (BENCH_TRACE=1): walsync clients trace at 'debug' into takeTrace(). */
+    syncBenchTrace?: boolean;
     walsyncReady: boolean;
   }
 }
