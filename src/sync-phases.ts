@@ -38,13 +38,9 @@ export async function pushPhases(url: string, local: PhaseCall, network: PhaseCa
 }
 
 /**
- * @internal pull(): download on the network, then apply locally; true if the server had changes.
- * `stopWaiting` (the background loop, when a push is due): aborting it cuts a long poll short
- * while the server has not answered yet; the pull then brought nothing and applies nothing.
- */
-/**
- * @internal A pull: download, then apply. Resolves whether the server had changes, or null when
- * `stopWaiting` cut a long poll's wait short (nothing was brought or applied).
+ * @internal pull(): download on the network, then apply locally. Resolves whether the server had
+ * changes, or null when `stopWaiting` (the background loop's, when a push is due) cut a long
+ * poll's wait short while the server had not answered yet: nothing was brought or applied.
  */
 export async function pullPhases(url: string, local: PhaseCall, network: PhaseCall, stopWaiting?: AbortSignal): Promise<boolean | null> {
   const stop = (): void => void network((api) => api.stopPullWait()).catch(() => undefined);

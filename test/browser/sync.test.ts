@@ -11,6 +11,47 @@ import { useSyncTestPage } from '../support/sync-test-page.js';
 const env = useSyncTestPage();
 
 describe('push and pull', () => {
+  test('a client that never pushed pulls without a replay transaction, and its later writes all reach the server', async () => {
+    const r = await env.page.evaluate(async (url) => {
+      const replays: (number | string | boolean | null)[] = [];
+      const a = await window.walsync.connect({ path: 'np-a.db', url, clientName: 'a' });
+      await a.exec('CREATE TABLE np(id INTEGER PRIMARY KEY, v TEXT)');
+      await a.push();
+      const b = await window.walsync.connect({
+        path: 'np-b.db',
+        url,
+        clientName: 'b',
+        tracing: 'info',
+        logger: (e) => void (e.step === 'pull.replay' && replays.push(e.fields.pullGen ?? null)),
+      });
+      // A change and its undo: the first pull replays them (to nothing) and moves B's generation.
+      await b.exec("INSERT INTO np VALUES (10, 'gone'); DELETE FROM np WHERE id = 10");
+      await a.exec("INSERT INTO np VALUES (1, 'a1')");
+      await a.push();
+      await b.pull();
+      // Nothing local now, and the server has no position of B's: no transaction.
+      await a.exec("INSERT INTO np VALUES (2, 'a2')");
+      await a.push();
+      await b.pull();
+      await b.exec("INSERT INTO np VALUES (11, 'b1'); INSERT INTO np VALUES (12, 'b2')");
+      await b.push();
+      await a.exec("INSERT INTO np VALUES (3, 'a3')");
+      await a.push();
+      await b.pull();
+      await b.exec("INSERT INTO np VALUES (13, 'b3')");
+      await b.push();
+      const c = await window.walsync.connect({ path: 'np-c.db', url, clientName: 'c' });
+      const onServer = await window.kit.dump(c, 'np');
+      const onB = await window.kit.dump(b, 'np');
+      for (const db of [a, b, c]) await db.close();
+      return { replays, onServer, onB };
+    }, env.server.url);
+    assert.deepEqual(r.replays, [1, null, 1], 'the second pull of B (nothing to replay, no position on the server) ran no transaction');
+    const all = [[1, 'a1'], [2, 'a2'], [3, 'a3'], [11, 'b1'], [12, 'b2'], [13, 'b3']];
+    assert.deepEqual(r.onServer, all);
+    assert.deepEqual(r.onB, all);
+  });
+
   test('rows pushed by one client are seen by a fresh client; unpushed rows are not', async () => {
     const r = await env.page.evaluate(async (url) => {
       const a = await window.walsync.connect({ path: 'pp-a.db', url, clientName: 'a' });

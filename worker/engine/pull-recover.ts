@@ -125,11 +125,19 @@ async function replayLocalChanges(ctx: EngineContext, intent: PullIntent, attemp
   runtime.vfs.registerFile(snapshotName, ctx.log().snapshotAt(intent.localEndFrame));
   const snapshot = openSnapshotConnection(runtime.sqlite3, snapshotName);
   try {
+    // From the log's start: local-only changes below the floor never reached the server, so
+    // they come back only by replay (the rollback removed them with everything local).
+    let read = capture.read(snapshot, 0, CHANGE_BATCH);
+    if (read.length === 0 && remoteRow === null) {
+      // Nothing to replay, and the server holds no position of ours: no generation to move
+      // (change ids matter only against a position), so no transaction either. A crash before
+      // the pull's metadata is saved comes back here and finds the same.
+      capture.enable(db, true);
+      ctx.trace('info', 'pull.replay', { changes: 0, serverFloor: 0, net: attempt.net, pullGen: null, ms: msSince(started) });
+      return;
+    }
     db.exec('BEGIN IMMEDIATE');
     try {
-      // From the log's start: local-only changes below the floor never reached the server, so
-      // they come back only by replay (the rollback removed them with everything local).
-      let read = capture.read(snapshot, 0, CHANGE_BATCH);
       // Nothing to replay: the capture triggers wait for the app's first write (enable lazily),
       // and the pull does not pay for creating them.
       capture.enable(db, read.length === 0);
