@@ -48,12 +48,16 @@ export async function downloadPull(ctx: EngineContext, remote: SyncRemote, stopW
   const history = synced !== null && ctx.meta.pushedToServer !== true ? new HistorySampler(ctx, remote, synced) : null;
   let changes: ChangesFileReader | null;
   let serverPages: ServerPages | undefined;
+  const timing: DownloadTiming = { answerMs: 0, streamMs: 0, historyWaitMs: 0 };
   try {
     // One counted span, so the bytes of the sample read are counted even if it ends last.
     [changes, serverPages] = await ctx.counted(remote, async () => {
-      const downloaded = await downloadChanges(ctx, remote, stopWaiting, history);
+      const downloaded = await downloadChanges(ctx, remote, stopWaiting, history, timing);
       if (downloaded === null || downloaded.summary.pageCount === 0) return [downloaded, undefined] as const;
-      return [downloaded, await history?.pages(downloaded.pgnos())] as const;
+      const waited = performance.now();
+      const sample = await history?.pages(downloaded.pgnos());
+      timing.historyWaitMs = msSince(waited);
+      return [downloaded, sample] as const;
     });
   } catch (e) {
     history?.abandon();
@@ -90,9 +94,18 @@ export async function downloadPull(ctx: EngineContext, remote: SyncRemote, stopW
     receivedBytes: remote.receivedBytes - received,
     historyPagesChecked: serverPages?.pgnos.length ?? 0,
     ms: msSince(started),
+    // Where the time went: the server's answer (its first bytes), the stream, the history sample after it.
+    ...timing,
   });
   killPoint('pull:downloaded');
   return { changes, serverPages };
+}
+
+/** Milliseconds of a download's parts, for its trace. */
+interface DownloadTiming {
+  answerMs: number;
+  streamMs: number;
+  historyWaitMs: number;
 }
 
 /** Pull, local phase: installs what downloadPull() fetched. Resolves true if it brought changes. */
@@ -186,8 +199,15 @@ function assertPulledStateHoldsOurPushes(ctx: EngineContext, base: SyncedBase, c
 }
 
 /** Streams the server's answer into the changes file; returns it ready to read, or null if the wait was stopped. */
-async function downloadChanges(ctx: EngineContext, remote: SyncRemote, stopWaiting: AbortSignal | undefined, history: HistorySampler | null): Promise<ChangesFileReader | null> {
+async function downloadChanges(
+  ctx: EngineContext,
+  remote: SyncRemote,
+  stopWaiting: AbortSignal | undefined,
+  history: HistorySampler | null,
+  timing: DownloadTiming,
+): Promise<ChangesFileReader | null> {
   const revision = ctx.meta.revision;
+  const asked = performance.now();
   const longPollMs = ctx.config.longPollTimeoutMs;
   // Only a long poll (which needs a revision to wait from) may be cut short, and only while the
   // server is silent: a stopped wait returns before the changes file is opened.
@@ -196,6 +216,8 @@ async function downloadChanges(ctx: EngineContext, remote: SyncRemote, stopWaiti
       ? await ctx.counted(remote, () => remote.pullUpdates(revision, longPollMs, { stopWaiting }))
       : await ctx.counted(remote, () => remote.pullUpdates(revision, longPollMs));
   if (response === null) return null;
+  const answered = performance.now();
+  timing.answerMs = msSince(asked);
   const writer = new ChangesFileWriter(ctx.files.changes, PAGE_SIZE);
   await ctx.counted(remote, async () => {
     for await (const page of response.pages) {
@@ -203,6 +225,7 @@ async function downloadChanges(ctx: EngineContext, remote: SyncRemote, stopWaiti
       history?.saw(page.pgno);
     }
   });
+  timing.streamMs = msSince(answered);
   writer.finish(response.revision, response.dbSizePages);
   const reader = ChangesFileReader.open(ctx.files.changes, PAGE_SIZE);
   if (!reader) throw new WalsyncError('INTERNAL', 'the finished changes file does not read back');
