@@ -105,6 +105,11 @@ export function runSync<T>(host: SyncHost, call: 'push' | 'pull' | 'resetSync', 
     return Promise.reject(paused);
   }
   const channel = host.channel();
+  // The background loop (this tab's or the leader tab's) may hold the sync lock through a long
+  // poll the server has not answered yet: cut it, or this call would wait the poll out. Cut
+  // before its first byte, that pull brought and applies nothing, and the loop polls again
+  // (the nudge repeats while this call waits, in case the loop began a new poll meanwhile).
+  const cutLoopWait = fromLoop ? undefined : () => void channel.call((api) => api.stopPullWait()).catch(() => undefined);
   const network: PhaseCall = (op) => {
     if (host.isClosed()) return Promise.reject(new WalsyncError('DATABASE_CLOSED', 'the database is closed', { context: { path: host.path() } }));
     return channel.call(op);
@@ -128,5 +133,5 @@ export function runSync<T>(host: SyncHost, call: 'push' | 'pull' | 'resetSync', 
     } finally {
       void status.refresh();
     }
-  });
+  }, cutLoopWait);
 }

@@ -51,6 +51,12 @@ export function leaderChanged(mayHaveBeenApplied: boolean, key: string): Walsync
   );
 }
 
+/**
+ * While a push or pull waits for the sync lock, how often it asks the background loop to cut a
+ * held long poll: the loop may start a new poll between the first ask and the lock coming free.
+ */
+const SYNC_LOCK_NUDGE_MS = 100;
+
 export class WorkerChannel {
   readonly key: string;
   /** Serializes the facade's operations on this database (transactions hold it throughout). */
@@ -60,7 +66,10 @@ export class WorkerChannel {
    * One push or pull at a time: their phases interleave with other calls, never with each other.
    * Shared databases take a Web Lock too, so pushes and pulls of different tabs never interleave.
    */
-  readonly syncLock: { run<T>(work: () => Promise<T>): Promise<T> };
+  readonly syncLock: {
+    /** `whileWaiting`: called at once and every SYNC_LOCK_NUDGE_MS until the lock is ours. */
+    run<T>(work: () => Promise<T>, whileWaiting?: () => void): Promise<T>;
+  };
   #link: WorkerLink | null = null;
   #generation = 0;
   #linkWaiters = new Set<() => void>();
@@ -81,8 +90,19 @@ export class WorkerChannel {
   constructor(key: string, shared: boolean) {
     this.key = key;
     this.syncLock = {
-      run: <T>(work: () => Promise<T>): Promise<T> =>
-        this.#syncLockInTab.run(() => (shared ? (lockManager()!.request(`walsync:sync:${key}`, () => work()) as Promise<T>) : work())),
+      run: <T>(work: () => Promise<T>, whileWaiting?: () => void): Promise<T> => {
+        whileWaiting?.();
+        const nudge = whileWaiting ? setInterval(whileWaiting, SYNC_LOCK_NUDGE_MS) : null;
+        const acquired = <R>(then: () => Promise<R>): Promise<R> => {
+          if (nudge !== null) clearInterval(nudge);
+          return then();
+        };
+        const run = this.#syncLockInTab.run(() =>
+          shared ? (lockManager()!.request(`walsync:sync:${key}`, () => acquired(work)) as Promise<T>) : acquired(work),
+        );
+        // A failure before the lock was ours (a lock manager gone with the page) stops the nudges too.
+        return run.finally(() => nudge !== null && clearInterval(nudge));
+      },
     };
   }
 

@@ -23,7 +23,7 @@ export interface SessionHost {
 
 /** The WorkerApi methods a follower session may call (open and the crash-test hook stay with the home tab). */
 const SESSION_METHODS = [
-  'holdLivenessLock', 'pullDownload', 'pullApply', 'pushBegin', 'pushPrepare', 'pushSend', 'pushFinish',
+  'holdLivenessLock', 'pullDownload', 'stopPullWait', 'pullApply', 'pushBegin', 'pushPrepare', 'pushSend', 'pushFinish',
   'resetSyncBegin', 'resetSyncPrepare', 'resetSyncSend', 'resetSyncFinish', 'stats', 'pendingChanges',
   'discardChanges', 'exec', 'all', 'get', 'run', 'columns', 'batch', 'isAutocommit', 'checkpoint',
   'enableTableChangeNotices', 'watchQuery', 'localStats',

@@ -154,3 +154,60 @@ test('after a held pull the loop long-polls again at once (not after intervalMs)
     await proxy.stop();
   }
 });
+
+for (const relay of [false, true]) {
+  test(`another tab’s push() cuts the leader loop’s held poll instead of waiting it out, each time the loop polls again (${relay ? 'BroadcastChannel relay' : 'SharedWorker'})`, async () => {
+    const proxy = await startFaultProxy(env.server.url, { longPoll: true });
+    const pageUrl = env.baseUrl + '/test/browser/pages/index.html' + (relay ? '?relay' : '');
+    const leader = await env.session.newPage(pageUrl);
+    const follower = await env.session.newPage(pageUrl);
+    const options = { path: `long-poll-tabs-${relay ? 'relay' : 'shared'}.db`, clientName: 'lp3', longPollTimeoutMs: LONG_POLL_MS };
+    const table = relay ? 'lp_relay' : 'lp_shared';
+    type TabWindow = Window & { tabDb?: Database };
+    try {
+      await leader.evaluate(
+        async ({ url, options, table }) => {
+          const db = await window.walsync.connect({ ...options, url });
+          (window as TabWindow).tabDb = db;
+          await db.exec(`CREATE TABLE ${table}(id INTEGER PRIMARY KEY, who TEXT)`);
+          await db.push();
+          // Only the long poll's own rhythm acts within this test, besides the other tab's pushes.
+          db.startSync({ intervalMs: 600_000, pushDelayMs: 600_000, maxPushDelayMs: 600_000 });
+        },
+        { url: proxy.url, options, table },
+      );
+      await follower.evaluate(
+        async ({ url, options }) => {
+          (window as TabWindow).tabDb = await window.walsync.connect({ ...options, url });
+        },
+        { url: proxy.url, options },
+      );
+      for (const id of [1, 2]) {
+        assert.ok(await within(30_000, () => proxy.heldPulls() === 1), `the leader loop’s pull is held by the long poll (before push ${id})`);
+        const pushMs = await follower.evaluate(
+          async ({ id, table }) => {
+            const db = (window as TabWindow).tabDb!;
+            await db.prepare(`INSERT INTO ${table} VALUES (?, ?)`).run(id, 'follower');
+            const started = performance.now();
+            await db.push();
+            return performance.now() - started;
+          },
+          { id, table },
+        );
+        assert.ok(pushMs < BOUND_MS, `the other tab's push ${id} does not wait out the leader's ${LONG_POLL_MS} ms poll (took ${Math.round(pushMs)} ms)`);
+      }
+      assert.deepEqual(await serverRows(env.server.url, `SELECT id, who FROM ${table} ORDER BY id`), [['1', 'follower'], ['2', 'follower']]);
+      const status = await leader.evaluate(() => {
+        const s = (window as TabWindow).tabDb!.syncStatus;
+        return { loop: s.loop, lastError: s.lastError };
+      });
+      assert.deepEqual(status, { loop: 'running', lastError: null }, 'a cut wait is no error for the leader loop');
+    } finally {
+      for (const tab of [follower, leader]) {
+        await tab.evaluate(() => (window as TabWindow).tabDb?.close()).catch(() => undefined);
+        await tab.close().catch(() => undefined);
+      }
+      await proxy.stop();
+    }
+  });
+}
