@@ -109,7 +109,11 @@ export function runSync<T>(host: SyncHost, call: 'push' | 'pull' | 'resetSync', 
   // poll the server has not answered yet: cut it, or this call would wait the poll out. Cut
   // before its first byte, that pull brought and applies nothing, and the loop polls again
   // (the nudge repeats while this call waits, in case the loop began a new poll meanwhile).
-  const cutLoopWait = fromLoop ? undefined : () => void channel.call((api) => api.stopPullWait()).catch(() => undefined);
+  const cutLoopWait = fromLoop
+    ? undefined
+    : () => {
+        if (!host.isClosed()) void channel.call((api) => api.stopPullWait()).catch(() => undefined);
+      };
   const network: PhaseCall = (op) => {
     if (host.isClosed()) return Promise.reject(new WalsyncError('DATABASE_CLOSED', 'the database is closed', { context: { path: host.path() } }));
     return channel.call(op);
