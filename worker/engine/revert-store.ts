@@ -66,8 +66,12 @@ export class RevertStore {
   }
 
   clear(): void {
-    this.#file.truncate(0);
-    this.#file.flush();
+    // Usually empty already (no local write since the last pull); an OPFS truncate and flush cost
+    // milliseconds even then. An empty file is durable as such: every clear flushes.
+    if (this.#file.size() > 0) {
+      this.#file.truncate(0);
+      this.#file.flush();
+    }
     this.#offsets = new Map();
     this.#basePages = 0;
   }
