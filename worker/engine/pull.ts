@@ -267,14 +267,14 @@ class HistorySampler {
   }
 
   /**
-   * A page arrived: once the sample's overwritten pages are known, its read starts. The server
-   * sends pages in ascending order, so a page past our base's end means no more overwritten ones
-   * follow (were one to come later, the sample would still be a valid one, just without it).
+   * A page arrived: once the sample's overwritten pages are known, its read starts. The order of
+   * pages is unspecified (sync-protocol.md §2.4), so a page past our base's end says nothing of
+   * those still to come: with fewer overwritten pages than the sample takes, it waits for the end.
    */
   saw(pgno: number): void {
-    if (this.#read !== null || pgno <= HISTORY_SAMPLE_PAGES) return;
-    if (pgno <= this.#basePages) this.#overwritten.push(pgno);
-    if (this.#overwritten.length === HISTORY_SAMPLE_PAGES || pgno > this.#basePages) this.#start(this.#overwritten);
+    if (this.#read !== null || pgno <= HISTORY_SAMPLE_PAGES || pgno > this.#basePages) return;
+    this.#overwritten.push(pgno);
+    if (this.#overwritten.length === HISTORY_SAMPLE_PAGES) this.#start(this.#overwritten);
   }
 
   /** The sample read (started now if the answer had fewer overwritten pages than it takes). */
