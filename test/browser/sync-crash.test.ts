@@ -22,13 +22,15 @@ interface CrashOutcome {
   pendingAfterSync: number;
 }
 
-type Operation = 'pull' | 'pull-after-checkpoint' | 'push' | 'checkpoint';
+type Operation = 'pull' | 'pull-after-checkpoint' | 'pull-nothing-local' | 'push' | 'checkpoint';
 
 /**
  * Client a creates the table and a remote row; client b bootstraps, writes local rows (one in an
  * explicit transaction), a writes another remote row; then b runs `operation` with the kill point
  * armed. After the crash b reopens, syncs, and a pulls. With `loseMetadataWrite` the crash is a
  * power loss that took IndexedDB's last write with it: the record is put back as before that write.
+ * 'pull-nothing-local': b writes its rows only after the reopen, so the killed pull is one with
+ * nothing to replay by a client the server knows nothing of (the pull that runs no replay transaction).
  */
 async function crashDuring(operation: Operation, point: string, tag: string, loseMetadataWrite = false): Promise<CrashOutcome> {
   return env.page.evaluate(
@@ -39,11 +41,14 @@ async function crashDuring(operation: Operation, point: string, tag: string, los
       await a.exec(`INSERT INTO ${table} VALUES (1, 'remote 1')`);
       await a.push();
       let b = await window.walsync.connect({ path: `${tag}-b.db`, url, clientName: 'b' });
-      await b.exec(`INSERT INTO ${table} VALUES (10, 'local 10')`);
-      await b.transaction(async (tx) => {
-        await tx.exec(`INSERT INTO ${table} VALUES (11, 'local 11')`);
-        await tx.exec(`UPDATE ${table} SET v = 'local edit' WHERE id = 1`);
-      })();
+      const writeLocalRows = async (db: typeof b) => {
+        await db.exec(`INSERT INTO ${table} VALUES (10, 'local 10')`);
+        await db.transaction(async (tx) => {
+          await tx.exec(`INSERT INTO ${table} VALUES (11, 'local 11')`);
+          await tx.exec(`UPDATE ${table} SET v = 'local edit' WHERE id = 1`);
+        })();
+      };
+      if (operation !== 'pull-nothing-local') await writeLocalRows(b);
       if (operation === 'checkpoint') {
         // Give the checkpoint local pages over a synced base, so it has pre-images to save.
         await b.pull();
@@ -65,6 +70,7 @@ async function crashDuring(operation: Operation, point: string, tag: string, los
       if (lostMetadataWrite) await window.kit.restoreMetadata(lastWrite as string);
 
       b = await window.walsync.connect({ path: `${tag}-b.db`, url, clientName: 'b' });
+      if (operation === 'pull-nothing-local') await writeLocalRows(b);
       const afterReopen = await window.kit.dump(b, table);
       const integrity = await b.prepare('PRAGMA integrity_check').get();
       await b.sync();
@@ -172,6 +178,14 @@ for (const loseMetadataWrite of [false, true]) {
     for (const point of PULL_POINTS) {
       test(`at ${point}: the base in the database file and revert store is not lost`, async () => {
         await run('pull-after-checkpoint', point, true);
+      });
+    }
+  });
+
+  describe(`a ${how} during a pull with nothing to replay, by a client that never pushed`, () => {
+    for (const point of PULL_POINTS) {
+      test(`at ${point}: the reopened database takes local writes and syncs them`, async () => {
+        await run('pull-nothing-local', point);
       });
     }
   });
