@@ -60,7 +60,6 @@ export async function downloadPull(ctx: EngineContext, remote: SyncRemote, stopW
       return [downloaded, sample] as const;
     });
   } catch (e) {
-    history?.abandon();
     // An unfinished download is of no use: give its space back (a server streaming pages
     // without end stops here too, at the quota).
     ctx.files.changes.truncate(0);
@@ -77,7 +76,6 @@ export async function downloadPull(ctx: EngineContext, remote: SyncRemote, stopW
   const { revision } = changes.summary;
   const suspicious = changes.summary.pageCount === 0 && synced !== null && revision !== synced;
   if (suspicious) {
-    history?.abandon();
     const page = await ctx.counted(remote, () => remote.readFirstPage(revision));
     serverPages = { pgnos: [1], pages: new Map(page ? [[1, page]] : []) };
     // The server's header can look like ours (same tables); our position row cannot.
@@ -282,14 +280,10 @@ class HistorySampler {
     return this.#read ?? this.#start(pgnos);
   }
 
-  /** The download failed or the sample is not needed: a read in flight may fail unobserved. */
-  abandon(): void {
-    this.#read?.catch(() => undefined);
-  }
-
   #start(overwritten: readonly number[]): Promise<ServerPages> {
     this.#read = readServerPages(this.#ctx, this.#remote, this.#revision, overwritten);
-    // Observed at once: if the download fails first, nobody awaits this read.
+    // Observed at once: if the download fails first, nobody awaits this read (and a failure
+    // unobserved would be an unhandled rejection).
     this.#read.catch(() => undefined);
     return this.#read;
   }
