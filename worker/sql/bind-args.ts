@@ -11,7 +11,8 @@ import { sqliteError } from './sqlite-error.js';
 import { type Real, ValueKind, blobBytes, floatOf, unbindableError, valueKind } from '../../contract/sql-value.js';
 
 export function bindArgs(sqlite3: Sqlite3Static, stmt: PreparedStatement, args: BindArgs, sql: string): void {
-  const expected = stmt.parameterCount;
+  // The raw export: oo1's parameterCount goes through sqlite-wasm's checked wrapper on every call.
+  const expected = (sqlite3.wasm.exports as unknown as BindExports).sqlite3_bind_parameter_count(stmt.pointer!);
   if (Array.isArray(args)) {
     if (args.length !== expected) {
       throw new WalsyncError(
@@ -56,6 +57,7 @@ export function runWithValues(sqlite3: Sqlite3Static, db: Database, sql: string,
 
 /** The raw C functions binding uses (sqlite-wasm's exports; pointers are numbers in this build). */
 interface BindExports {
+  sqlite3_bind_parameter_count(stmt: number): number;
   sqlite3_bind_null(stmt: number, index: number): number;
   sqlite3_bind_int(stmt: number, index: number, value: number): number;
   sqlite3_bind_int64(stmt: number, index: number, value: bigint): number;
