@@ -1,8 +1,8 @@
 /**
- * `node --import tsx bench/profile-calls.ts [transport] [storage] [gets] [runs] [batch]`: CPU-profiles
+ * `node --import tsx bench/profile-calls.ts [transport] [storage] [gets] [runs] [batch] [autocommits]`: CPU-profiles
  * the page and walsync's worker while statement calls run (unminified build, so names are readable):
  * `gets` awaited point selects by primary key, then `runs` awaited run() inserts in one transaction,
- * then one db.batch() of `batch` inserts (0 skips a part), and prints where each side's time goes. transport: shared (default) or port;
+ * then one db.batch() of `batch` inserts, then `autocommits` awaited autocommit run() inserts (0 skips a part), and prints where each side's time goes. transport: shared (default) or port;
  * storage: opfs (default) or memory.
  */
 import { launchBenchBrowser } from './browser.js';
@@ -15,6 +15,7 @@ const storage = (process.argv[3] ?? 'opfs') as 'opfs' | 'memory';
 const gets = Number(process.argv[4] ?? 10_000);
 const runs = Number(process.argv[5] ?? 30_000);
 const batch = Number(process.argv[6] ?? 100_000);
+const autocommits = Number(process.argv[7] ?? 0);
 const TOP = Number(process.env.TOP ?? 25);
 
 function print(title: string, s: ProfileSummary): void {
@@ -33,7 +34,7 @@ try {
   await page.evaluate(() => window.bench.removeBenchFiles());
   const sampler = await HeapSampler.attach(page);
   await page.evaluate(([t, s, n]) => window.bench.callsOpenForProfile(t, s, n), [transport, storage, gets] as const);
-  for (const [kind, count] of [['get', gets], ['run-in-tx', runs], ['batch', batch]] as const) {
+  for (const [kind, count] of [['get', gets], ['run-in-tx', runs], ['batch', batch], ['run-autocommit', autocommits]] as const) {
     if (count <= 0) continue;
     const workers = [...sampler.workers.keys()];
     await sampler.cdp.send('Profiler.enable');

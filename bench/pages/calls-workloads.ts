@@ -85,6 +85,15 @@ async function insertLoopTx(db: Database, count: number): Promise<number> {
   return performance.now() - started;
 }
 
+/** `count` awaited autocommit run() inserts (ids after the table's last); ms. */
+async function insertLoopAutocommit(db: Database, count: number): Promise<number> {
+  const first = ((await db.prepare('SELECT max(id) AS top FROM items').pluck().get<number | null>()) ?? 0) + 1;
+  const insert = db.prepare(INSERT);
+  const started = performance.now();
+  for (let i = first; i < first + count; i++) await insert.run(i, `item number ${i}`, i * 7);
+  return performance.now() - started;
+}
+
 /** `count` inserts (ids after the table's last) as one db.batch(…, 'immediate'), building the array included; ms. */
 async function insertBatch(db: Database, count: number): Promise<number> {
   const first = ((await db.prepare('SELECT max(id) AS top FROM items').pluck().get<number | null>()) ?? 0) + 1;
@@ -106,9 +115,10 @@ export async function callsOpenForProfile(transport: CallTransport, storage: Cal
 }
 
 /** One workload on the database callsOpenForProfile opened: `count` point selects, `count` run() in one transaction, or one batch of `count` inserts; ms. */
-export function callsProfileLoop(kind: 'get' | 'run-in-tx' | 'batch', count: number): Promise<number> {
+export function callsProfileLoop(kind: 'get' | 'run-in-tx' | 'batch' | 'run-autocommit', count: number): Promise<number> {
   if (!profiled) throw new Error('callsOpenForProfile() first');
   if (kind === 'get') return pointSelectLoop(profiled.db, count);
+  if (kind === 'run-autocommit') return insertLoopAutocommit(profiled.db, count);
   return kind === 'run-in-tx' ? insertLoopTx(profiled.db, count) : insertBatch(profiled.db, count);
 }
 
@@ -150,6 +160,24 @@ export async function callsPointSelectBreakdown(storage: CallStorage, count: num
     const ms = await pointSelectLoop(db, count);
     const calls = counters.calls - before.calls;
     return { ms, servedUs: (counters.servedUs - before.servedUs) / calls, parked: (counters.parks - before.parks) / calls };
+  } finally {
+    await closeAndRemove(db, storage, path);
+  }
+}
+
+/** `count` awaited autocommit run() inserts over shared memory, with the channel's counters read around the loop. */
+export async function callsAutocommitBreakdown(storage: CallStorage, count: number): Promise<PointSelectBreakdown & { kicked: number }> {
+  const { db, path } = await openWith('shared', storage, 'calls-autocommit-split');
+  try {
+    await db.exec(CREATE_TABLE);
+    const insert = db.prepare(INSERT);
+    const counters = channelOf(db).sharedCallCounters!;
+    const before = { ...counters };
+    const started = performance.now();
+    for (let i = 1; i <= count; i++) await insert.run(i, `item number ${i}`, i * 7);
+    const ms = performance.now() - started;
+    const calls = counters.calls - before.calls;
+    return { ms, servedUs: (counters.servedUs - before.servedUs) / calls, parked: (counters.parks - before.parks) / calls, kicked: (counters.kicks - before.kicks) / calls };
   } finally {
     await closeAndRemove(db, storage, path);
   }
