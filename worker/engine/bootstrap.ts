@@ -53,6 +53,8 @@ export async function openSyncedFiles(args: {
       );
     }
     meta = newMetadata(`${config.clientName}-${uuidv4()}`);
+    // A write of its own, before the bootstrap's: should the browser lose the bootstrap's record
+    // (the last write before a power loss), this one still says the files are a synced database's.
     await metadata.save(meta);
   }
   if (meta.bootstrapping && files.wal.size() > 0) {
@@ -113,18 +115,28 @@ async function bootstrap(args: {
 }): Promise<SyncMetadata> {
   const { files, remote } = args;
   const started = { ...args.meta, bootstrapping: true };
-  await args.metadata.save(started);
-  files.db.truncate(0);
-  // The db file is flushed with its pages below; the log and revert file must not come back after
-  // a power loss with an older base's frames or pages in them (they are empty here but after a
-  // crash or reset, so this costs nothing on a first bootstrap).
-  for (const file of [files.wal, files.revert]) {
-    if (file.size() === 0) continue;
-    file.truncate(0);
-    file.flush();
-  }
+  // The request goes out first, so the server's time to its first byte covers the durable record
+  // of the bootstrap (a strict IndexedDB write). Nothing local changes before that record is saved.
   // On the first connect the app is waiting: a server slow to answer means starting empty instead.
-  const response = await remote.pullUpdates(null, 0, { answerWithin: { ms: args.config.timeouts.bootstrapWaitMs, limit: 'bootstrapWaitMs' } });
+  const answer = remote.pullUpdates(null, 0, { answerWithin: { ms: args.config.timeouts.bootstrapWaitMs, limit: 'bootstrapWaitMs' } });
+  answer.catch(() => undefined); // awaited below, unless a step before that fails first
+  try {
+    await args.metadata.save(started);
+    files.db.truncate(0);
+    // The db file is flushed with its pages below; the log and revert file must not come back after
+    // a power loss with an older base's frames or pages in them (they are empty here but after a
+    // crash or reset, so this costs nothing on a first bootstrap).
+    for (const file of [files.wal, files.revert]) {
+      if (file.size() === 0) continue;
+      file.truncate(0);
+      file.flush();
+    }
+  } catch (e) {
+    // The answer is not read: its body is let go, and its own failure (if any) is not the one to report.
+    answer.then((unread) => unread.pages[Symbol.asyncIterator]().return?.(), () => undefined).catch(() => undefined);
+    throw e;
+  }
+  const response = await answer;
   // Progress for the app waiting on connect(): the header says how many pages come. A report every
   // BOOTSTRAP_WRITE_PAGES pages, not awaited (a round trip to the page each); the last one is, so
   // every report reaches the page before connect() resolves.
