@@ -39,6 +39,7 @@ import { type KillPoint, armKillPoint } from './engine/kill-points.js';
 import { IdbMetadataStore, type SyncMetadata } from './engine/metadata.js';
 import type { SyncRemote } from './protocol/remote.js';
 import { SyncEngine } from './engine/sync-engine.js';
+import { releaseBootstrapAnswer, startEarlyBootstrap } from './engine/bootstrap.js';
 import { proxiedFetch } from './protocol/proxied-fetch.js';
 import { type TableChangeSource, type TablesChangedMessage, TableChangeTracker, TablesReadCache } from './table-changes.js';
 
@@ -96,6 +97,26 @@ export class WorkerHost implements WorkerApi {
       // Not with an opener of its own (it opens its own storage): a synced open then opens them below.
       const opening = request.storage === 'opfs' && !this.#openLocal ? openDatabaseFileHandles(request.path, request.lockWaitMs ?? 0) : null;
       opening?.catch(() => undefined); // reported where it is awaited
+      const remotes = this.#remotes;
+      const remoteFor = (config: SyncConfig) => (url: string): SyncRemote => {
+        const known = remotes.get(url);
+        if (known) return known;
+        const remote = new HttpSyncRemote(
+          url,
+          typeof config.authToken === 'object' && config.authToken !== null
+            ? () => callbacks?.authToken() ?? Promise.resolve(null)
+            : fixedToken(config.authToken),
+          config.timeouts,
+          config.hasFetch && callbacks ? proxiedFetch(callbacks) : undefined,
+          config.remoteEncryption,
+        );
+        remotes.set(url, remote);
+        return remote;
+      };
+      // A first bootstrap's request goes out as soon as the record and the files say one is due,
+      // while SQLite's wasm may still load: the download needs no SQLite, only the open after it.
+      // (Its body waits unread meanwhile; requestMs, 2 minutes by default, counts from the request.)
+      const early = request.sync && metadataRead && opening ? startEarlyBootstrap(request.sync, metadataRead, opening, remoteFor(request.sync)) : null;
       let runtime: SqliteRuntime;
       let sync: SyncConfig | undefined;
       let opened: DatabaseFiles | null;
@@ -106,10 +127,13 @@ export class WorkerHost implements WorkerApi {
       } catch (e) {
         // Nothing holds the files yet: let go of them, or another open of this path finds them locked.
         opening?.then(closeDatabaseFileHandles, () => undefined);
+        void early?.then((sent) => sent && releaseBootstrapAnswer(sent.answer));
         throw e;
       }
       this.#autoCheckpoint = (sync ? sync.autoCheckpointBytes : (request.autoCheckpointBytes ?? 0)) > 0;
+      const earlySent = await early;
       if (!sync) {
+        if (earlySent) releaseBootstrapAnswer(earlySent.answer);
         // fromFiles closes the files if it fails.
         this.#database = this.#openLocal
           ? await this.#openLocal(runtime, request)
@@ -118,8 +142,13 @@ export class WorkerHost implements WorkerApi {
             : await LocalDatabase.open(runtime, request);
       } else {
         if (request.storage !== 'opfs') throw new WalsyncError('INVALID_ARGUMENT', 'only OPFS databases can sync');
-        const files = opened ?? (await LocalDatabase.openFiles(runtime, request.path, request.lockWaitMs));
-        const remotes = this.#remotes;
+        let files: DatabaseFiles;
+        try {
+          files = opened ?? (await LocalDatabase.openFiles(runtime, request.path, request.lockWaitMs));
+        } catch (e) {
+          if (earlySent) releaseBootstrapAnswer(earlySent.answer);
+          throw e;
+        }
         try {
           this.#engine = await SyncEngine.open({
             files,
@@ -127,24 +156,12 @@ export class WorkerHost implements WorkerApi {
             config: sync,
             capture: createChangeCapture(runtime.sqlite3, sync.tablesIgnore),
             callbacks,
-            remoteFor: (this.#remoteFor = (url) => {
-              const known = remotes.get(url);
-              if (known) return known;
-              const remote = new HttpSyncRemote(
-                url,
-                typeof sync.authToken === 'object' && sync.authToken !== null
-                  ? () => callbacks?.authToken() ?? Promise.resolve(null)
-                  : fixedToken(sync.authToken),
-                sync.timeouts,
-                sync.hasFetch && callbacks ? proxiedFetch(callbacks) : undefined,
-                sync.remoteEncryption,
-              );
-              remotes.set(url, remote);
-              return remote;
-            }),
+            remoteFor: (this.#remoteFor = remoteFor(sync)),
+            early: earlySent,
             connect: () => LocalDatabase.fromFiles(runtime, request, files),
           });
         } catch (e) {
+          if (earlySent) releaseBootstrapAnswer(earlySent.answer); // if the engine did not get to it
           closeDatabaseFiles(runtime, files);
           throw e;
         }

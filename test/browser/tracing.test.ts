@@ -37,6 +37,9 @@ test('tracing "info" names bootstrap, push, pull, replay and checkpoint steps wi
   assert.ok(r.every((e) => e.path.endsWith('trace-b.db')));
   const bootstrap = r.find((e) => e.step === 'bootstrap')!;
   assert.ok(Number(bootstrap.fields.pages) > 0 && typeof bootstrap.fields.revision === 'string');
+  // The open sent the request before SQLite's wasm was ready, and the bootstrap took that answer.
+  assert.equal(bootstrap.fields.early, true);
+  for (const part of ['answerMs', 'recordMs', 'streamMs']) assert.equal(typeof bootstrap.fields[part], 'number', part);
   const chunk = r.find((e) => e.step === 'push.chunk')!;
   assert.equal(chunk.fields.changes, 1);
   const download = r.find((e) => e.step === 'pull.download')!;

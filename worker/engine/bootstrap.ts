@@ -15,7 +15,7 @@ import type { DatabaseFiles } from '../local-database.js';
 import { type Tracer, msSince, nowSeconds } from './engine-context.js';
 import { killPoint } from './kill-points.js';
 import { type MetadataStore, type SyncMetadata, newMetadata } from './metadata.js';
-import type { SyncRemote } from '../protocol/remote.js';
+import type { PullResponse, SyncRemote } from '../protocol/remote.js';
 
 /** Pages gathered into one file write while bootstrapping (1 MiB). */
 const BOOTSTRAP_WRITE_PAGES = 256;
@@ -25,6 +25,66 @@ export interface OpenedMetadata {
   /** Bytes the bootstrap moved (zero when there was none). */
   readonly sentBytes: number;
   readonly receivedBytes: number;
+}
+
+/**
+ * A bootstrap's request sent before the open reached it (while SQLite's wasm still loads), with the
+ * remote's byte counters as they were just before it, so the bootstrap counts its own bytes.
+ */
+export interface EarlyBootstrap {
+  readonly remote: SyncRemote;
+  readonly answer: Promise<PullResponse>;
+  readonly sentBefore: number;
+  readonly receivedBefore: number;
+}
+
+/**
+ * Whether opening these files will bootstrap, as openSyncedFiles decides it: from the stored
+ * record (null on first use) and the sizes of the database file and its log.
+ */
+export function bootstrapDue(meta: SyncMetadata | null | undefined, config: Pick<SyncConfig, 'url' | 'bootstrapIfEmpty'>, dbBytes: number, walBytes: number): boolean {
+  const empty = dbBytes === 0 && walBytes === 0;
+  if (!meta) return empty && needsBootstrap({ bootstrapping: false, revision: null }, config, true);
+  if (meta.bootstrapping && walBytes > 0) return false;
+  return needsBootstrap(meta, config, empty);
+}
+
+/** Sends a bootstrap's request: the whole database as of now. */
+export function requestBootstrap(remote: SyncRemote, config: Pick<SyncConfig, 'timeouts'>): Promise<PullResponse> {
+  // On the first connect the app is waiting: a server slow to answer means starting empty instead.
+  const answer = remote.pullUpdates(null, 0, { answerWithin: { ms: config.timeouts.bootstrapWaitMs, limit: 'bootstrapWaitMs' } });
+  answer.catch(() => undefined); // awaited by the bootstrap, unless something fails before it
+  return answer;
+}
+
+/**
+ * The open's early bootstrap request: sent once the stored record and the files are known, if
+ * bootstrapDue() says the open will bootstrap; null otherwise, and when either could not be read
+ * (the open reports that where it awaits them).
+ */
+export async function startEarlyBootstrap(
+  config: SyncConfig,
+  metadata: Promise<SyncMetadata | null | undefined>,
+  files: Promise<DatabaseFiles>,
+  remoteFor: (url: string) => SyncRemote,
+): Promise<EarlyBootstrap | null> {
+  const url = config.url;
+  if (url === null) return null;
+  try {
+    const [meta, opened] = await Promise.all([metadata, files]);
+    if (!bootstrapDue(meta, config, opened.db.size(), opened.wal.size())) return null;
+    const remote = remoteFor(url);
+    const sentBefore = remote.sentBytes;
+    const receivedBefore = remote.receivedBytes;
+    return { remote, answer: requestBootstrap(remote, config), sentBefore, receivedBefore };
+  } catch {
+    return null;
+  }
+}
+
+/** Lets go of an answer nobody will read (its body is cancelled; its own failure is not reported). */
+export function releaseBootstrapAnswer(answer: Promise<PullResponse>): void {
+  answer.then((unread) => unread.pages[Symbol.asyncIterator]().return?.(), () => undefined).catch(() => undefined);
 }
 
 /**
@@ -39,7 +99,26 @@ export async function openSyncedFiles(args: {
   trace: Tracer;
   /** Hears the first bootstrap's progress: bytes of database pages received of the database's size. */
   bootstrapProgress?: ((receivedBytes: number, totalBytes: number) => Promise<void>) | undefined;
+  /** The bootstrap's request, if the open already sent it (bootstrapDue said so). */
+  early?: EarlyBootstrap | null | undefined;
 }): Promise<OpenedMetadata> {
+  let early = args.early ?? null;
+  try {
+    return await openOrBootstrap(args, () => {
+      const taken = early;
+      early = null;
+      return taken;
+    });
+  } finally {
+    // Not taken: this open decided otherwise after all (or failed first).
+    if (early) releaseBootstrapAnswer(early.answer);
+  }
+}
+
+async function openOrBootstrap(
+  args: Parameters<typeof openSyncedFiles>[0],
+  takeEarly: () => EarlyBootstrap | null,
+): Promise<OpenedMetadata> {
   const { files, config, metadata } = args;
   let sentBytes = 0;
   let receivedBytes = 0;
@@ -76,16 +155,20 @@ export async function openSyncedFiles(args: {
       await metadata.save(meta);
     } else {
       try {
-        const remote = args.remoteFor(url);
-        const before = { sent: remote.sentBytes, received: remote.receivedBytes };
+        const early = takeEarly();
+        const remote = early?.remote ?? args.remoteFor(url);
+        const before = early ? { sent: early.sentBefore, received: early.receivedBefore } : { sent: remote.sentBytes, received: remote.receivedBytes };
         const started = performance.now();
+        let timing: BootstrapTiming | null = null;
         try {
-          meta = await bootstrap({ files, metadata, config, meta, remote, progress: args.bootstrapProgress });
+          const done = await bootstrap({ files, metadata, config, meta, remote, progress: args.bootstrapProgress, answer: early?.answer ?? null });
+          meta = done.meta;
+          timing = done.timing;
         } finally {
           sentBytes += remote.sentBytes - before.sent;
           receivedBytes += remote.receivedBytes - before.received;
         }
-        args.trace('info', 'bootstrap', { revision: meta.revision, pages: meta.basePages, receivedBytes, ms: msSince(started) });
+        args.trace('info', 'bootstrap', { revision: meta.revision, pages: meta.basePages, receivedBytes, ms: msSince(started), ...timing });
       } catch (e) {
         // Offline on first start: begin as an empty local database; the first pull brings the
         // remote state and replays what was written meanwhile.
@@ -104,6 +187,18 @@ export function needsBootstrap(meta: Pick<SyncMetadata, 'bootstrapping' | 'revis
   return meta.bootstrapping || (meta.revision === null && config.url !== null && config.bootstrapIfEmpty && filesEmpty);
 }
 
+/** Where a bootstrap's time went (ms), for its trace event. */
+interface BootstrapTiming {
+  /** From the bootstrap's start to the server's answer (its header): small when the open sent the request early. */
+  readonly answerMs: number;
+  /** Whether the open sent the request before SQLite was ready (EarlyBootstrap). */
+  readonly early: boolean;
+  /** From the bootstrap's start: the durable bootstrap record and the files' truncation, while the request is out. */
+  readonly recordMs: number;
+  /** From the answer to the last page written and flushed. */
+  readonly streamMs: number;
+}
+
 /** Writes the server's current database file; returns the finished metadata (saved). */
 async function bootstrap(args: {
   files: DatabaseFiles;
@@ -112,14 +207,18 @@ async function bootstrap(args: {
   meta: SyncMetadata;
   remote: SyncRemote;
   progress: ((receivedBytes: number, totalBytes: number) => Promise<void>) | undefined;
-}): Promise<SyncMetadata> {
+  /** The request, if the open sent it already. */
+  answer: Promise<PullResponse> | null;
+}): Promise<{ meta: SyncMetadata; timing: BootstrapTiming }> {
   const { files, remote } = args;
+  const requested = performance.now();
   const started = { ...args.meta, bootstrapping: true };
-  // The request goes out first, so the server's time to its first byte covers the durable record
-  // of the bootstrap (a strict IndexedDB write). Nothing local changes before that record is saved.
-  // On the first connect the app is waiting: a server slow to answer means starting empty instead.
-  const answer = remote.pullUpdates(null, 0, { answerWithin: { ms: args.config.timeouts.bootstrapWaitMs, limit: 'bootstrapWaitMs' } });
-  answer.catch(() => undefined); // awaited below, unless a step before that fails first
+  // The request goes out first (if the open has not sent it already), so the server's time to its
+  // first byte covers the durable record of the bootstrap (a strict IndexedDB write). Nothing local
+  // changes before that record is saved.
+  let answerMs = 0;
+  const answer = args.answer ?? requestBootstrap(remote, args.config);
+  void answer.then(() => (answerMs = msSince(requested)), () => undefined); // awaited below, unless a step before that fails first
   try {
     await args.metadata.save(started);
     files.db.truncate(0);
@@ -132,11 +231,12 @@ async function bootstrap(args: {
       file.flush();
     }
   } catch (e) {
-    // The answer is not read: its body is let go, and its own failure (if any) is not the one to report.
-    answer.then((unread) => unread.pages[Symbol.asyncIterator]().return?.(), () => undefined).catch(() => undefined);
+    releaseBootstrapAnswer(answer);
     throw e;
   }
+  const recordMs = msSince(requested);
   const response = await answer;
+  const answered = performance.now();
   // Progress for the app waiting on connect(): the header says how many pages come. A report every
   // BOOTSTRAP_WRITE_PAGES pages, not awaited (a round trip to the page each); the last one is, so
   // every report reaches the page before connect() resolves.
@@ -182,8 +282,9 @@ async function bootstrap(args: {
     watermark: { frame: 0, salt1: 0, salt2: 0 },
     lastPullUnixTime: nowSeconds(),
   };
+  const streamMs = msSince(answered);
   await args.metadata.save(done);
-  return done;
+  return { meta: done, timing: { answerMs, early: args.answer !== null, recordMs, streamMs } };
 }
 
 function resetToEmpty(files: DatabaseFiles, meta: SyncMetadata): SyncMetadata {

@@ -12,7 +12,7 @@ import { WalsyncError, isWalsyncError } from '../../contract/errors.js';
 import type { PendingChange, SyncCallbacks, SyncConfig, SyncStats } from '../../contract/worker-api.js';
 import { PAGE_SIZE } from '../connection.js';
 import type { DatabaseFiles, LocalDatabase } from '../local-database.js';
-import { openSyncedFiles } from './bootstrap.js';
+import { type EarlyBootstrap, openSyncedFiles } from './bootstrap.js';
 import type { ChangeCapture } from '../cdc/change-capture.js';
 import { ChangesFileReader } from './changes-file.js';
 import { checkpointSyncedDatabase } from './checkpoint.js';
@@ -36,6 +36,8 @@ export interface SyncEngineDeps {
   readonly callbacks: SyncCallbacks | undefined;
   /** Opens the SQLite connection on the (possibly just bootstrapped) files. */
   readonly connect: () => LocalDatabase;
+  /** The bootstrap's request, if the open sent it already (bootstrap.ts, startEarlyBootstrap). */
+  readonly early?: EarlyBootstrap | null;
 }
 
 export class SyncEngine {
