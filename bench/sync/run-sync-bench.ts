@@ -34,6 +34,11 @@ const PULL_ROWS = Number(process.env.BENCH_PULL_ROWS ?? 10_000);
 const PROFILE = process.env.BENCH_PROFILE === '1';
 /** BENCH_TRACE=1 prints walsync's engine trace ('debug') of each measured operation, with arrival times. */
 const TRACE = process.env.BENCH_TRACE === '1';
+/**
+ * BENCH_WASM_DELAY_MS=n holds every .wasm response back n ms: a first visit, where SQLite's wasm
+ * still downloads when connect() starts (the HTTP cache serves it instantly otherwise).
+ */
+const WASM_DELAY_MS = Number(process.env.BENCH_WASM_DELAY_MS ?? 0);
 /** BENCH_SCENARIOS=bootstrap,pull runs only those scenarios (default: all three). */
 const SCENARIOS = (process.env.BENCH_SCENARIOS ?? 'bootstrap,push,pull').split(',');
 /** BENCH_PROFILE_DIR=dir also writes each profiled run's raw .cpuprofile there (open in DevTools). */
@@ -438,6 +443,12 @@ console.log(`load average at start: ${loadavg().map((l) => l.toFixed(2)).join(' 
 const served = await buildAndServePage('bench/sync/pages');
 console.log(`page built and served at ${served.url} (${Date.now() - started} ms)`);
 const session = await launchBrowser();
+if (WASM_DELAY_MS > 0) {
+  await session.context.route('**/*.wasm', async (route) => {
+    await new Promise((resolve) => setTimeout(resolve, WASM_DELAY_MS));
+    await route.continue();
+  });
+}
 let failed = false;
 try {
   if (SCENARIOS.includes('bootstrap')) await runBootstrap(session, served.url);
