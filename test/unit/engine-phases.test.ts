@@ -7,7 +7,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { Database } from '@sqlite.org/sqlite-wasm';
 import { WalsyncError } from '../../contract/errors.js';
-import { needsBootstrap, sameNames } from '../../worker/engine/bootstrap.js';
+import { bootstrapDue, needsBootstrap, sameNames } from '../../worker/engine/bootstrap.js';
 import type { CapturedChange } from '../../worker/cdc/change-capture.js';
 import { CHANGE_BATCH, describeIds } from '../../worker/engine/engine-context.js';
 import { newMetadata, type SyncMetadata } from '../../worker/engine/metadata.js';
@@ -81,6 +81,23 @@ test('needsBootstrap: restarts a cut-short one; starts one only on an empty neve
   assert.equal(needsBootstrap({ bootstrapping: false, revision: null }, { ...config, url: null }, true), false);
   assert.equal(sameNames(['a', 'b'], ['a', 'b']), true);
   assert.equal(sameNames(['a', 'b'], ['b', 'a']), false);
+});
+
+test('bootstrapDue: the open sends a bootstrap request early exactly when openSyncedFiles will bootstrap', () => {
+  const config = { url: 'http://x', bootstrapIfEmpty: true };
+  const fresh = newMetadata('c');
+  // First use: only on empty files (others are a local database's: the open refuses them).
+  assert.equal(bootstrapDue(undefined, config, 0, 0), true);
+  assert.equal(bootstrapDue(undefined, config, 4096, 0), false);
+  assert.equal(bootstrapDue(undefined, { ...config, bootstrapIfEmpty: false }, 0, 0), false);
+  assert.equal(bootstrapDue(undefined, { ...config, url: null }, 0, 0), false);
+  // A cut-short bootstrap restarts, unless a log proves it finished (its record was lost).
+  assert.equal(bootstrapDue({ ...fresh, bootstrapping: true }, config, 8192, 0), true);
+  assert.equal(bootstrapDue({ ...fresh, bootstrapping: true }, config, 8192, 4096), false);
+  // A record that never synced bootstraps on empty files only; a synced one never.
+  assert.equal(bootstrapDue(fresh, config, 0, 0), true);
+  assert.equal(bootstrapDue(fresh, config, 0, 4096), false);
+  assert.equal(bootstrapDue({ ...fresh, revision: '7' }, config, 0, 0), false);
 });
 
 test('readWholeTransactions: a chunk never ends inside a local transaction', () => {
