@@ -10,6 +10,8 @@ export interface SqliteRuntime {
 let runtime: Promise<SqliteRuntime> | undefined;
 /** When the runtime became ready (epoch ms, see OpenResult.startup); 0 until then. */
 let readyAt = 0;
+/** What SQLite's init waits for once its wasm has compiled (see holdSqliteRuntimeLoad). */
+let initHold: Promise<void> | null = null;
 
 /** Epoch ms with sub-ms precision, comparable between the page and its workers. */
 export function epochNow(): number {
@@ -19,6 +21,26 @@ export function epochNow(): number {
 /** When loadSqliteRuntime() first resolved (epoch ms), or 0. */
 export function runtimeReadyAt(): number {
   return readyAt;
+}
+
+/**
+ * Holds SQLite's init back until `until` settles (at most `maxMs`), if it has not begun. The init
+ * (instantiation, sqlite-wasm's own setup) runs about 50 ms in one piece on this thread. An open's
+ * first steps (the IndexedDB record, the OPFS handles, an early bootstrap request) are chains of
+ * round trips to the browser, each needing this thread for a moment. Queued behind the init, a
+ * first bootstrap's request went out about 90 ms after the open's message arrived; ahead of it,
+ * the init runs while the request travels and the server prepares its answer.
+ */
+export function holdSqliteRuntimeLoad(until: Promise<unknown>, maxMs: number): void {
+  initHold = new Promise<void>((resolve) => {
+    const timer = setTimeout(resolve, maxMs);
+    const release = () => {
+      clearTimeout(timer);
+      // One task later: microtasks the settling started (a fetch being issued) run first.
+      setTimeout(resolve, 0);
+    };
+    until.then(release, release);
+  });
 }
 
 /**
@@ -39,6 +61,7 @@ export function loadSqliteRuntime(wasm?: Promise<WebAssembly.Module> | null): Pr
     // prefetch falls back to sqlite-wasm's own fetch, which reports the failure if it fails too.
     const options: Record<string, unknown> = { print: () => {}, printErr: () => {} };
     const compiled = wasm ? await wasm.catch(() => null) : null;
+    if (initHold) await initHold;
     let instantiateFailed: Promise<never> | null = null;
     if (compiled) {
       // Emscripten's hook has no way to report a failure: a failed instantiation rejects the race instead.

@@ -32,7 +32,7 @@ import type {
   SyncStats,
   WorkerApi,
 } from '../contract/worker-api.js';
-import { type SqliteRuntime, epochNow, loadSqliteRuntime, runtimeReadyAt } from './sqlite-module.js';
+import { type SqliteRuntime, epochNow, holdSqliteRuntimeLoad, loadSqliteRuntime, runtimeReadyAt } from './sqlite-module.js';
 import { createChangeCapture } from './cdc/change-capture-adapter.js';
 import { HttpSyncRemote } from './protocol/http-sync-remote.js';
 import { type KillPoint, armKillPoint } from './engine/kill-points.js';
@@ -117,6 +117,8 @@ export class WorkerHost implements WorkerApi {
       // while SQLite's wasm may still load: the download needs no SQLite, only the open after it.
       // (Its body waits unread meanwhile; requestMs, 2 minutes by default, counts from the request.)
       const early = request.sync && metadataRead && opening ? startEarlyBootstrap(request.sync, metadataRead, opening, remoteFor(request.sync)) : null;
+      // These first steps go before SQLite's init, which would hold this thread between their round trips.
+      holdSqliteRuntimeLoad(Promise.allSettled([metadataRead, opening, early]), FIRST_IO_HOLD_MS);
       let runtime: SqliteRuntime;
       let sync: SyncConfig | undefined;
       let opened: DatabaseFiles | null;
@@ -565,6 +567,12 @@ function detachedSyncConfig(meta: SyncMetadata | undefined): SyncConfig | undefi
 
 /** How long a database must go without calls after a write before its WAL is checkpointed (see #scheduleIdleCheckpoint). */
 const IDLE_CHECKPOINT_MS = 1000;
+
+/**
+ * How long an open's first steps may hold SQLite's init back (holdSqliteRuntimeLoad): they took
+ * 30–50 ms on a loaded 2-core machine; one waiting longer (files another tab still holds) lets the init run meanwhile.
+ */
+const FIRST_IO_HOLD_MS = 100;
 
 /** connect()'s default for autoCheckpointBytes (src/options.ts). */
 const DETACHED_AUTO_CHECKPOINT_BYTES = 8 * 1024 * 1024;

@@ -21,7 +21,8 @@ export interface CountingProxy {
   stop(): Promise<void>;
 }
 
-export async function startCountingProxy(targetPort: number): Promise<CountingProxy> {
+/** `latencyMs`: how late the server's answers reach the browser, as from a server across a network (0: loopback). */
+export async function startCountingProxy(targetPort: number, latencyMs = 0): Promise<CountingProxy> {
   let up = 0;
   let down = 0;
   let requests = 0;
@@ -50,12 +51,24 @@ export async function startCountingProxy(targetPort: number): Promise<CountingPr
         }
       }
     });
-    upstream.on('data', (chunk: Buffer) => {
-      down += chunk.length;
-      if (current) current.end = performance.now();
-    });
     client.pipe(upstream);
-    upstream.pipe(client);
+    if (latencyMs > 0) {
+      // A remote server: every answer byte reaches the browser latencyMs late (in order; no backpressure).
+      upstream.on('data', (chunk: Buffer) => {
+        const exchange = current;
+        setTimeout(() => {
+          down += chunk.length;
+          if (exchange) exchange.end = performance.now();
+          if (!client.destroyed) client.write(chunk);
+        }, latencyMs);
+      });
+    } else {
+      upstream.on('data', (chunk: Buffer) => {
+        down += chunk.length;
+        if (current) current.end = performance.now();
+      });
+      upstream.pipe(client);
+    }
     const end = () => {
       client.destroy();
       upstream.destroy();
@@ -63,7 +76,13 @@ export async function startCountingProxy(targetPort: number): Promise<CountingPr
       sockets.delete(upstream);
     };
     client.on('error', end).on('close', end);
-    upstream.on('error', end).on('close', end);
+    if (latencyMs > 0) {
+      // The server's close comes as late as its last bytes, and lets the bytes still queued go out first.
+      upstream.on('end', () => setTimeout(() => client.end(), latencyMs));
+      upstream.on('error', () => setTimeout(end, latencyMs));
+    } else {
+      upstream.on('error', end).on('close', end);
+    }
   });
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
   const address = server.address();

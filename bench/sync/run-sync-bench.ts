@@ -39,6 +39,8 @@ const TRACE = process.env.BENCH_TRACE === '1';
  * still downloads when connect() starts (the HTTP cache serves it instantly otherwise).
  */
 const WASM_DELAY_MS = Number(process.env.BENCH_WASM_DELAY_MS ?? 0);
+/** BENCH_LATENCY_MS=n: the proxy delays every answer byte by n ms (a server across a network, not on loopback). */
+const LATENCY_MS = Number(process.env.BENCH_LATENCY_MS ?? 0);
 /** BENCH_SCENARIOS=bootstrap,pull runs only those scenarios (default: all three). */
 const SCENARIOS = (process.env.BENCH_SCENARIOS ?? 'bootstrap,push,pull').split(',');
 /** BENCH_PROFILE_DIR=dir also writes each profiled run's raw .cpuprofile there (open in DevTools). */
@@ -141,7 +143,10 @@ async function measure<T extends { ms: number }>(
   const traceFrom = TRACE ? await page.evaluate(() => (window.syncBench.takeTrace(), performance.now())) : 0;
   proxy.reset();
   try {
-    const r = await withTimeout(op(), 'operation');
+    const r = await withTimeout(op(), 'operation').catch(async (e: unknown) => {
+      if (TRACE) for (const t of await page.evaluate(() => window.syncBench.takeTrace())) console.log(`    trace +${(t.at - traceFrom).toFixed(1)} ms ${t.step} ${JSON.stringify(t.fields)}`);
+      throw e;
+    });
     if (TRACE) {
       for (const e of await page.evaluate(() => window.syncBench.takeTrace())) {
         console.log(`    trace +${(e.at - traceFrom).toFixed(1)} ms ${e.step} ${JSON.stringify(e.fields)}`);
@@ -198,7 +203,7 @@ const freshPath = (what: string, client: Client) => `bench-${what}-${client}-${p
 
 async function runBootstrap(session: BrowserSession, pageUrl: string): Promise<void> {
   const server = await startSyncServer();
-  const proxy = await startCountingProxy(server.port);
+  const proxy = await startCountingProxy(server.port, LATENCY_MS);
   try {
     const t = Date.now();
     await pipeline(server, [{ sql: CREATE_ITEMS }]);
@@ -244,7 +249,7 @@ async function runPush(session: BrowserSession, pageUrl: string): Promise<void> 
   for (const { client, profile, rep } of plan()) {
     if (tooSlowToRepeat('push', client, rep, profile)) continue;
     const server = await startSyncServer();
-    const proxy = await startCountingProxy(server.port);
+    const proxy = await startCountingProxy(server.port, LATENCY_MS);
     const { page } = await freshPage(session, pageUrl, client);
     const path = freshPath('push', client);
     try {
@@ -291,7 +296,7 @@ async function runPull(session: BrowserSession, pageUrl: string): Promise<void> 
   for (const { client, profile, rep } of plan()) {
     if (tooSlowToRepeat('pull', client, rep, profile)) continue;
     const server = await startSyncServer();
-    const proxy = await startCountingProxy(server.port);
+    const proxy = await startCountingProxy(server.port, LATENCY_MS);
     const { page } = await freshPage(session, pageUrl, client);
     const path = freshPath('pull', client);
     try {
