@@ -119,55 +119,53 @@ export class WorkerHost implements WorkerApi {
       const early = request.sync && metadataRead && opening ? startEarlyBootstrap(request.sync, metadataRead, opening, remoteFor(request.sync)) : null;
       // These first steps go before SQLite's init, which would hold this thread between their round trips.
       holdSqliteRuntimeLoad(Promise.allSettled([metadataRead, opening, early]), FIRST_IO_HOLD_MS);
-      let runtime: SqliteRuntime;
-      let sync: SyncConfig | undefined;
-      let opened: DatabaseFiles | null;
       try {
-        runtime = await loadSqliteRuntime();
-        sync = request.sync ?? (metadataRead ? detachedSyncConfig(await metadataRead) : undefined);
-        opened = opening ? registerDatabaseFiles(runtime, await opening) : null;
+        let runtime: SqliteRuntime;
+        let sync: SyncConfig | undefined;
+        let opened: DatabaseFiles | null;
+        try {
+          runtime = await loadSqliteRuntime();
+          sync = request.sync ?? (metadataRead ? detachedSyncConfig(await metadataRead) : undefined);
+          opened = opening ? registerDatabaseFiles(runtime, await opening) : null;
+        } catch (e) {
+          // Nothing holds the files yet: let go of them, or another open of this path finds them locked.
+          opening?.then(closeDatabaseFileHandles, () => undefined);
+          throw e;
+        }
+        this.#autoCheckpoint = (sync ? sync.autoCheckpointBytes : (request.autoCheckpointBytes ?? 0)) > 0;
+        const earlySent = await early;
+        if (!sync) {
+          if (earlySent) releaseBootstrapAnswer(earlySent.answer);
+          // fromFiles closes the files if it fails.
+          this.#database = this.#openLocal
+            ? await this.#openLocal(runtime, request)
+            : opened
+              ? LocalDatabase.fromFiles(runtime, request, opened)
+              : await LocalDatabase.open(runtime, request);
+        } else {
+          if (request.storage !== 'opfs') throw new WalsyncError('INVALID_ARGUMENT', 'only OPFS databases can sync');
+          const files = opened ?? (await LocalDatabase.openFiles(runtime, request.path, request.lockWaitMs));
+          try {
+            this.#engine = await SyncEngine.open({
+              files,
+              metadata: { load: () => metadataRead!, save: (m) => metadata!.save(m) },
+              config: sync,
+              capture: createChangeCapture(runtime.sqlite3, sync.tablesIgnore),
+              callbacks,
+              remoteFor: (this.#remoteFor = remoteFor(sync)),
+              early: earlySent,
+              connect: () => LocalDatabase.fromFiles(runtime, request, files),
+            });
+          } catch (e) {
+            closeDatabaseFiles(runtime, files);
+            throw e;
+          }
+          this.#database = this.#engine.local;
+        }
       } catch (e) {
-        // Nothing holds the files yet: let go of them, or another open of this path finds them locked.
-        opening?.then(closeDatabaseFileHandles, () => undefined);
+        // An early answer nobody got to read (or one a failed bootstrap left half read) is let go of.
         void early?.then((sent) => sent && releaseBootstrapAnswer(sent.answer));
         throw e;
-      }
-      this.#autoCheckpoint = (sync ? sync.autoCheckpointBytes : (request.autoCheckpointBytes ?? 0)) > 0;
-      const earlySent = await early;
-      if (!sync) {
-        if (earlySent) releaseBootstrapAnswer(earlySent.answer);
-        // fromFiles closes the files if it fails.
-        this.#database = this.#openLocal
-          ? await this.#openLocal(runtime, request)
-          : opened
-            ? LocalDatabase.fromFiles(runtime, request, opened)
-            : await LocalDatabase.open(runtime, request);
-      } else {
-        if (request.storage !== 'opfs') throw new WalsyncError('INVALID_ARGUMENT', 'only OPFS databases can sync');
-        let files: DatabaseFiles;
-        try {
-          files = opened ?? (await LocalDatabase.openFiles(runtime, request.path, request.lockWaitMs));
-        } catch (e) {
-          if (earlySent) releaseBootstrapAnswer(earlySent.answer);
-          throw e;
-        }
-        try {
-          this.#engine = await SyncEngine.open({
-            files,
-            metadata: { load: () => metadataRead!, save: (m) => metadata!.save(m) },
-            config: sync,
-            capture: createChangeCapture(runtime.sqlite3, sync.tablesIgnore),
-            callbacks,
-            remoteFor: (this.#remoteFor = remoteFor(sync)),
-            early: earlySent,
-            connect: () => LocalDatabase.fromFiles(runtime, request, files),
-          });
-        } catch (e) {
-          if (earlySent) releaseBootstrapAnswer(earlySent.answer); // if the engine did not get to it
-          closeDatabaseFiles(runtime, files);
-          throw e;
-        }
-        this.#database = this.#engine.local;
       }
       return { startup: { workerReady: this.#workerReady, wasmReady: runtimeReadyAt(), opened: epochNow() } };
     });

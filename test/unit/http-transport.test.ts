@@ -184,4 +184,16 @@ describe('a long poll cut short (stopWaiting)', () => {
     assert.deepEqual(pages, [1]);
     assert.equal(held.send.aborted, false);
   });
+
+  test('an answer nobody will read (cancel() before its pages are touched): the request is aborted', async () => {
+    const held = heldBody(answer.length - 1); // the header, and all but the last byte of the page
+    const remote = new HttpSyncRemote('http://server', noToken, limits, held.fetchImpl);
+    const pulling = remote.pullUpdates(null, 0);
+    await new Promise((r) => setTimeout(r, 20));
+    held.send.first();
+    const response = await pulling;
+    assert.equal(held.send.aborted, false, 'not before cancel()');
+    await response.cancel();
+    assert.ok(held.send.aborted, 'the fetch was aborted');
+  });
 });

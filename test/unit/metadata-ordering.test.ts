@@ -84,6 +84,7 @@ function server(pages: number, failAfter = Infinity): SyncRemote {
             yield { pgno, data: new Uint8Array(PAGE_SIZE).fill(pgno) };
           }
         })(),
+        cancel: async () => undefined,
       };
     },
     readFirstPage: async () => null,

@@ -84,7 +84,7 @@ export async function startEarlyBootstrap(
 
 /** Lets go of an answer nobody will read (its body is cancelled; its own failure is not reported). */
 export function releaseBootstrapAnswer(answer: Promise<PullResponse>): void {
-  answer.then((unread) => unread.pages[Symbol.asyncIterator]().return?.(), () => undefined).catch(() => undefined);
+  answer.then((unread) => unread.cancel(), () => undefined).catch(() => undefined);
 }
 
 /**

@@ -80,7 +80,10 @@ export class HttpSyncRemote implements SyncRemote {
         );
       }
     }
-    return { revision: header.revision, dbSizePages: header.dbSizePages, pages: pages() };
+    const cancel = async (): Promise<void> => {
+      await messages.return(undefined);
+    };
+    return { revision: header.revision, dbSizePages: header.dbSizePages, pages: pages(), cancel };
   }
 
   async readFirstPage(revision: string): Promise<Uint8Array | null> {

@@ -11,6 +11,11 @@ export interface PullResponse {
   readonly dbSizePages: number;
   /** Pages in arrival order, streamed from the response body. */
   readonly pages: AsyncIterable<PulledPage>;
+  /**
+   * Lets go of an answer whose pages will not be read: the request is aborted and its body
+   * dropped. (Leaving `pages` unread would not: a generator never started runs no cleanup.)
+   */
+  cancel(): Promise<void>;
 }
 
 export interface HighWaterMark {
