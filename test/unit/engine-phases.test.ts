@@ -1,7 +1,7 @@
 /**
- * The pure parts of the sync engine's phases: which pages tell a reset server apart, when a
- * bootstrap runs, how a push chunk ends on a transaction boundary and names a refused change,
- * which changes a replay re-applies, how resetSync() chunks the database.
+ * The pure parts of the sync engine's phases: which pages tell a reset server apart (and when a
+ * pull reads them), when a bootstrap runs, how a push chunk ends on a transaction boundary and
+ * names a refused change, which changes a replay re-applies, how resetSync() chunks the database.
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -14,6 +14,9 @@ import { newMetadata, type SyncMetadata } from '../../worker/engine/metadata.js'
 import { changesToReplay } from '../../worker/engine/pull-recover.js';
 import { nameRejectedChange, readWholeTransactions } from '../../worker/engine/push.js';
 import { splitIntoChunks } from '../../worker/engine/reseed.js';
+import { HistorySampler } from '../../worker/engine/pull.js';
+import type { EngineContext } from '../../worker/engine/engine-context.js';
+import type { SyncRemote } from '../../worker/protocol/remote.js';
 import { HISTORY_SAMPLE_PAGES, historySample, holdsOurPushes, isCorruption, sameBasePage } from '../../worker/engine/server-identity.js';
 
 function change(changeId: number, txnId: number, extra: Partial<CapturedChange> = {}): CapturedChange {
@@ -34,6 +37,38 @@ test('historySample: the header page, the first few, and a few overwritten pages
   const overwritten = [2, 5, 7, 50, 200, 60, 61, 62, 63];
   assert.deepEqual(historySample(100, overwritten), [1, 2, 3, 4, 5, 7, 50, 60]);
   assert.equal(historySample(100, overwritten).length, 2 * HISTORY_SAMPLE_PAGES);
+});
+
+test('HistorySampler: the sample read starts once the pages it takes have streamed, from the first page for a tiny base', async () => {
+  /** A sampler over a base of `basePages` pages; `reads` logs each sample read's pages. */
+  function sampler(basePages: number) {
+    const reads: number[][] = [];
+    const ctx = { meta: { ...newMetadata('c'), basePages }, counted: (_remote: unknown, op: () => unknown) => op() } as unknown as EngineContext;
+    const remote = { readPagesAt: async (_revision: string, pgnos: number[]) => (reads.push(pgnos), new Map()) } as unknown as SyncRemote;
+    return { reads, sampler: new HistorySampler(ctx, remote, '7') };
+  }
+  // A base of 2 pages takes no overwritten page: known before any arrives, read at the first one.
+  const tiny = sampler(2);
+  tiny.sampler.saw(300);
+  assert.deepEqual(tiny.reads, [[1, 2]]);
+  // A base of 6 takes pages 5 and 6 if overwritten: read once both have come (not before).
+  const small = sampler(6);
+  for (const pgno of [1, 9, 5]) small.sampler.saw(pgno);
+  assert.deepEqual(small.reads, []);
+  small.sampler.saw(6);
+  assert.deepEqual(small.reads, [[1, 2, 3, 4, 5, 6]]);
+  // A large base: after the first HISTORY_SAMPLE_PAGES overwritten pages past the fixed ones.
+  const large = sampler(1000);
+  for (const pgno of [2, 10, 2000, 11, 12]) large.sampler.saw(pgno);
+  assert.deepEqual(large.reads, []);
+  large.sampler.saw(13);
+  large.sampler.saw(14);
+  assert.deepEqual(large.reads, [[1, 2, 3, 4, 10, 11, 12, 13]]);
+  // An answer with fewer: read at the end, with what came.
+  const partial = sampler(1000);
+  partial.sampler.saw(20);
+  await partial.sampler.pages([20]);
+  assert.deepEqual(partial.reads, [[1, 2, 3, 4, 20]]);
 });
 
 test('sameBasePage: the header page may differ in page count and schema cookie only', () => {

@@ -19,7 +19,7 @@ import { applyPullPlan, planPullApply } from './pull-apply.js';
 import { finishPull, recoverPull } from './pull-recover.js';
 import { PulledStateFileStore } from './pulled-state.js';
 import type { SyncRemote } from '../protocol/remote.js';
-import { HISTORY_SAMPLE_PAGES, type ServerPages, assertSameDatabase, holdsOurPushes, readServerPages, serverResetError } from './server-identity.js';
+import { HISTORY_SAMPLE_PAGES, type ServerPages, assertSameDatabase, historySampleExtras, holdsOurPushes, readServerPages, serverResetError } from './server-identity.js';
 import type { SyncedBase } from './synced-base.js';
 import { type SyncRow, readSyncRow, readSyncRowOnTable } from '../protocol/sync-table.js';
 
@@ -248,8 +248,9 @@ function dropUnfinishedCommitGroup(ctx: EngineContext, intent: PullIntent): void
 /**
  * The history sample of a pull (server-identity.ts, historySample): its read starts as soon as the
  * download has streamed enough overwritten pages to choose it, and runs beside the rest.
+ * @internal Exported for its unit test.
  */
-class HistorySampler {
+export class HistorySampler {
   readonly #ctx: EngineContext;
   readonly #remote: SyncRemote;
   readonly #revision: string;
@@ -270,9 +271,11 @@ class HistorySampler {
    * those still to come: with fewer overwritten pages than the sample takes, it waits for the end.
    */
   saw(pgno: number): void {
-    if (this.#read !== null || pgno <= HISTORY_SAMPLE_PAGES || pgno > this.#basePages) return;
-    this.#overwritten.push(pgno);
-    if (this.#overwritten.length === HISTORY_SAMPLE_PAGES) this.#start(this.#overwritten);
+    if (this.#read !== null) return;
+    if (pgno > HISTORY_SAMPLE_PAGES && pgno <= this.#basePages) this.#overwritten.push(pgno);
+    // Known once it has all the overwritten pages it takes: from the first page on for a base no
+    // larger than its fixed pages (a client that bootstrapped an empty database, say).
+    if (this.#overwritten.length === historySampleExtras(this.#basePages)) this.#start(this.#overwritten);
   }
 
   /** The sample read (started now if the answer had fewer overwritten pages than it takes). */

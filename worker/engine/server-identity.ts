@@ -42,6 +42,14 @@ export function historySample(basePages: number, overwritten: readonly number[] 
   return [...sample];
 }
 
+/**
+ * How many overwritten pages historySample() takes from a base of `basePages` pages, at most: it
+ * takes them only past the fixed first few, so a base no larger than those has none to take.
+ */
+export function historySampleExtras(basePages: number): number {
+  return Math.min(HISTORY_SAMPLE_PAGES, Math.max(0, basePages - HISTORY_SAMPLE_PAGES));
+}
+
 /** Whether page `pgno` of our base equals the server's (null: the page does not exist there). */
 export function sameBasePage(pgno: number, ours: Uint8Array | null, theirs: Uint8Array | null): boolean {
   if (ours === null || theirs === null) return ours === theirs;
