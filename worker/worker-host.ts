@@ -568,7 +568,8 @@ const IDLE_CHECKPOINT_MS = 1000;
 
 /**
  * How long an open's first steps may hold SQLite's init back (holdSqliteRuntimeLoad): they took
- * 30–50 ms on a loaded 2-core machine; one waiting longer (files another tab still holds) lets the init run meanwhile.
+ * 30–50 ms on a loaded 2-core machine; when they wait longer (for files another tab still holds),
+ * the init runs meanwhile.
  */
 const FIRST_IO_HOLD_MS = 100;
 
