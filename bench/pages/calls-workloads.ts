@@ -12,6 +12,8 @@ import { uniquePath } from './workloads.js';
 
 export type CallTransport = 'shared' | 'port';
 export type CallStorage = 'opfs' | 'memory';
+/** The call-split tools also take OPFS with durability 'normal' (one OPFS write per commit, no flush). */
+export type SplitStorage = CallStorage | 'opfs-normal';
 
 const CREATE_TABLE = 'CREATE TABLE items(id INTEGER PRIMARY KEY, name TEXT NOT NULL, value INTEGER NOT NULL)';
 const INSERT = 'INSERT INTO items(id, name, value) VALUES (?, ?, ?)';
@@ -35,7 +37,7 @@ function stats(samples: Float64Array, totalMs: number): CallStats {
   };
 }
 
-async function openWith(transport: CallTransport, storage: CallStorage, label: string): Promise<{ db: Database; path: string }> {
+async function openWith(transport: CallTransport, storage: SplitStorage, label: string): Promise<{ db: Database; path: string }> {
   setStatementTransportForTesting(transport === 'port' ? 'port' : 'auto');
   const path = uniquePath(label);
   try {
@@ -48,7 +50,7 @@ async function openWith(transport: CallTransport, storage: CallStorage, label: s
   }
 }
 
-async function closeAndRemove(db: Database, storage: CallStorage, path: string): Promise<void> {
+async function closeAndRemove(db: Database, storage: SplitStorage, path: string): Promise<void> {
   await db.close();
   await removeBenchDatabase(storage, path);
 }
@@ -151,7 +153,7 @@ export interface PointSelectBreakdown {
 }
 
 /** `count` awaited get() by primary key over shared memory, with the channel's counters read around the loop. */
-export async function callsPointSelectBreakdown(storage: CallStorage, count: number): Promise<PointSelectBreakdown> {
+export async function callsPointSelectBreakdown(storage: SplitStorage, count: number): Promise<PointSelectBreakdown> {
   const { db, path } = await openWith('shared', storage, 'calls-select-split');
   try {
     await fillItems(db, count);
@@ -166,7 +168,7 @@ export async function callsPointSelectBreakdown(storage: CallStorage, count: num
 }
 
 /** `count` awaited autocommit run() inserts over shared memory, with the channel's counters read around the loop. */
-export async function callsAutocommitBreakdown(storage: CallStorage, count: number): Promise<PointSelectBreakdown & { kicked: number }> {
+export async function callsAutocommitBreakdown(storage: SplitStorage, count: number): Promise<PointSelectBreakdown & { kicked: number }> {
   const { db, path } = await openWith('shared', storage, 'calls-autocommit-split');
   try {
     await db.exec(CREATE_TABLE);
