@@ -44,12 +44,12 @@ describe('shared-memory call encoding', () => {
 });
 
 describe("the page's spin before it parks", () => {
-  test('fast calls get the floor; calls up to the cap are waited for; slower ones (spinning would not catch them) get the floor', () => {
+  test('fast calls get the floor; slower ones twice their service time up to the cap; slower still (spinning would not catch them) the floor', () => {
     assert.equal(spinBudgetMs(0), 0.1);
     assert.equal(spinBudgetMs(0.02), 0.1);
-    assert.ok(Math.abs(spinBudgetMs(0.12) - 0.15) < 1e-9);
-    assert.ok(Math.abs(spinBudgetMs(0.17) - 0.2) < 1e-9);
-    assert.equal(spinBudgetMs(0.5), 0.1);
+    assert.ok(Math.abs(spinBudgetMs(0.12) - 0.27) < 1e-9);
+    assert.ok(Math.abs(spinBudgetMs(0.235) - 0.5) < 1e-9);
+    assert.equal(spinBudgetMs(0.3), 0.1);
     assert.equal(spinBudgetMs(5), 0.1);
   });
 });
