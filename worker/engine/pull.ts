@@ -255,6 +255,8 @@ export class HistorySampler {
   readonly #remote: SyncRemote;
   readonly #revision: string;
   readonly #basePages: number;
+  /** How many overwritten pages the sample takes (historySampleExtras). */
+  readonly #extras: number;
   readonly #overwritten: number[] = [];
   #read: Promise<ServerPages> | null = null;
 
@@ -263,6 +265,7 @@ export class HistorySampler {
     this.#remote = remote;
     this.#revision = revision;
     this.#basePages = ctx.meta.basePages;
+    this.#extras = historySampleExtras(this.#basePages);
   }
 
   /**
@@ -275,7 +278,7 @@ export class HistorySampler {
     if (pgno > HISTORY_SAMPLE_PAGES && pgno <= this.#basePages) this.#overwritten.push(pgno);
     // Known once it has all the overwritten pages it takes: from the first page on for a base no
     // larger than its fixed pages (a client that bootstrapped an empty database, say).
-    if (this.#overwritten.length === historySampleExtras(this.#basePages)) this.#start(this.#overwritten);
+    if (this.#overwritten.length === this.#extras) this.#start(this.#overwritten);
   }
 
   /** The sample read (started now if the answer had fewer overwritten pages than it takes). */
